@@ -1,0 +1,20 @@
+import { createServer } from 'node:net'
+
+/**
+ * A port that was free a moment ago on 127.0.0.1. For child processes (anvil, bcoin) that
+ * cannot report the port they picked; servers of our own listen on port 0 instead.
+ */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port)
+        else reject(new Error('no port'))
+      })
+    })
+  })
+}
