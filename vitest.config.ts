@@ -9,5 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // No retries: a flaky test is a defect to fix, not to hide.
     retry: 0,
+    // CI asks for a JSON report (VITEST_JSON=path) to count tests; people get the default reporter.
+    reporters: process.env.VITEST_JSON ? ['default', 'json'] : ['default'],
+    outputFile: process.env.VITEST_JSON ? { json: process.env.VITEST_JSON } : {},
   },
 })

@@ -38,6 +38,12 @@ export const nodeSchema = z.strictObject({
   url: httpUrl,
   /** EVM only: WebSocket endpoint for `newHeads` (push heights). Secret too. */
   wsUrl: wsUrl.optional(),
+  /**
+   * Basic-auth user and password (bitcoind rpcuser/rpcpassword), instead of user:password@ in the
+   * URL; no percent-encoding needed, so secrets with `#`, `@` or `:` work as they are.
+   */
+  username: z.string().optional(),
+  password: z.string().optional(),
   /** Bitcoin only: path of bitcoind's `.cookie` file; read at start, used as basic auth. */
   cookieFile: z.string().min(1).optional(),
   /** Relative share of traffic among equally healthy nodes. Default 1; 0 = only when nothing else. */

@@ -12,6 +12,9 @@ import type { CallOptions, CallOutcome, NodeTransport } from './node-transport.j
 export interface NodeClientOptions {
   nodeId: string
   url: string
+  /** Basic-auth credentials; override any user:password in the URL. */
+  username?: string | undefined
+  password?: string | undefined
   /** Bitcoin Core cookie file (`__cookie__:<hex>`); read once at start. */
   cookieFile?: string | undefined
   /** Version of the JSON-RPC envelope sent to the node. */
@@ -39,7 +42,9 @@ export class NodeClient implements NodeTransport {
   constructor(options: NodeClientOptions) {
     this.nodeId = options.nodeId
     const url = new URL(options.url)
-    if (url.username !== '' || url.password !== '') {
+    if (options.username !== undefined || options.password !== undefined) {
+      this.#authorization = `Basic ${Buffer.from(`${options.username ?? ''}:${options.password ?? ''}`).toString('base64')}`
+    } else if (url.username !== '' || url.password !== '') {
       const user = decodeURIComponent(url.username)
       const password = decodeURIComponent(url.password)
       this.#authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`

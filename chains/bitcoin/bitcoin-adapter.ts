@@ -1,0 +1,75 @@
+/**
+ * The Bitcoin-family adapter (Bitcoin Core RPC; BTC, LTC, BCH, DOGE). Probes with
+ * getblockchaininfo (height, sync state) and getblockhash 0 (identity); speaks JSON-RPC 1.0 to
+ * nodes, which every Core version and fork understands.
+ */
+import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation } from '../../src/chain-adapter.js'
+import type { ChainConfig } from '../../src/config/schema.js'
+import type { NodeTransport } from '../../src/upstream/node-transport.js'
+import { classifyBitcoinMethod, isBitcoinNodeBehindAnswer, requiredBitcoinHeight } from './bitcoin-methods.js'
+import { networkOfGenesis, resolveGenesisHash } from './bitcoin-networks.js'
+
+export const createBitcoinAdapter: ChainAdapterFactory = (chain: ChainConfig): ChainAdapter => {
+  const genesis = resolveGenesisHash(chain)
+  const expected = chain.network ?? networkOfGenesis(genesis) ?? 'the configured genesis'
+  return {
+    family: 'bitcoin',
+    upstreamVersion: '1.0',
+    probe: (node, context) => probeBitcoinNode(node, context, genesis, expected),
+    classifyMethod: classifyBitcoinMethod,
+    requiredHeight: requiredBitcoinHeight,
+    answerLocally: () => undefined,
+    isNodeBehindAnswer: isBitcoinNodeBehindAnswer,
+  }
+}
+
+export type BlockchainInfoReading = { ok: true; height: number; syncing: boolean; reason?: string } | { ok: false; message: string }
+
+/**
+ * What a getblockchaininfo result says about sync: a node in initial block download (Core), or
+ * whose headers run more than `maxLagBlocks` ahead of its blocks, is syncing. bcoin has no
+ * `initialblockdownload` field; its absence is not taken as syncing.
+ */
+export function readBlockchainInfo(info: unknown, maxLagBlocks: number): BlockchainInfoReading {
+  if (typeof info !== 'object' || info === null) return { ok: false, message: 'getblockchaininfo returned no object' }
+  const { blocks, headers, initialblockdownload } = info as { blocks?: unknown; headers?: unknown; initialblockdownload?: unknown }
+  if (typeof blocks !== 'number' || !Number.isSafeInteger(blocks) || blocks < 0) return { ok: false, message: 'getblockchaininfo has no valid "blocks"' }
+  if (initialblockdownload === true) return { ok: true, height: blocks, syncing: true, reason: 'initial block download' }
+  if (typeof headers === 'number' && headers - blocks > maxLagBlocks) {
+    return { ok: true, height: blocks, syncing: true, reason: `headers ${headers - blocks} ahead of blocks ${blocks}` }
+  }
+  return { ok: true, height: blocks, syncing: false }
+}
+
+async function probeBitcoinNode(node: NodeTransport, context: ProbeContext, genesis: string, expected: string): Promise<ProbeObservation> {
+  const options = { timeoutMs: context.timeoutMs, signal: context.signal }
+  const [infoOutcome, genesisOutcome] = await Promise.all([
+    node.call({ method: 'getblockchaininfo', params: [] }, options),
+    node.call({ method: 'getblockhash', params: [0] }, options),
+  ])
+  const latencyMs = infoOutcome.latencyMs
+  if (!infoOutcome.ok) return { kind: 'failed', failure: infoOutcome.failure, latencyMs }
+  if (!genesisOutcome.ok) return { kind: 'failed', failure: genesisOutcome.failure, latencyMs }
+  for (const [method, outcome] of [['getblockchaininfo', infoOutcome], ['getblockhash 0', genesisOutcome]] as const) {
+    const error = outcome.answer.error
+    // -28 "Loading block index…" (warm-up) and similar: the node cannot serve yet.
+    if (error !== undefined) return badResponse(`node ${node.nodeId} answered ${method} with error ${error.code}: ${error.message}`, latencyMs)
+  }
+  const hash = genesisOutcome.answer.result
+  if (typeof hash !== 'string') return badResponse(`node ${node.nodeId} sent an invalid block 0 hash`, latencyMs)
+  if (hash.toLowerCase() !== genesis) {
+    const actual = networkOfGenesis(hash.toLowerCase())
+    return { kind: 'wrong-chain', reason: `genesis ${short(hash)}${actual === undefined ? '' : ` (${actual})`} is not ${expected} (${short(genesis)})`, latencyMs }
+  }
+  const reading = readBlockchainInfo(infoOutcome.answer.result, context.maxLagBlocks)
+  if (!reading.ok) return badResponse(`node ${node.nodeId}: ${reading.message}`, latencyMs)
+  return { kind: 'ok', height: reading.height, syncing: reading.syncing, syncingReason: reading.reason, latencyMs }
+}
+
+function badResponse(message: string, latencyMs: number): ProbeObservation {
+  return { kind: 'failed', failure: { kind: 'bad-response', message }, latencyMs }
+}
+
+function short(hash: string): string {
+  return `${hash.slice(0, 12)}…${hash.slice(-4)}`
+}

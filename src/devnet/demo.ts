@@ -1,0 +1,121 @@
+/**
+ * `npm run demo`: three anvil nodes and three peered bcoin regtest nodes with switchyard in
+ * front. Blocks keep coming; every cycle one node of each chain is made to fall behind and then
+ * catch up, so ejection and re-admission can be watched live. Ctrl-C stops everything started.
+ *
+ * Environment: DEMO_PORT (default 8545, falls back to a free port), DEMO_CYCLE_MS (default
+ * 60000: how often a node is made to lag), DEMO_LAG_MS (default 20000: how long it lags).
+ */
+import { createProxy } from '../index.js'
+import { buildApp } from '../server/build-app.js'
+import { type AnvilNode, startAnvil } from './anvil.js'
+import { type BcoinNode, startPeeredBcoins } from './bcoin.js'
+
+const cycleMs = Number(process.env.DEMO_CYCLE_MS ?? 60_000)
+const lagMs = Number(process.env.DEMO_LAG_MS ?? 20_000)
+const evmBlockMs = 1_000
+const bitcoinBlockMs = 3_000
+
+const say = (line: string): void => {
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${line}\n`)
+}
+
+async function main(): Promise<void> {
+  const stoppers: Array<() => Promise<void>> = []
+  const timers: NodeJS.Timeout[] = []
+  let stopping = false
+  const stopAll = async (): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    for (const timer of timers) clearInterval(timer)
+    say('stopping: switchyard, then the nodes')
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined)
+    say('stopped everything the demo started')
+  }
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)))
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)))
+
+  try {
+    say('starting 3 anvil nodes (chain id 31337) and 3 peered bcoin regtest nodes…')
+    const anvils: AnvilNode[] = await Promise.all(['eth-a', 'eth-b', 'eth-c'].map((id) => startAnvil({ id })))
+    for (const anvil of anvils) stoppers.push(() => anvil.stop())
+    const bcoins: BcoinNode[] = await startPeeredBcoins(3, { ids: ['btc-a', 'btc-b', 'btc-c'] })
+    for (const bcoin of bcoins) stoppers.push(() => bcoin.stop())
+
+    const proxy = createProxy({
+      server: { host: '127.0.0.1', port: Number(process.env.DEMO_PORT ?? 8545) },
+      log: { level: 'warn' },
+      chains: {
+        eth: {
+          family: 'evm',
+          chainId: 31337,
+          health: { intervalMs: 1_000, maxLagBlocks: 3 },
+          nodes: anvils.map((anvil, index) => ({ id: anvil.id, url: anvil.url, wsUrl: anvil.wsUrl, provider: `operator-${index + 1}`, region: 'local' })),
+        },
+        btc: {
+          family: 'bitcoin',
+          network: 'regtest',
+          health: { intervalMs: 2_000, maxLagBlocks: 1 },
+          nodes: bcoins.map((bcoin, index) => ({ id: bcoin.id, url: bcoin.url, provider: `operator-${index + 1}`, region: 'local' })),
+        },
+      },
+    })
+    proxy.events.on('node:state', (event) => say(`${event.chain}/${event.nodeId}: ${event.from} → ${event.to} (${event.reason})`))
+    await proxy.start()
+    const app = buildApp(proxy, { logger: false })
+    stoppers.push(async () => {
+      await app.close()
+      await proxy.close()
+    })
+    let address: string
+    try {
+      address = await app.listen({ host: '127.0.0.1', port: proxy.config.server.port })
+    } catch {
+      address = await app.listen({ host: '127.0.0.1', port: 0 })
+    }
+
+    // Blocks: every anvil not currently lagging mines; bitcoin blocks come from btc-a and spread by P2P.
+    const lagging = new Set<string>()
+    timers.push(
+      setInterval(() => {
+        for (const anvil of anvils) if (!lagging.has(anvil.id)) void anvil.mine(1).catch(() => undefined)
+      }, evmBlockMs),
+      setInterval(() => void bcoins[0]!.generate(1).catch(() => undefined), bitcoinBlockMs),
+    )
+
+    // Every cycle, the next node of each chain falls behind for lagMs, then catches up.
+    let turn = 0
+    const lagOne = async (): Promise<void> => {
+      const anvil = anvils[1 + (turn % 2)]!
+      const bcoin = bcoins[1 + (turn % 2)]!
+      turn += 1
+      say(`demo: ${anvil.id} stops mining and ${bcoin.id} is cut off from its peers for ${Math.round(lagMs / 1000)} s`)
+      lagging.add(anvil.id)
+      await bcoin.isolate()
+      setTimeout(() => {
+        void (async () => {
+          const target = Math.max(...(await Promise.all(anvils.filter((node) => node !== anvil).map((node) => node.blockNumber()))))
+          const own = await anvil.blockNumber()
+          if (target > own) await anvil.mine(target - own)
+          lagging.delete(anvil.id)
+          await bcoin.reconnect()
+          say(`demo: ${anvil.id} and ${bcoin.id} catch up`)
+        })().catch(() => undefined)
+      }, lagMs).unref()
+    }
+    timers.push(setInterval(() => void lagOne().catch(() => undefined), cycleMs))
+
+    say(`switchyard is ready at ${address}`)
+    say(`  EVM RPC:        ${address}/rpc/eth      (e.g. eth_blockNumber)`)
+    say(`  Bitcoin RPC:    ${address}/rpc/btc      (e.g. getblockcount)`)
+    say(`  node health:    ${address}/admin/api/chains`)
+    say(`  readiness:      ${address}/readyz`)
+    say(`a node of each chain will fall behind every ${Math.round(cycleMs / 1000)} s; press Ctrl-C to stop`)
+  } catch (error) {
+    say(`demo failed: ${error instanceof Error ? error.message : String(error)}`)
+    await stopAll()
+    process.exitCode = 1
+  }
+}
+
+void main()

@@ -1,0 +1,22 @@
+/**
+ * Every error the proxy itself makes, in one table: stable string code (in `error.data.code`),
+ * JSON-RPC code, HTTP status for a single request, and meaning. README lists the same table.
+ * Node answers (a node's own JSON-RPC error) are passed through untouched and are not here.
+ * Proxy-specific JSON-RPC codes sit in -32050..-32069, clear of -32000..-32006 (EIP-1474).
+ */
+export const errorCatalog = {
+  SY_PARSE_ERROR: { rpcCode: -32700, httpStatus: 400, meaning: 'The request body is not valid JSON.' },
+  SY_INVALID_REQUEST: { rpcCode: -32600, httpStatus: 400, meaning: 'Not a JSON-RPC request object (or an empty batch).' },
+  SY_BODY_TOO_LARGE: { rpcCode: -32600, httpStatus: 413, meaning: 'The request body is larger than server.bodyLimitBytes.' },
+  SY_BATCH_TOO_LARGE: { rpcCode: -32600, httpStatus: 413, meaning: 'The batch has more calls than server.maxBatchSize.' },
+  SY_METHOD_NOT_ALLOWED: { rpcCode: -32601, httpStatus: 200, meaning: 'The method is not on the chain family allowlist; it never reaches a node.' },
+  SY_INVALID_PARAMS: { rpcCode: -32602, httpStatus: 200, meaning: 'Parameters the proxy checks itself are invalid.' },
+  SY_NO_ROUTABLE_NODE: { rpcCode: -32050, httpStatus: 503, meaning: 'No node of the chain is healthy and in sync; the proxy fails closed rather than ask a lagging node.' },
+  SY_ALL_NODES_FAILED: { rpcCode: -32051, httpStatus: 502, meaning: 'Every attempted node failed (timeout, connection, HTTP 5xx/429, malformed reply).' },
+  SY_DEADLINE_EXCEEDED: { rpcCode: -32052, httpStatus: 504, meaning: 'The call did not complete within routing.deadlineMs across its attempts.' },
+  SY_UNKNOWN_CHAIN: { rpcCode: -32053, httpStatus: 404, meaning: 'No chain of that name is configured.' },
+  SY_SHUTTING_DOWN: { rpcCode: -32054, httpStatus: 503, meaning: 'The proxy is closing and takes no new calls.' },
+  SY_INTERNAL: { rpcCode: -32603, httpStatus: 500, meaning: 'A bug in the proxy; the call was not forwarded or its outcome is unknown.' },
+} as const satisfies Record<string, { rpcCode: number; httpStatus: number; meaning: string }>
+
+export type ProxyErrorCode = keyof typeof errorCatalog

@@ -1,0 +1,225 @@
+/**
+ * The nodes of one chain and their live figures. Applies health inputs through the pure policy
+ * (`nextNodeHealth`), keeps the pool head, and emits `node:state` / `chain:head` on change.
+ */
+import type { ProbeObservation } from '../chain-adapter.js'
+import type { ChainConfig, NodeConfig } from '../config/schema.js'
+import type { ProxyEvents } from '../proxy-events.js'
+import { scoreNode } from '../routing/scoring.js'
+import type { NodeFailure } from '../upstream/node-failure.js'
+import type { NodeTransport } from '../upstream/node-transport.js'
+import type { Clock } from '../util/clock.js'
+import { LatencyTracker } from './latency-tracker.js'
+import { type HealthInput, type NodeHealth, type NodeStatus, initialHealth, isRoutable, nextNodeHealth } from './node-health.js'
+import { computeHead } from './pool-head.js'
+
+export interface PoolNode {
+  readonly config: NodeConfig
+  readonly transport: NodeTransport
+  health: NodeHealth
+  readonly tracker: LatencyTracker
+  inFlight: number
+  requests: number
+  failures: number
+  lastProbeAt: number | undefined
+}
+
+export interface NodeSnapshot {
+  id: string
+  status: NodeStatus
+  reason: string
+  height: number | null
+  lag: number | null
+  latencyMs: number | null
+  errorRate: number
+  score: number
+  weight: number
+  provider: string | null
+  region: string | null
+  /** When the node entered its status, ISO 8601. */
+  since: string
+  ejections: number
+  inFlight: number
+  requests: number
+  failures: number
+  lastProbeAt: string | null
+  lastError: string | null
+}
+
+export interface ChainSnapshot {
+  name: string
+  family: string
+  head: number | null
+  routable: number
+  nodes: NodeSnapshot[]
+}
+
+export class NodePool {
+  readonly chain: ChainConfig
+  readonly nodes: readonly PoolNode[]
+  head: number | undefined
+  headChangedAt: number | undefined
+  /** Completed probe rounds (readiness needs at least one). */
+  probeRounds = 0
+  readonly #byId: Map<string, PoolNode>
+  readonly #events: ProxyEvents
+  readonly #clock: Clock
+
+  constructor(chain: ChainConfig, transports: ReadonlyMap<string, NodeTransport>, events: ProxyEvents, clock: Clock) {
+    this.chain = chain
+    this.#events = events
+    this.#clock = clock
+    const now = clock.now()
+    this.nodes = chain.nodes.map((config) => {
+      const transport = transports.get(config.id)
+      if (transport === undefined) throw new Error(`no transport for node ${config.id}`)
+      return {
+        config,
+        transport,
+        health: initialHealth(now),
+        tracker: new LatencyTracker(),
+        inFlight: 0,
+        requests: 0,
+        failures: 0,
+        lastProbeAt: undefined,
+      }
+    })
+    this.#byId = new Map(this.nodes.map((node) => [node.config.id, node]))
+  }
+
+  get(nodeId: string): PoolNode | undefined {
+    return this.#byId.get(nodeId)
+  }
+
+  routable(): PoolNode[] {
+    return this.nodes.filter((node) => isRoutable(node.health))
+  }
+
+  /** Applies one probe round: heights first, then the head, then each node's verdict. */
+  applyProbeRound(results: ReadonlyArray<{ node: PoolNode; observation: ProbeObservation }>): void {
+    const now = this.#clock.now()
+    for (const { node, observation } of results) {
+      node.lastProbeAt = now
+      node.tracker.observeOutcome(observation.kind === 'failed')
+      if (observation.kind === 'ok') node.tracker.observeLatency(observation.latencyMs, now)
+      if (observation.kind === 'ok' && node.health.height !== observation.height) {
+        node.health = { ...node.health, height: observation.height, heightChangedAt: now }
+      }
+    }
+    this.#recomputeHead(now)
+    for (const { node, observation } of results) this.#apply(node, { kind: 'probe', observation }, now)
+    this.probeRounds += 1
+    this.#events.emit('probe:complete', { chain: this.chain.name, head: this.head, routable: this.routable().length, at: now })
+  }
+
+  /** A height pushed by the node (WebSocket head): may eject nodes at once, never re-admits. */
+  applyPushedHeight(node: PoolNode, height: number): void {
+    const now = this.#clock.now()
+    this.#apply(node, { kind: 'height', height }, now)
+    const before = this.head
+    this.#recomputeHead(now)
+    if (this.head !== before) {
+      for (const other of this.nodes) {
+        if (other !== node && other.health.height !== undefined) this.#apply(other, { kind: 'height', height: other.health.height }, now)
+      }
+    }
+  }
+
+  recordSuccess(node: PoolNode, latencyMs: number): void {
+    node.requests += 1
+    node.tracker.observeLatency(latencyMs, this.#clock.now())
+    node.tracker.observeOutcome(false)
+    if (node.health.consecutiveFailures !== 0) this.#apply(node, { kind: 'traffic-success' }, this.#clock.now())
+  }
+
+  recordFailure(node: PoolNode, failure: NodeFailure): void {
+    node.requests += 1
+    node.failures += 1
+    node.tracker.observeOutcome(true)
+    this.#apply(node, { kind: 'traffic-failure', failure }, this.#clock.now())
+  }
+
+  cordon(node: PoolNode, reason: string): void {
+    this.#apply(node, { kind: 'cordon', reason }, this.#clock.now())
+  }
+
+  uncordon(node: PoolNode): void {
+    this.#apply(node, { kind: 'uncordon' }, this.#clock.now())
+  }
+
+  score(node: PoolNode): number {
+    return scoreNode({
+      weight: node.config.weight,
+      latencyMs: node.tracker.latencyMs ?? 1,
+      inFlight: node.inFlight,
+      errorRate: node.tracker.errorRate,
+    })
+  }
+
+  snapshot(): ChainSnapshot {
+    return {
+      name: this.chain.name,
+      family: this.chain.family,
+      head: this.head ?? null,
+      routable: this.routable().length,
+      nodes: this.nodes.map((node) => this.#nodeSnapshot(node)),
+    }
+  }
+
+  #nodeSnapshot(node: PoolNode): NodeSnapshot {
+    const { health, tracker, config } = node
+    const height = health.height ?? null
+    return {
+      id: config.id,
+      status: health.status,
+      reason: health.reason,
+      height,
+      lag: height !== null && this.head !== undefined ? Math.max(0, this.head - height) : null,
+      latencyMs: tracker.latencyMs === undefined ? null : round(tracker.latencyMs, 2),
+      errorRate: round(tracker.errorRate, 4),
+      score: round(this.score(node), 6),
+      weight: config.weight,
+      provider: config.provider ?? null,
+      region: config.region ?? null,
+      since: new Date(health.since).toISOString(),
+      ejections: health.ejections,
+      inFlight: node.inFlight,
+      requests: node.requests,
+      failures: node.failures,
+      lastProbeAt: node.lastProbeAt === undefined ? null : new Date(node.lastProbeAt).toISOString(),
+      lastError: health.lastError ?? null,
+    }
+  }
+
+  #apply(node: PoolNode, input: HealthInput, now: number): void {
+    const prev = node.health
+    const next = nextNodeHealth(prev, input, { head: this.head, headChangedAt: this.headChangedAt, now }, this.chain.health)
+    node.health = next
+    if (next.status !== prev.status) {
+      this.#events.emit('node:state', { chain: this.chain.name, nodeId: node.config.id, from: prev.status, to: next.status, reason: next.reason, at: now })
+    }
+  }
+
+  /**
+   * Heights of down nodes still count (their last known height): the chain does not go back
+   * because the nodes at the tip died, so a lagging survivor must not become "in sync" and answer.
+   * Only wrong-chain heights are ignored.
+   */
+  #recomputeHead(now: number): void {
+    const heights: number[] = []
+    for (const node of this.nodes) {
+      if (node.health.status !== 'wrong-chain' && node.health.height !== undefined) heights.push(node.health.height)
+    }
+    const head = computeHead(heights, this.chain.health.headQuorum)
+    if (head === undefined || head === this.head) return
+    const previous = this.head
+    this.head = head
+    if (previous === undefined || head > previous) this.headChangedAt = now
+    this.#events.emit('chain:head', { chain: this.chain.name, head, previous, at: now })
+  }
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits
+  return Math.round(value * factor) / factor
+}

@@ -1,0 +1,53 @@
+import { EventEmitter } from 'node:events'
+import type { NodeStatus } from './pool/node-health.js'
+
+export interface NodeStateEvent {
+  chain: string
+  nodeId: string
+  from: NodeStatus
+  to: NodeStatus
+  reason: string
+  /** ms since epoch */
+  at: number
+}
+
+export interface HeadEvent {
+  chain: string
+  head: number
+  previous: number | undefined
+  at: number
+}
+
+export interface ProbeRoundEvent {
+  chain: string
+  head: number | undefined
+  /** Nodes routable after the round. */
+  routable: number
+  at: number
+}
+
+export interface RequestEvent {
+  chain: string
+  method: string
+  /** Node that answered; undefined when none did (local answer or proxy error). */
+  nodeId: string | undefined
+  attempts: number
+  outcome: 'answer' | 'node-error' | 'proxy-error' | 'local'
+  /** Proxy error code when outcome is proxy-error. */
+  code?: string | undefined
+  durationMs: number
+}
+
+export interface ProxyEventMap {
+  /** A node changed status (ejected, re-admitted, cordoned, ...). */
+  'node:state': [NodeStateEvent]
+  /** The pool head of a chain changed. */
+  'chain:head': [HeadEvent]
+  /** A probe round of a chain finished. */
+  'probe:complete': [ProbeRoundEvent]
+  /** A client call finished (emitted only while someone listens). */
+  'request:complete': [RequestEvent]
+}
+
+/** Typed events of a proxy. Metrics, logs, alerts and the dashboard subscribe; the core knows none of them. */
+export class ProxyEvents extends EventEmitter<ProxyEventMap> {}

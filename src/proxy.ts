@@ -1,0 +1,306 @@
+/**
+ * The proxy facade: one object per process (or per embedding application) that owns the chains'
+ * pools, probers and routers. The HTTP server, the CLI and library users all go through it.
+ */
+import type { ChainAdapter, ChainAdapterFactory } from './chain-adapter.js'
+import type { ProxyConfig } from './config/schema.js'
+import { NodeRpcError, ProxyError } from './errors/proxy-error.js'
+import { Prober } from './health/prober.js'
+import { type ParsedCall, parseBody } from './jsonrpc/parse.js'
+import { type JsonRpcReply, shapeReply } from './jsonrpc/reply.js'
+import type { RpcAnswer, RpcCall } from './jsonrpc/types.js'
+import { type ChainSnapshot, NodePool } from './pool/node-pool.js'
+import { ProxyEvents } from './proxy-events.js'
+import { type RouteResult, Router } from './routing/router.js'
+import { NodeClient } from './upstream/node-client.js'
+import type { NodeTransport } from './upstream/node-transport.js'
+import { type Clock, systemClock } from './util/clock.js'
+
+export interface ProxyOptions {
+  /** One adapter factory per chain family used in the config. */
+  adapters: Readonly<Record<string, ChainAdapterFactory>>
+  /** Time source for health policy (tests inject a manual clock). Default: the system clock. */
+  clock?: Clock
+  /** Builds the transport of a node; default: HTTP JSON-RPC via undici. */
+  createTransport?: (node: ProxyConfig['chains'][string]['nodes'][number], adapter: ChainAdapter) => NodeTransport
+  /** Random source for node choice, [0, 1). */
+  random?: () => number
+}
+
+/** What the HTTP layer sends back for one request body. */
+export interface HandledRequest {
+  status: number
+  /** Serialized JSON, or undefined for "no content" (notifications). */
+  body: string | undefined
+  /** Node ids that answered, in call order (deduplicated). */
+  nodeIds: string[]
+  attempts: number
+}
+
+/** Outcome of one call, for library users who want the node id too. */
+export type CallResult = { answer: RpcAnswer; nodeId: string | undefined; attempts: number }
+
+interface ChainRuntime {
+  adapter: ChainAdapter
+  pool: NodePool
+  prober: Prober
+  router: Router
+}
+
+export interface ProxySnapshot {
+  chains: ChainSnapshot[]
+}
+
+export class Proxy {
+  readonly config: ProxyConfig
+  readonly events = new ProxyEvents()
+  readonly #chains = new Map<string, ChainRuntime>()
+  #started = false
+  #closing = false
+  #inFlight = 0
+  #drained: (() => void) | undefined
+
+  constructor(config: ProxyConfig, options: ProxyOptions) {
+    this.config = config
+    // Node status changes are operationally important; an unhandled 'error' would crash, so none are emitted.
+    this.events.setMaxListeners(100)
+    const clock = options.clock ?? systemClock
+    for (const chain of Object.values(config.chains)) {
+      const factory = options.adapters[chain.family]
+      if (factory === undefined) throw new Error(`chains.${chain.name}.family: no adapter for family "${chain.family}"`)
+      let adapter: ChainAdapter
+      try {
+        adapter = factory(chain)
+      } catch (error) {
+        throw new Error(`chains.${chain.name}: ${error instanceof Error ? error.message : String(error)}`)
+      }
+      const transports = new Map<string, NodeTransport>()
+      for (const node of chain.nodes) {
+        const transport =
+          options.createTransport?.(node, adapter) ??
+          new NodeClient({ nodeId: node.id, url: node.url, username: node.username, password: node.password, cookieFile: node.cookieFile, version: adapter.upstreamVersion })
+        transports.set(node.id, transport)
+      }
+      const pool = new NodePool(chain, transports, this.events, clock)
+      this.#chains.set(chain.name, { adapter, pool, prober: new Prober(pool, adapter), router: new Router(pool, adapter, options.random) })
+    }
+  }
+
+  /** Probes every node once (so the first requests find routable nodes), then keeps probing. */
+  async start(): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    await Promise.all(
+      [...this.#chains.values()].map(async ({ pool }) => {
+        for (const node of pool.nodes) {
+          if (node.transport instanceof NodeClient) await node.transport.loadCredentials().catch(() => undefined)
+        }
+      }),
+    )
+    await Promise.all([...this.#chains.values()].map(({ prober }) => prober.tick()))
+    for (const { prober } of this.#chains.values()) prober.start()
+  }
+
+  /** Stops taking calls, lets in-flight calls finish, stops probing and closes node connections. */
+  async close(): Promise<void> {
+    if (this.#closing) return
+    this.#closing = true
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
+    await Promise.all([...this.#chains.values()].map(({ prober }) => prober.stop()))
+    await Promise.all([...this.#chains.values()].flatMap(({ pool }) => pool.nodes.map((node) => node.transport.close())))
+  }
+
+  chainNames(): string[] {
+    return [...this.#chains.keys()]
+  }
+
+  hasChain(chain: string): boolean {
+    return this.#chains.has(chain)
+  }
+
+  /** Every chain finished a probe round and has a routable node. */
+  isReady(): boolean {
+    for (const { pool } of this.#chains.values()) {
+      if (pool.probeRounds === 0 || pool.routable().length === 0) return false
+    }
+    return this.#chains.size > 0 && !this.#closing
+  }
+
+  snapshot(): ProxySnapshot {
+    return { chains: [...this.#chains.values()].map(({ pool }) => pool.snapshot()) }
+  }
+
+  /** Runs one probe round of a chain now (admin "probe now", tests). */
+  async probe(chain: string): Promise<void> {
+    await this.#runtime(chain).prober.tick()
+  }
+
+  cordon(chain: string, nodeId: string, reason: string): void {
+    const { pool } = this.#runtime(chain)
+    pool.cordon(this.#node(pool, chain, nodeId), reason)
+  }
+
+  uncordon(chain: string, nodeId: string): void {
+    const { pool } = this.#runtime(chain)
+    pool.uncordon(this.#node(pool, chain, nodeId))
+  }
+
+  /**
+   * Library entry: the result of one call, or a thrown `NodeRpcError` (the node's own error) or
+   * `ProxyError` (no routable node, all failed, not allowed, ...).
+   */
+  async request(chain: string, call: { method: string; params?: RpcCall['params'] }): Promise<unknown> {
+    const { answer, nodeId } = await this.call(chain, { method: call.method, params: call.params })
+    if (answer.error !== undefined) {
+      if (nodeId === undefined) throw ProxyError.fromAnswer(answer.error)
+      throw new NodeRpcError(answer.error, nodeId)
+    }
+    return answer.result
+  }
+
+  /** One call with its routing facts; never throws for node or policy problems. */
+  async call(chain: string, call: RpcCall, signal?: AbortSignal): Promise<CallResult> {
+    const runtime = this.#chains.get(chain)
+    if (runtime === undefined) return proxyAnswer(unknownChain(chain))
+    if (this.#closing) return proxyAnswer(new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down'))
+    this.#inFlight += 1
+    try {
+      return await this.#dispatch(chain, runtime, call, signal)
+    } finally {
+      this.#inFlight -= 1
+      if (this.#inFlight === 0) this.#drained?.()
+    }
+  }
+
+  /** HTTP entry: a raw request body for one chain → status, serialized reply and routing headers. */
+  async handle(chain: string, bodyText: string, signal?: AbortSignal): Promise<HandledRequest> {
+    const runtime = this.#chains.get(chain)
+    if (runtime === undefined) return errorResponse(unknownChain(chain))
+    const parsed = parseBody(bodyText, this.config.server.maxBatchSize)
+    if (parsed.kind === 'invalid') return errorResponse(parsed.error)
+    const legacyStatuses = runtime.adapter.family === 'bitcoin'
+    if (parsed.kind === 'single') {
+      const { reply, result } = await this.#handleEntry(chain, parsed.entry, signal)
+      const nodeIds = result?.nodeId === undefined ? [] : [result.nodeId]
+      const attempts = result?.attempts ?? 0
+      if (reply === undefined) return { status: 204, body: undefined, nodeIds, attempts }
+      return { status: statusFor(reply, result, legacyStatuses && parsed.entry.version === '1.0'), body: JSON.stringify(reply), nodeIds, attempts }
+    }
+    const handled = await Promise.all(parsed.entries.map((entry) => this.#handleEntry(chain, entry, signal)))
+    const replies: JsonRpcReply[] = []
+    const nodeIds = new Set<string>()
+    let attempts = 0
+    for (const { reply, result } of handled) {
+      if (reply !== undefined) replies.push(reply)
+      if (result?.nodeId !== undefined) nodeIds.add(result.nodeId)
+      attempts += result?.attempts ?? 0
+    }
+    if (replies.length === 0) return { status: 204, body: undefined, nodeIds: [...nodeIds], attempts }
+    return { status: 200, body: JSON.stringify(replies), nodeIds: [...nodeIds], attempts }
+  }
+
+  async #handleEntry(chain: string, entry: ParsedCall, signal?: AbortSignal): Promise<{ reply: JsonRpcReply | undefined; result: CallResult | undefined }> {
+    if (entry.call === undefined) {
+      const error = entry.error ?? new ProxyError('SY_INVALID_REQUEST', 'Invalid Request')
+      return { reply: entry.notification ? undefined : shapeReply(entry.id, entry.version, { error: error.toJsonRpcError() }), result: undefined }
+    }
+    if (entry.notification) {
+      // Reads have no effect, so skipping them is indistinguishable; broadcasts must still go out.
+      const runtime = this.#chains.get(chain)
+      if (runtime?.adapter.classifyMethod(entry.call.method) === 'broadcast') await this.call(chain, entry.call, signal)
+      return { reply: undefined, result: undefined }
+    }
+    const result = await this.call(chain, entry.call, signal)
+    return { reply: shapeReply(entry.id, entry.version, result.answer), result }
+  }
+
+  async #dispatch(chain: string, runtime: ChainRuntime, call: RpcCall, signal?: AbortSignal): Promise<CallResult> {
+    const started = performance.now()
+    const kind = runtime.adapter.classifyMethod(call.method)
+    let result: CallResult
+    let outcome: 'answer' | 'node-error' | 'proxy-error' | 'local'
+    let code: string | undefined
+    if (kind === 'forbidden') {
+      const error = new ProxyError('SY_METHOD_NOT_ALLOWED', `method ${call.method} is not allowed through switchyard`, { method: call.method })
+      result = proxyAnswer(error)
+      outcome = 'proxy-error'
+      code = error.code
+    } else if (kind === 'local') {
+      const answer = runtime.adapter.answerLocally(call)
+      result = answer === undefined ? toCallResult(await runtime.router.route(call, { signal })) : { answer, nodeId: undefined, attempts: 0 }
+      outcome = 'local'
+    } else {
+      // Broadcasts go only to at-head nodes: a stale node gives false "missing inputs" / "nonce too low".
+      const routed = await runtime.router.route(call, { signal, atHeadOnly: kind === 'broadcast' })
+      result = toCallResult(routed)
+      outcome = routed.ok ? (routed.answer.error === undefined ? 'answer' : 'node-error') : 'proxy-error'
+      code = routed.ok ? undefined : routed.error.code
+    }
+    if (this.events.listenerCount('request:complete') > 0) {
+      this.events.emit('request:complete', {
+        chain,
+        method: call.method,
+        nodeId: result.nodeId,
+        attempts: result.attempts,
+        outcome,
+        code,
+        durationMs: performance.now() - started,
+      })
+    }
+    return result
+  }
+
+  #runtime(chain: string): ChainRuntime {
+    const runtime = this.#chains.get(chain)
+    if (runtime === undefined) throw unknownChain(chain)
+    return runtime
+  }
+
+  #node(pool: NodePool, chain: string, nodeId: string) {
+    const node = pool.get(nodeId)
+    if (node === undefined) throw new ProxyError('SY_INVALID_PARAMS', `chain ${chain} has no node ${nodeId}`, { chain, nodeId })
+    return node
+  }
+}
+
+function unknownChain(chain: string): ProxyError {
+  return new ProxyError('SY_UNKNOWN_CHAIN', `unknown chain "${chain.slice(0, 64)}"`)
+}
+
+function proxyAnswer(error: ProxyError): CallResult {
+  return { answer: { error: error.toJsonRpcError() }, nodeId: undefined, attempts: 0 }
+}
+
+function toCallResult(routed: RouteResult): CallResult {
+  if (routed.ok) return { answer: routed.answer, nodeId: routed.nodeId, attempts: routed.attempts }
+  return { answer: { error: routed.error.toJsonRpcError() }, nodeId: undefined, attempts: routed.attempts }
+}
+
+function errorResponse(error: ProxyError): HandledRequest {
+  return { status: error.httpStatus, body: JSON.stringify(shapeReply(null, '2.0', { error: error.toJsonRpcError() })), nodeIds: [], attempts: 0 }
+}
+
+/**
+ * HTTP status of a single call: a proxy outcome uses its catalog status (503 no node, 502, 504);
+ * a bitcoind-style (1.0) client on a bitcoin chain gets Core's legacy statuses for errors
+ * (404 method not found, 400 invalid request, 500 otherwise), which its clients expect.
+ */
+function statusFor(reply: JsonRpcReply, result: CallResult | undefined, legacy: boolean): number {
+  const error = 'error' in reply ? reply.error : null
+  if (error === null || error === undefined) return 200
+  const proxyCode = proxyErrorCode(error.data)
+  if (proxyCode !== undefined) {
+    const status = ProxyError.statusOf(proxyCode)
+    if (status !== 200) return status
+  }
+  if (!legacy || result === undefined) return 200
+  if (error.code === -32601) return 404
+  if (error.code === -32600) return 400
+  return 500
+}
+
+function proxyErrorCode(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return undefined
+  const code = (data as { code?: unknown }).code
+  return typeof code === 'string' && code.startsWith('SY_') ? code : undefined
+}

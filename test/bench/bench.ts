@@ -1,0 +1,137 @@
+/**
+ * `npm run bench`: the same load against a node directly and through switchyard, in one run,
+ * reported as ratios (throughput, added latency at p50/p99) plus the proxy's memory.
+ * The proxy runs as its own process (the CLI), as in production; the load generator (autocannon)
+ * runs here. Everything listens on 127.0.0.1. Results: stdout and test-output/bench.json.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+import { startAnvil } from '../../src/devnet/anvil.js'
+import { startBcoin } from '../../src/devnet/bcoin.js'
+import { freePort } from '../../src/devnet/free-port.js'
+import { waitFor } from '../../src/devnet/wait-for.js'
+
+const durationSec = Number(process.env.BENCH_SECONDS ?? 5)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 16)
+
+interface Measured {
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  errors: number
+  non2xx: number
+}
+
+async function load(url: string, body: string, headers: Record<string, string> = {}): Promise<Measured> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    connections,
+    duration: durationSec,
+  })
+  return { rps: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx }
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return Math.round(kb / 102.4) / 10
+}
+
+async function startSwitchyard(config: object): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort()
+  const file = join(tmpdir(), `switchyard-bench-${process.pid}.json`)
+  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, log: { level: 'warn' }, ...config }))
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const url = `http://127.0.0.1:${port}`
+  await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'switchyard ready' })
+  return {
+    url,
+    process: child,
+    stop: async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
+
+interface Row {
+  case: string
+  direct: Measured
+  proxied: Measured
+  rpsRatio: number
+  addedP50Ms: number
+  addedP99Ms: number
+}
+
+async function compare(name: string, directUrl: string, proxiedUrl: string, body: string, headers: Record<string, string>): Promise<Row> {
+  // Warm both paths (keep-alive pools, JIT) before measuring; then measure back to back.
+  await autocannon({ url: directUrl, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration: 1 })
+  await autocannon({ url: proxiedUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: 1 })
+  const direct = await load(directUrl, body, headers)
+  const proxied = await load(proxiedUrl, body)
+  return {
+    case: name,
+    direct,
+    proxied,
+    rpsRatio: Math.round((proxied.rps / direct.rps) * 1000) / 1000,
+    addedP50Ms: Math.round((proxied.p50Ms - direct.p50Ms) * 100) / 100,
+    addedP99Ms: Math.round((proxied.p99Ms - direct.p99Ms) * 100) / 100,
+  }
+}
+
+async function main(): Promise<void> {
+  const anvil = await startAnvil({ id: 'bench-eth' })
+  const bcoin = await startBcoin({ id: 'bench-btc' })
+  const proxy = await startSwitchyard({
+    chains: {
+      eth: { family: 'evm', chainId: 31337, nodes: [{ id: 'eth-a', url: anvil.url }] },
+      btc: { family: 'bitcoin', network: 'regtest', nodes: [{ id: 'btc-a', url: bcoin.url }] },
+    },
+  })
+  try {
+    const rssIdleMb = rssMb(proxy.process.pid!)
+    const rows: Row[] = []
+    rows.push(await compare('evm eth_blockNumber', anvil.url, `${proxy.url}/rpc/eth`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }), {}))
+    const btcUrl = new URL(bcoin.url)
+    const auth = `Basic ${Buffer.from(`${decodeURIComponent(btcUrl.username)}:${decodeURIComponent(btcUrl.password)}`).toString('base64')}`
+    btcUrl.username = ''
+    btcUrl.password = ''
+    rows.push(await compare('bitcoin getblockcount', btcUrl.toString(), `${proxy.url}/rpc/btc`, JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'getblockcount', params: [] }), { authorization: auth }))
+    const rssLoadedMb = rssMb(proxy.process.pid!)
+    const report = { durationSec, connections, rssIdleMb, rssAfterLoadMb: rssLoadedMb, rows }
+    mkdirSync('test-output', { recursive: true })
+    writeFileSync('test-output/bench.json', `${JSON.stringify(report, null, 2)}\n`)
+    const line = (cells: Array<string | number>) => cells.map((cell) => String(cell).padEnd(24)).join('')
+    process.stdout.write(`\n${durationSec} s per measurement, ${connections} connections, all on 127.0.0.1\n\n`)
+    process.stdout.write(`${line(['case', 'direct rps / p50 / p99', 'switchyard rps / p50 / p99', 'rps ratio', 'added p50 / p99 ms'])}\n`)
+    for (const row of rows) {
+      process.stdout.write(
+        `${line([
+          row.case,
+          `${Math.round(row.direct.rps)} / ${row.direct.p50Ms} / ${row.direct.p99Ms}`,
+          `${Math.round(row.proxied.rps)} / ${row.proxied.p50Ms} / ${row.proxied.p99Ms}`,
+          row.rpsRatio,
+          `${row.addedP50Ms} / ${row.addedP99Ms}`,
+        ])}\n`,
+      )
+      if (row.proxied.errors + row.proxied.non2xx > 0) process.stdout.write(`  ! switchyard: ${row.proxied.errors} errors, ${row.proxied.non2xx} non-2xx\n`)
+    }
+    process.stdout.write(`\nswitchyard RSS: ${rssIdleMb} MB idle, ${rssLoadedMb} MB after load\n`)
+  } finally {
+    await proxy.stop()
+    await Promise.all([anvil.stop(), bcoin.stop()])
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`)
+  process.exitCode = 1
+})

@@ -1,0 +1,115 @@
+/**
+ * A scriptable JSON-RPC node: a real HTTP server on 127.0.0.1:0, for what real nodes cannot be
+ * made to do on demand (hang, 5xx, 429, garbage, exact error strings). Real-node behaviour is
+ * tested against anvil and bcoin instead.
+ */
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export type FakeReply =
+  | { result: unknown }
+  | { error: { code: number; message: string; data?: unknown } }
+  | { status: number; body?: string; contentType?: string }
+  | { hang: true }
+  | { raw: string }
+
+type Handler = (method: string, params: unknown) => FakeReply | undefined
+
+export interface FakeNode {
+  url: string
+  port: number
+  /** Methods received, in order. */
+  calls: string[]
+  /** Authorization header of each request, in order. */
+  authorizations: Array<string | undefined>
+  /** Reply for a method (all calls) until changed. */
+  on(method: string, reply: FakeReply | Handler): void
+  /** Replies for the next calls of any method, before per-method replies. */
+  queue(...replies: FakeReply[]): void
+  close(): Promise<void>
+}
+
+export interface FakeNodeOptions {
+  /** EVM-style probes (eth_chainId/eth_blockNumber/eth_syncing) at this chain id. */
+  chainId?: number
+  height?: number
+  /** Bitcoin-style probes (getblockchaininfo/getblockhash 0). */
+  genesisHash?: string
+  /** Reply envelope: '2.0' (EVM) or '1.0' (bitcoind legacy). Default '2.0'. */
+  version?: '1.0' | '2.0'
+}
+
+export async function startFakeNode(options: FakeNodeOptions = {}): Promise<FakeNode & { setHeight(height: number): void }> {
+  let height = options.height ?? 100
+  const handlers = new Map<string, Handler>()
+  const queued: FakeReply[] = []
+  const calls: string[] = []
+  const authorizations: Array<string | undefined> = []
+  const hanging = new Set<ServerResponse>()
+
+  const defaults: Record<string, Handler> = {
+    eth_chainId: () => ({ result: `0x${(options.chainId ?? 1).toString(16)}` }),
+    eth_blockNumber: () => ({ result: `0x${height.toString(16)}` }),
+    eth_syncing: () => ({ result: false }),
+    getblockchaininfo: () => ({ result: { chain: 'regtest', blocks: height, headers: height, initialblockdownload: false } }),
+    getblockhash: (_method, params) =>
+      Array.isArray(params) && params[0] === 0 ? { result: options.genesisHash ?? '00'.repeat(32) } : { result: 'ab'.repeat(32) },
+  }
+
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('end', () => {
+      let body: { id?: unknown; method?: string; params?: unknown }
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+      } catch {
+        response.writeHead(400).end()
+        return
+      }
+      const method = body.method ?? ''
+      calls.push(method)
+      authorizations.push(request.headers.authorization)
+      const reply = queued.shift() ?? handlers.get(method)?.(method, body.params) ?? defaults[method]?.(method, body.params) ?? {
+        error: { code: -32601, message: `the method ${method} does not exist/is not available` },
+      }
+      if ('hang' in reply) {
+        hanging.add(response)
+        response.on('close', () => hanging.delete(response))
+        return
+      }
+      if ('raw' in reply) {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(reply.raw)
+        return
+      }
+      if ('status' in reply) {
+        response.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain' }).end(reply.body ?? '')
+        return
+      }
+      const envelope =
+        options.version === '1.0'
+          ? { result: 'result' in reply ? reply.result : null, error: 'error' in reply ? reply.error : null, id: body.id }
+          : { jsonrpc: '2.0', id: body.id, ...reply }
+      const status = options.version === '1.0' && 'error' in reply ? (reply.error.code === -32601 ? 404 : 500) : 200
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(envelope))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    calls,
+    authorizations,
+    setHeight: (next) => {
+      height = next
+    },
+    on: (method, reply) => handlers.set(method, typeof reply === 'function' ? reply : () => reply),
+    queue: (...replies) => queued.push(...replies),
+    close: async () => {
+      for (const response of hanging) response.destroy()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
