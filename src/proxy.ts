@@ -98,7 +98,7 @@ export class Proxy {
       }),
     )
     await Promise.all([...this.#chains.values()].map(({ prober }) => prober.tick()))
-    for (const { prober } of this.#chains.values()) prober.start()
+    for (const { prober, pool } of this.#chains.values()) prober.start(pool.chain.health.intervalMs)
   }
 
   /** Stops taking calls, lets in-flight calls finish, stops probing and closes node connections. */

@@ -11,6 +11,7 @@ export class Prober {
   readonly #adapter: ChainAdapter
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
+  #queued: Promise<void> | undefined
   #stopped = true
   #watchers: HeadWatcher[] = []
 
@@ -19,19 +20,30 @@ export class Prober {
     this.#adapter = adapter
   }
 
-  /** One probe round over all nodes; a call during a running round joins that round. */
+  /**
+   * One probe round that starts after this call, so its results reflect the nodes as they are now.
+   * Rounds never overlap: during a running round, callers share one round queued behind it.
+   */
   tick(): Promise<void> {
-    this.#running ??= this.#round().finally(() => {
-      this.#running = undefined
+    if (this.#running === undefined) {
+      this.#running = this.#round().finally(() => {
+        this.#running = undefined
+      })
+      return this.#running
+    }
+    this.#queued ??= this.#running.then(() => {
+      this.#queued = undefined
+      return this.tick()
     })
-    return this.#running
+    return this.#queued
   }
 
-  start(): void {
+  /** Starts the periodic rounds (the first after `initialDelayMs`) and any push-height watchers. */
+  start(initialDelayMs = 0): void {
     if (!this.#stopped) return
     this.#stopped = false
     this.#startWatchers()
-    this.#schedule(0)
+    this.#schedule(initialDelayMs)
   }
 
   async stop(): Promise<void> {
@@ -79,8 +91,13 @@ export class Prober {
     for (const node of this.#pool.nodes) {
       const watcher = watch.call(this.#adapter, node.config, {
         onHeight: (height) => this.#pool.applyPushedHeight(node, height),
+        onStatus: (status) => {
+          node.headsSubscription = status
+        },
       })
-      if (watcher !== undefined) this.#watchers.push(watcher)
+      if (watcher === undefined) continue
+      node.headsSubscription = 'disconnected'
+      this.#watchers.push(watcher)
     }
   }
 }

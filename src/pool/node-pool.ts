@@ -22,6 +22,8 @@ export interface PoolNode {
   requests: number
   failures: number
   lastProbeAt: number | undefined
+  /** Push-height subscription state (EVM newHeads); undefined when the node has none. */
+  headsSubscription: 'connected' | 'disconnected' | undefined
 }
 
 export interface NodeSnapshot {
@@ -44,6 +46,8 @@ export interface NodeSnapshot {
   failures: number
   lastProbeAt: string | null
   lastError: string | null
+  /** newHeads subscription: connected / disconnected; null when the node has no wsUrl. */
+  headsSubscription: 'connected' | 'disconnected' | null
 }
 
 export interface ChainSnapshot {
@@ -82,6 +86,7 @@ export class NodePool {
         requests: 0,
         failures: 0,
         lastProbeAt: undefined,
+        headsSubscription: undefined,
       }
     })
     this.#byId = new Map(this.nodes.map((node) => [node.config.id, node]))
@@ -188,6 +193,7 @@ export class NodePool {
       failures: node.failures,
       lastProbeAt: node.lastProbeAt === undefined ? null : new Date(node.lastProbeAt).toISOString(),
       lastError: health.lastError ?? null,
+      headsSubscription: node.headsSubscription ?? null,
     }
   }
 

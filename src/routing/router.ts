@@ -9,7 +9,7 @@ import type { RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
 import { isRoutable } from '../pool/node-health.js'
 import { decideAttempt } from './retry-policy.js'
-import { pickByTwoChoices } from './scoring.js'
+import { pickWeighted } from './scoring.js'
 
 export interface RouteOptions {
   signal?: AbortSignal | undefined
@@ -65,7 +65,7 @@ export class Router {
     let attempts = 0
     while (attempts < chain.routing.maxAttempts) {
       const candidates = selectCandidates(this.#pool.nodes, this.#pool.head, minHeight, tried, options.atHeadOnly)
-      const node = pickByTwoChoices(candidates, (candidate) => this.#pool.score(candidate), this.#random)
+      const node = pickWeighted(candidates, (candidate) => this.#pool.score(candidate), this.#random)
       if (node === undefined) break
       const remainingMs = deadline - performance.now()
       if (remainingMs <= 0) return { ok: false, error: this.#deadlineError(causes), attempts }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { pickByTwoChoices, scoreNode } from './scoring.js'
+import { pickWeighted, scoreNode } from './scoring.js'
 
 describe('scoreNode', () => {
   const base = { weight: 1, latencyMs: 10, inFlight: 0, errorRate: 0 }
@@ -21,42 +21,46 @@ describe('scoreNode', () => {
   })
 })
 
-describe('pickByTwoChoices', () => {
+describe('pickWeighted', () => {
   const sequence = (...values: number[]) => {
     let index = 0
     return () => values[index++ % values.length] as number
   }
+  const seeded = (seed: number) => () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
 
   test('empty → undefined, one → that one', () => {
-    expect(pickByTwoChoices([], () => 1, Math.random)).toBeUndefined()
-    expect(pickByTwoChoices(['a'], () => 1, Math.random)).toBe('a')
+    expect(pickWeighted([], () => 1, Math.random)).toBeUndefined()
+    expect(pickWeighted(['a'], () => 0, Math.random)).toBe('a')
   })
 
-  test('of the two sampled, the better score wins', () => {
-    const scores: Record<string, number> = { a: 1, b: 5, c: 3 }
-    // first index 0 (a), second index floor(0.6*2)=1 → shifted past 0 → 2 (c)
-    expect(pickByTwoChoices(['a', 'b', 'c'], (n) => scores[n]!, sequence(0, 0.6))).toBe('c')
+  test.each<{ point: number; picked: string }>([
+    { point: 0, picked: 'a' },
+    { point: 0.099, picked: 'a' },
+    { point: 0.1, picked: 'b' },
+    { point: 0.59, picked: 'b' },
+    { point: 0.6, picked: 'c' },
+    { point: 0.999_999, picked: 'c' },
+  ])('random $point over scores 1:5:4 → $picked', ({ point, picked }) => {
+    const scores: Record<string, number> = { a: 1, b: 5, c: 4 }
+    expect(pickWeighted(['a', 'b', 'c'], (n) => scores[n]!, sequence(point))).toBe(picked)
   })
 
-  test('never samples the same candidate twice', () => {
-    const scores: Record<string, number> = { a: 1, b: 2 }
-    expect(pickByTwoChoices(['a', 'b'], (n) => scores[n]!, sequence(0, 0))).toBe('b')
-  })
-
-  test('zero-weight candidates only when nothing else remains', () => {
+  test('zero-score candidates only when nothing else remains', () => {
     const scores: Record<string, number> = { a: 0, b: 0.001 }
-    for (let i = 0; i < 20; i++) expect(pickByTwoChoices(['a', 'b'], (n) => scores[n]!, Math.random)).toBe('b')
-    expect(pickByTwoChoices(['a'], (n) => scores[n]!, Math.random)).toBe('a')
+    for (const point of [0, 0.5, 0.999]) expect(pickWeighted(['a', 'b'], (n) => scores[n]!, sequence(point))).toBe('b')
+    expect(pickWeighted(['a', 'c'], () => 0, sequence(0.7))).toBe('c')
   })
 
-  test('load spreads: a 10× slower node gets a small share, not none', () => {
-    const scores: Record<string, number> = { fast1: 1, fast2: 1, slow: 0.1 }
+  test('load spreads in proportion to score: a 10× slower node gets about 10× less', () => {
+    const latency: Record<string, number> = { fast1: 2, fast2: 2, slow: 20 }
     const counts: Record<string, number> = { fast1: 0, fast2: 0, slow: 0 }
-    let seed = 42
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
-    for (let i = 0; i < 3_000; i++) counts[pickByTwoChoices(['fast1', 'fast2', 'slow'], (n) => scores[n]!, random)!]! += 1
-    expect(counts.slow).toBe(0) // with 3 candidates p2c never picks the worst: it always loses its pair
-    expect(counts.fast1).toBeGreaterThan(1_000)
-    expect(counts.fast2).toBeGreaterThan(1_000)
+    const random = seeded(42)
+    const score = (id: string) => scoreNode({ weight: 1, latencyMs: latency[id]!, inFlight: 0, errorRate: 0 })
+    for (let i = 0; i < 21_000; i++) counts[pickWeighted(['fast1', 'fast2', 'slow'], score, random)!]! += 1
+    // Expected shares 10:10:1 → 10000, 10000, 1000.
+    expect(counts.slow).toBeGreaterThan(800)
+    expect(counts.slow).toBeLessThan(1_200)
+    expect(counts.fast1).toBeGreaterThan(9_500)
+    expect(counts.fast2).toBeGreaterThan(9_500)
   })
 })

@@ -1,9 +1,8 @@
 /**
  * Which routable node serves the next call. Pure: inputs are the node figures, outputs a choice.
  * score = weight / (latency × (1 + in-flight) × (1 + errorPenalty × errorRate))
- * Power of two choices: sample two candidates, keep the better score. A slow, busy or failing node
- * still gets some traffic (so its figures stay current) but much less, and there is no herd onto
- * the single best node.
+ * A slow, busy or failing node still gets some traffic (so its figures stay current) but much
+ * less, and there is no herd onto the single best node.
  */
 export interface ScoreInput {
   /** Configured weight (default 1). */
@@ -26,17 +25,23 @@ export function scoreNode(input: ScoreInput): number {
 }
 
 /**
- * Picks one of `candidates` by power of two choices over `score`. `random` returns [0, 1).
- * Candidates with weight 0 are only chosen when no other is left.
+ * Picks one of `candidates` at random, in proportion to `score`: traffic spreads over all routable
+ * nodes and follows their figures (a node 10× slower gets about 10× less). Power of two choices
+ * was tried first and dropped: with two nodes and sequential calls it samples both every time and
+ * sends everything to the marginally faster one. `random` returns [0, 1). Candidates scoring 0
+ * (weight 0) are chosen only when no other is left.
  */
-export function pickByTwoChoices<T>(candidates: readonly T[], score: (candidate: T) => number, random: () => number): T | undefined {
-  const weighted = candidates.filter((candidate) => score(candidate) > 0)
-  const pool = weighted.length > 0 ? weighted : candidates
-  if (pool.length <= 1) return pool[0]
-  const first = Math.floor(random() * pool.length)
-  let second = Math.floor(random() * (pool.length - 1))
-  if (second >= first) second += 1
-  const a = pool[first] as T
-  const b = pool[second] as T
-  return score(b) > score(a) ? b : a
+export function pickWeighted<T>(candidates: readonly T[], score: (candidate: T) => number, random: () => number): T | undefined {
+  if (candidates.length <= 1) return candidates[0]
+  const scores = candidates.map((candidate) => Math.max(0, score(candidate)))
+  const total = scores.reduce((sum, value) => sum + value, 0)
+  if (total === 0) return candidates[Math.floor(random() * candidates.length)]
+  let point = random() * total
+  for (let index = 0; index < candidates.length; index++) {
+    point -= scores[index] as number
+    if (point < 0 && (scores[index] as number) > 0) return candidates[index]
+  }
+  // Floating-point leftovers: the last candidate with a positive score.
+  for (let index = candidates.length - 1; index >= 0; index--) if ((scores[index] as number) > 0) return candidates[index]
+  return candidates[0]
 }

@@ -112,12 +112,13 @@ describe('failover', () => {
 })
 
 describe('fail closed', () => {
-  test('scoring steers traffic away from a failing node even before it is down', async () => {
+  test('a node failing live traffic costs clients nothing: failover each time, then down after failuresToDown', async () => {
     const proxy = await evmPool(2)
     nodes[0]!.on('eth_gasPrice', { status: 503 })
     nodes[1]!.on('eth_gasPrice', { result: '0x1' })
-    for (let i = 0; i < 20; i++) expect((await proxy.rpc('eth', call('eth_gasPrice'))).json.result).toBe('0x1')
-    expect(nodes[0]!.calls.filter((method) => method === 'eth_gasPrice').length).toBeLessThanOrEqual(1)
+    for (let i = 0; i < 40; i++) expect((await proxy.rpc('eth', call('eth_gasPrice'))).json.result).toBe('0x1')
+    expect(nodes[0]!.calls.filter((method) => method === 'eth_gasPrice').length).toBe(3)
+    expect(proxy.proxy.snapshot().chains[0]!.nodes[0]!.status).toBe('down')
   })
 
   test('no routable node → 503 SY_NO_ROUTABLE_NODE, never a lagging node', async () => {

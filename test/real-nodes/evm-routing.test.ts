@@ -202,7 +202,7 @@ describe('WebSocket heads', () => {
 
   test('newHeads pushes heights: a lagging node is ejected without waiting for a probe', async () => {
     const [a, b, c] = nodes as [AnvilNode, AnvilNode, AnvilNode]
-    // Give the subscriptions a moment to be established: wait until a pushed height arrives.
+    await waitFor(() => proxy!.proxy.snapshot().chains[0]!.nodes.every((node) => node.headsSubscription === 'connected'), { what: 'newHeads subscriptions' })
     await a.mine(1)
     await b.mine(1)
     await c.mine(1)
