@@ -42,6 +42,7 @@ describe('nextNodeHealth', () => {
       status: 'down',
     },
     { name: 'a cordoned node stays cordoned whatever probes say', steps: [[ok(1), view(1)], [{ kind: 'cordon', reason: 'maintenance' }, view(1)], [ok(1), view(1)]], status: 'cordoned', reason: /maintenance/ },
+    { name: 'a starting node whose probe fails says why', steps: [[failed, view(1)]], status: 'starting', reason: /^1\/3 failures; last: node a did not answer within 1000 ms$/ },
     { name: 'uncordon waits for a probe, then admits', steps: [[{ kind: 'cordon', reason: 'x' }, view(1)], [{ kind: 'uncordon' }, view(1)]], status: 'starting' },
     { name: 'uncordon then a good probe is healthy', steps: [[{ kind: 'cordon', reason: 'x' }, view(1)], [{ kind: 'uncordon' }, view(1)], [ok(1), view(1)]], status: 'healthy' },
   ])('$name', ({ steps, status, reason }) => {

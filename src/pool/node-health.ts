@@ -117,6 +117,8 @@ export function nextNodeHealth(prev: NodeHealth, input: HealthInput, view: PoolV
 function onFailure(prev: NodeHealth, message: string, now: number, policy: HealthPolicy): NodeHealth {
   const failures = prev.consecutiveFailures + 1
   const next: NodeHealth = { ...prev, consecutiveFailures: failures, consecutiveSuccesses: 0, lastError: message }
+  // A node never seen working says why, instead of "waiting for the first probe".
+  if (failures < policy.failuresToDown && prev.status === 'starting') return { ...next, reason: `${failures}/${policy.failuresToDown} failures; last: ${message}` }
   if (failures < policy.failuresToDown || prev.status === 'down' || isSticky(prev)) return next
   return eject(next, 'down', `${failures} consecutive failures; last: ${message}`, now, policy)
 }
