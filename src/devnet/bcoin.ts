@@ -24,6 +24,8 @@ export interface BcoinOptions {
   peers?: string[]
   /** RPC password (any user name is accepted). Default: a random one. */
   apiKey?: string
+  /** Keep the chain on disk (leveldb) instead of in memory, so a restart keeps the blocks. Default false. */
+  persistent?: boolean
 }
 
 export interface BcoinNode {
@@ -38,9 +40,12 @@ export interface BcoinNode {
   height(): Promise<number>
   /** Mines `blocks` blocks to `address` (default: a burn address). */
   generate(blocks: number, address?: string): Promise<string[]>
-  /** Cuts the node off from its peers (ban loopback + disconnect). */
+  /**
+   * Cuts the node off from its peers by restarting it without any (bcoin re-dials known and even
+   * banned peers, so RPC alone cannot hold it back). Keeps its blocks only when `persistent`.
+   */
   isolate(): Promise<void>
-  /** Lifts `isolate()` and reconnects to the configured peers; it then syncs by P2P. */
+  /** Connects the node to its configured peers again; it then catches up by P2P. */
   reconnect(): Promise<void>
   signal(signal: NodeJS.Signals): void
   stop(): Promise<void>
@@ -58,12 +63,12 @@ async function spawnBcoin(
   ports: { http: number; p2p: number },
   apiKey: string,
   prefix: string,
+  peers: readonly string[] = options.peers ?? [],
 ): Promise<ChildProcess> {
-  const peers = options.peers ?? []
   const args = [
     bcoinEntry(),
     `--network=${options.network ?? 'regtest'}`,
-    '--memory=true',
+    `--memory=${options.persistent === true ? 'false' : 'true'}`,
     `--prefix=${prefix}`,
     '--http-host=127.0.0.1',
     `--http-port=${ports.http}`,
@@ -138,12 +143,12 @@ export async function startBcoin(options: BcoinOptions = {}): Promise<BcoinNode>
     height: async () => Number(await rpc('getblockcount')),
     generate: async (blocks, address = BCOIN_REGTEST_BURN_ADDRESS) => (await rpc('generatetoaddress', [blocks, address])) as string[],
     isolate: async () => {
-      await rpc('setban', ['127.0.0.1', 'add'])
-      for (const peer of peers) await rpc('disconnectnode', [peer]).catch(() => undefined)
+      await stopProcess(current)
+      current = await spawnBcoin(options, { http, p2p }, apiKey, prefix, [])
+      await waitFor(() => rpc('getblockchaininfo').then(() => true), { timeoutMs: 20_000, what: 'bcoin to answer RPC after isolation' })
     },
     reconnect: async () => {
-      await rpc('setban', ['127.0.0.1', 'remove'])
-      for (const peer of peers) await rpc('addnode', [peer, 'onetry']).catch(() => undefined)
+      for (const peer of peers) await rpc('addnode', [peer, 'add'])
     },
     signal: (signal) => signalProcess(current, signal),
     stop: async () => {
@@ -164,11 +169,13 @@ export async function startBcoin(options: BcoinOptions = {}): Promise<BcoinNode>
  * `count` regtest nodes, every node after the first peered to the first: blocks mined on the
  * first reach all. Resolves once every other node has a peer.
  */
-export async function startPeeredBcoins(count: number, options: { ids?: string[] } = {}): Promise<BcoinNode[]> {
-  const first = await startBcoin({ id: options.ids?.[0] })
+export async function startPeeredBcoins(count: number, options: { ids?: string[]; persistent?: boolean } = {}): Promise<BcoinNode[]> {
+  const first = await startBcoin({ id: options.ids?.[0], persistent: options.persistent })
   try {
     const rest = await Promise.all(
-      Array.from({ length: count - 1 }, (_, index) => startBcoin({ id: options.ids?.[index + 1], peers: [`127.0.0.1:${first.p2pPort}`] })),
+      Array.from({ length: count - 1 }, (_, index) =>
+        startBcoin({ id: options.ids?.[index + 1], peers: [`127.0.0.1:${first.p2pPort}`], persistent: options.persistent }),
+      ),
     )
     await Promise.all(rest.map((node) => waitFor(async () => ((await node.rpc('getpeerinfo')) as unknown[]).length > 0, { timeoutMs: 20_000, what: `${node.id} to connect` })))
     return [first, ...rest]

@@ -28,7 +28,7 @@ function healthyAt(height: number): NodeHealth {
 
 describe('nextNodeHealth', () => {
   test.each<{ name: string; steps: Array<[HealthInput, PoolView]>; status: string; reason?: RegExp }>([
-    { name: 'first good probe admits a starting node', steps: [[ok(100), view(100)]], status: 'healthy', reason: /in sync at height 100/ },
+    { name: 'first good probe admits a starting node', steps: [[ok(100), view(100)]], status: 'healthy', reason: /in sync since height 100/ },
     { name: 'lag within maxLagBlocks stays healthy', steps: [[ok(100), view(100)], [ok(100), view(103)]], status: 'healthy' },
     { name: 'lag above maxLagBlocks ejects as lagging', steps: [[ok(100), view(100)], [ok(100), view(104)]], status: 'lagging', reason: /4 blocks behind head 104 \(max 3\)/ },
     { name: 'a syncing node is syncing', steps: [[ok(100, true), view(100)]], status: 'syncing', reason: /initial block download/ },

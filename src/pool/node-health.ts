@@ -147,7 +147,7 @@ function onProbe(prev: NodeHealth, observation: ProbeObservation, view: PoolView
   const successes = measured.consecutiveSuccesses + 1
   const good = { ...measured, consecutiveSuccesses: successes }
   if (good.status === 'healthy') return good
-  if (good.status === 'starting') return withStatus(good, 'healthy', `in sync at height ${observation.height}`, view.now)
+  if (good.status === 'starting') return withStatus(good, 'healthy', `in sync since height ${observation.height}`, view.now)
   if (successes < policy.successesToRecover) {
     return { ...good, reason: `${baseReason(good.reason)} (recovering: ${successes}/${policy.successesToRecover} good probes)` }
   }

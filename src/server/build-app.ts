@@ -2,7 +2,7 @@
  * The HTTP face of a proxy: `POST /rpc/:chain` (JSON-RPC 1.0/2.0, single and batch), the admin
  * snapshot, and health/readiness probes. A thin layer: all decisions live in the Proxy.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { ProxyError } from '../errors/proxy-error.js'
 import { shapeReply } from '../jsonrpc/reply.js'
 import type { Proxy } from '../proxy.js'
@@ -18,8 +18,7 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
     logger: options.logger ?? { level: log.level, redact: ['req.headers.authorization'] },
     bodyLimit: server.bodyLimitBytes,
     // One log line per request costs more than the proxying itself at high rates; errors are still logged.
-    disableRequestLogging: true,
-    // The proxy's own ids (x-request-id) come with the operators' view; keep fastify's short ones.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   })
 

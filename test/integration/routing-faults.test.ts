@@ -242,7 +242,7 @@ describe('admin and readiness', () => {
           family: 'evm',
           head: 100,
           routable: 2,
-          nodes: [expect.objectContaining({ id: 'n0', status: 'healthy', height: 100, lag: 0, reason: 'in sync at height 100' }), expect.objectContaining({ id: 'n1' })],
+          nodes: [expect.objectContaining({ id: 'n0', status: 'healthy', height: 100, lag: 0, reason: 'in sync since height 100' }), expect.objectContaining({ id: 'n1' })],
         },
       ],
     })

@@ -1,0 +1,55 @@
+/**
+ * `npm run demo` as a new user runs it: nodes start, switchyard answers, a node of each chain is
+ * ejected and re-admitted, and Ctrl-C (SIGINT) stops every process the demo started.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { expect, test } from 'vitest'
+import { waitFor } from '../../src/devnet/wait-for.js'
+
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+test('the demo shows ejection and re-admission on both chains and stops everything on Ctrl-C', async () => {
+  const demo = spawn(process.execPath, ['--import', 'tsx', 'src/devnet/demo.ts'], {
+    env: { ...process.env, DEMO_PORT: '0', DEMO_CYCLE_MS: '4000', DEMO_LAG_MS: '6000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)))
+  try {
+    const url = await waitFor(() => /switchyard is ready at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], { timeoutMs: 30_000, what: 'demo ready' })
+    const snapshot = (await (await fetch(`${url}/admin/api/chains`)).json()) as { chains: Array<{ name: string; nodes: unknown[] }> }
+    expect(snapshot.chains.map((chain) => [chain.name, chain.nodes.length])).toEqual([['eth', 3], ['btc', 3]])
+    for (const line of ['eth/eth-b: healthy → lagging', 'btc/btc-b: healthy → lagging', 'eth/eth-b: lagging → healthy', 'btc/btc-b: lagging → healthy']) {
+      await waitFor(() => output.includes(line), { timeoutMs: 30_000, what: line })
+    }
+    // Node processes are children of the demo; remember them to check they are gone afterwards.
+    const nodes = childPids(demo.pid!)
+    expect(nodes.length).toBe(6)
+    demo.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(output).toContain('stopped everything the demo started')
+    expect(nodes.filter(alive)).toEqual([])
+  } finally {
+    if (demo.exitCode === null) {
+      demo.kill('SIGKILL')
+      for (const pid of childPids(demo.pid!)) process.kill(pid, 'SIGKILL')
+    }
+  }
+}, 90_000)
