@@ -58,8 +58,9 @@ test('the demo shows ejection and re-admission on both chains and stops everythi
     expect(nodes.filter(alive)).toEqual([])
   } finally {
     if (demo.exitCode === null) {
-      demo.kill('SIGKILL')
+      // Children first: once the demo is gone they are re-parented and can no longer be found.
       for (const pid of childPids(demo.pid!)) process.kill(pid, 'SIGKILL')
+      demo.kill('SIGKILL')
     }
   }
 }, 90_000)
