@@ -1,73 +1,180 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { ChainAdapter } from '../../src/chain-adapter.js'
 import { parseConfig } from '../../src/config/load-config.js'
 import { type BcoinNode, startBcoin } from '../../src/devnet/bcoin.js'
+import { freePort } from '../../src/devnet/free-port.js'
 import { NodeClient } from '../../src/upstream/node-client.js'
-import { startFakeNode } from '../../test/support/fake-node.js'
-import { createBitcoinAdapter } from './bitcoin-adapter.js'
+import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
+import { createBitcoinAdapter, readBlockchainInfo } from './bitcoin-adapter.js'
 
-const adapter = createBitcoinAdapter(parseConfig({ chains: { btc: { family: 'bitcoin', network: 'regtest', nodes: [{ id: 'x', url: 'http://127.0.0.1:1' }] } } }, {}).chains.btc!)
-const context = { timeoutMs: 1_000, maxLagBlocks: 1 }
+const REGTEST_GENESIS = '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206'
+
+function adapterFor(chain: { network?: string; genesisHash?: string }): ChainAdapter {
+  const config = parseConfig({ chains: { btc: { family: 'bitcoin', ...chain, nodes: [{ id: 'x', url: 'http://127.0.0.1:1' }] } } }, {})
+  return createBitcoinAdapter(config.chains.btc!)
+}
+
+const regtest = adapterFor({ network: 'regtest' })
+const context = { timeoutMs: 2_000, maxLagBlocks: 1 }
+
+const clients: NodeClient[] = []
+function client(nodeId: string, url: string): NodeClient {
+  const created = new NodeClient({ nodeId, url, version: '1.0' })
+  clients.push(created)
+  return created
+}
+afterAll(async () => {
+  await Promise.all(clients.map((created) => created.close()))
+})
+
+test('the adapter speaks JSON-RPC 1.0 and answers nothing locally', () => {
+  expect(regtest.family).toBe('bitcoin')
+  expect(regtest.upstreamVersion).toBe('1.0')
+  expect(regtest.answerLocally({ method: 'getblockcount', params: [] })).toBeUndefined()
+  expect(regtest.watchHeads).toBeUndefined()
+})
 
 describe('probe against real bcoin', () => {
-  let regtest: BcoinNode
-  let testnet: BcoinNode
-  const clients: NodeClient[] = []
-  const client = (nodeId: string, url: string) => {
-    const created = new NodeClient({ nodeId, url, version: '1.0' })
-    clients.push(created)
-    return created
-  }
+  const nodes: BcoinNode[] = []
+  let node: BcoinNode
+  let testnetNode: BcoinNode
   beforeAll(async () => {
-    ;[regtest, testnet] = await Promise.all([startBcoin({ id: 'r' }), startBcoin({ id: 't', network: 'testnet' })])
+    // Pushed as each starts, so afterAll stops whatever started even if the other one failed.
+    const start = async (options: Parameters<typeof startBcoin>[0]): Promise<BcoinNode> => {
+      const started = await startBcoin(options)
+      nodes.push(started)
+      return started
+    }
+    ;[node, testnetNode] = await Promise.all([start({ id: 'regtest' }), start({ id: 'testnet', network: 'testnet' })])
   })
   afterAll(async () => {
-    await Promise.all(clients.map((created) => created.close()))
-    await Promise.all([regtest.stop(), testnet.stop()])
+    await Promise.all(nodes.map((started) => started.stop()))
   })
 
-  test('ok with the height after generating blocks', async () => {
-    await regtest.generate(4)
-    expect(await adapter.probe(client('r', regtest.url), context)).toMatchObject({ kind: 'ok', height: 4, syncing: false })
+  test('a regtest node probes ok at its height', async () => {
+    expect(await regtest.probe(client('regtest', node.url), context)).toMatchObject({ kind: 'ok', height: 0, syncing: false })
+    await node.generate(4)
+    const observation = await regtest.probe(client('regtest', node.url), context)
+    expect(observation).toMatchObject({ kind: 'ok', height: 4, syncing: false, syncingReason: undefined })
+    expect(observation.latencyMs).toBeGreaterThan(0)
   })
 
-  test('a testnet node is wrong-chain for a regtest config', async () => {
-    expect(await adapter.probe(client('t', testnet.url), context)).toMatchObject({
+  test('a testnet node is wrong-chain for a regtest config, and says which network it is on', async () => {
+    expect(await regtest.probe(client('testnet', testnetNode.url), context)).toMatchObject({
       kind: 'wrong-chain',
-      reason: 'genesis 000000000933…4943 (testnet3) is not regtest (0f9188f13cb7…2206)',
+      reason: 'genesis 000000000933…7f4943 (testnet3) is not regtest (0f9188f13cb7…6e2206)',
     })
   })
 
   test('wrong credentials are a node failure (HTTP 401), not a chain verdict', async () => {
-    const url = new URL(regtest.url)
+    const url = new URL(node.url)
     url.password = 'wrong'
-    expect(await adapter.probe(client('r', url.toString()), context)).toMatchObject({ kind: 'failed', failure: { kind: 'http-status', httpStatus: 401 } })
+    expect(await regtest.probe(client('regtest', url.toString()), context)).toMatchObject({ kind: 'failed', failure: { kind: 'http-status', httpStatus: 401 } })
   })
 
-  test('a stopped process times out', async () => {
-    regtest.signal('SIGSTOP')
+  test('a stopped (SIGSTOP) node times out', async () => {
+    node.signal('SIGSTOP')
     try {
-      expect(await adapter.probe(client('r', regtest.url), { ...context, timeoutMs: 150 })).toMatchObject({ kind: 'failed', failure: { kind: 'timeout' } })
+      expect(await regtest.probe(client('regtest', node.url), { ...context, timeoutMs: 200 })).toMatchObject({
+        kind: 'failed',
+        failure: { kind: 'timeout', message: 'node regtest did not answer within 200 ms' },
+      })
     } finally {
-      regtest.signal('SIGCONT')
+      node.signal('SIGCONT')
     }
   })
 })
 
-describe('probe replies bcoin cannot give', () => {
-  test('Core warm-up (-28) is a failed probe with the node message', async () => {
-    const fake = await startFakeNode({ version: '1.0', genesisHash: '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206' })
-    fake.on('getblockchaininfo', { error: { code: -28, message: 'Loading block index…' } })
-    const client = new NodeClient({ nodeId: 'core', url: fake.url, version: '1.0' })
+test('a closed port is a connect failure', async () => {
+  const port = await freePort()
+  expect(await regtest.probe(client('gone', `http://x:y@127.0.0.1:${port}/`), context)).toMatchObject({
+    kind: 'failed',
+    failure: { kind: 'connect', message: 'node gone connection failed: ECONNREFUSED' },
+  })
+})
+
+describe('probe replies bcoin cannot give (fake Core node)', () => {
+  let fake: FakeNode
+  beforeAll(async () => {
+    fake = await startFakeNode({ version: '1.0', genesisHash: REGTEST_GENESIS })
+  })
+  afterAll(async () => {
+    await fake.close()
+  })
+
+  test.each<{ name: string; method: string; reply: Parameters<FakeNode['on']>[1]; message: string }>([
+    {
+      name: 'Core warm-up (-28)',
+      method: 'getblockchaininfo',
+      reply: { error: { code: -28, message: 'Loading block index…' } },
+      message: 'node core answered getblockchaininfo with error -28: Loading block index…',
+    },
+    {
+      name: 'getblockhash 0 error',
+      method: 'getblockhash',
+      reply: { error: { code: -28, message: 'Verifying blocks…' } },
+      message: 'node core answered getblockhash 0 with error -28: Verifying blocks…',
+    },
+    { name: 'genesis hash not a string', method: 'getblockhash', reply: { result: 42 }, message: 'node core sent an invalid block 0 hash' },
+    { name: 'genesis hash not 32 bytes of hex', method: 'getblockhash', reply: { result: 'f00' }, message: 'node core sent an invalid block 0 hash' },
+    { name: 'blockchain info without blocks', method: 'getblockchaininfo', reply: { result: { headers: 5 } }, message: 'node core: getblockchaininfo has no valid "blocks"' },
+    { name: 'blockchain info not an object', method: 'getblockchaininfo', reply: { result: null }, message: 'node core: getblockchaininfo returned no object' },
+  ])('$name → failed bad-response', async ({ method, reply, message }) => {
+    fake.on(method, reply)
     try {
-      expect(await adapter.probe(client, context)).toMatchObject({
-        kind: 'failed',
-        failure: { kind: 'bad-response', message: 'node core answered getblockchaininfo with error -28: Loading block index…' },
-      })
-      fake.on('getblockchaininfo', { result: { blocks: 800, headers: 900_000, initialblockdownload: true } })
-      expect(await adapter.probe(client, context)).toMatchObject({ kind: 'ok', height: 800, syncing: true, syncingReason: 'initial block download' })
+      expect(await regtest.probe(client('core', fake.url), context)).toMatchObject({ kind: 'failed', failure: { kind: 'bad-response', message } })
     } finally {
-      await client.close()
-      await fake.close()
+      // A handler answering undefined falls back to the fake's defaults: a healthy node at height 100.
+      fake.on(method, () => undefined)
     }
+  })
+
+  test('Core in initial block download is ok but syncing', async () => {
+    fake.on('getblockchaininfo', { result: { blocks: 800, headers: 900_000, initialblockdownload: true, verificationprogress: 0.01 } })
+    try {
+      expect(await regtest.probe(client('core', fake.url), context)).toMatchObject({ kind: 'ok', height: 800, syncing: true, syncingReason: 'initial block download' })
+    } finally {
+      fake.on('getblockchaininfo', () => undefined)
+    }
+  })
+
+  test('genesis check runs against the preset, an explicit genesisHash, or its label', async () => {
+    expect(await adapterFor({ network: 'mainnet' }).probe(client('core', fake.url), context)).toMatchObject({
+      kind: 'wrong-chain',
+      reason: 'genesis 0f9188f13cb7…6e2206 (regtest) is not mainnet (000000000019…8ce26f)',
+    })
+    expect(await adapterFor({ genesisHash: 'ab'.repeat(32) }).probe(client('core', fake.url), context)).toMatchObject({
+      kind: 'wrong-chain',
+      reason: 'genesis 0f9188f13cb7…6e2206 (regtest) is not the configured genesis (abababababab…ababab)',
+    })
+    // Upper-case genesis from the node still matches.
+    fake.on('getblockhash', { result: REGTEST_GENESIS.toUpperCase() })
+    try {
+      expect(await adapterFor({ genesisHash: `0x${REGTEST_GENESIS}` }).probe(client('core', fake.url), context)).toMatchObject({ kind: 'ok', height: 100 })
+    } finally {
+      fake.on('getblockhash', () => undefined)
+    }
+  })
+})
+
+describe('readBlockchainInfo', () => {
+  test.each<{ name: string; info: unknown; expected: ReturnType<typeof readBlockchainInfo> }>([
+    { name: 'Core in sync', info: { blocks: 100, headers: 100, initialblockdownload: false }, expected: { ok: true, height: 100, syncing: false } },
+    { name: 'Core in IBD', info: { blocks: 10, headers: 900_000, initialblockdownload: true }, expected: { ok: true, height: 10, syncing: true, reason: 'initial block download' } },
+    { name: 'headers far ahead', info: { blocks: 100, headers: 120, initialblockdownload: false }, expected: { ok: true, height: 100, syncing: true, reason: 'headers 120 ahead of blocks 100' } },
+    { name: 'headers one ahead (within lag)', info: { blocks: 100, headers: 101 }, expected: { ok: true, height: 100, syncing: false } },
+    { name: 'headers behind blocks', info: { blocks: 100, headers: 0 }, expected: { ok: true, height: 100, syncing: false } },
+    { name: 'bcoin at genesis (no IBD field, progress 0)', info: { chain: 'regtest', blocks: 0, headers: 0, verificationprogress: 0 }, expected: { ok: true, height: 0, syncing: false } },
+    { name: 'missing blocks', info: { headers: 5 }, expected: { ok: false, message: 'getblockchaininfo has no valid "blocks"' } },
+    { name: 'blocks as a string', info: { blocks: '5' }, expected: { ok: false, message: 'getblockchaininfo has no valid "blocks"' } },
+    { name: 'negative blocks', info: { blocks: -1 }, expected: { ok: false, message: 'getblockchaininfo has no valid "blocks"' } },
+    { name: 'not an object', info: 'hello', expected: { ok: false, message: 'getblockchaininfo returned no object' } },
+  ])('$name', ({ info, expected }) => {
+    expect(readBlockchainInfo(info, 1)).toEqual(expected)
+  })
+
+  test('the lag threshold is the chain\'s', () => {
+    expect(readBlockchainInfo({ blocks: 100, headers: 120 }, 20)).toEqual({ ok: true, height: 100, syncing: false })
+    expect(readBlockchainInfo({ blocks: 100, headers: 121 }, 20)).toMatchObject({ syncing: true })
   })
 })

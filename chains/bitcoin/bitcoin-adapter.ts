@@ -9,9 +9,11 @@ import type { NodeTransport } from '../../src/upstream/node-transport.js'
 import { classifyBitcoinMethod, isBitcoinNodeBehindAnswer, requiredBitcoinHeight } from './bitcoin-methods.js'
 import { networkOfGenesis, resolveGenesisHash } from './bitcoin-networks.js'
 
+/** The adapter for one bitcoin-family chain; throws on a config without a usable genesis (see `resolveGenesisHash`). */
 export const createBitcoinAdapter: ChainAdapterFactory = (chain: ChainConfig): ChainAdapter => {
   const genesis = resolveGenesisHash(chain)
-  const expected = chain.network ?? networkOfGenesis(genesis) ?? 'the configured genesis'
+  // An explicit genesisHash overrides the preset, so the preset name would mislabel it.
+  const expected = (chain.genesisHash === undefined ? chain.network : networkOfGenesis(genesis)) ?? 'the configured genesis'
   return {
     family: 'bitcoin',
     upstreamVersion: '1.0',
@@ -23,12 +25,14 @@ export const createBitcoinAdapter: ChainAdapterFactory = (chain: ChainConfig): C
   }
 }
 
+/** What `readBlockchainInfo` makes of a getblockchaininfo result. */
 export type BlockchainInfoReading = { ok: true; height: number; syncing: boolean; reason?: string } | { ok: false; message: string }
 
 /**
  * What a getblockchaininfo result says about sync: a node in initial block download (Core), or
- * whose headers run more than `maxLagBlocks` ahead of its blocks, is syncing. bcoin has no
- * `initialblockdownload` field; its absence is not taken as syncing.
+ * whose headers run more than `maxLagBlocks` ahead of its blocks, is syncing. `verificationprogress`
+ * is not used: bcoin reports 0 at genesis, and it has no `initialblockdownload` field at all.
+ * (A fresh Core regtest node does report IBD until its first block: its genesis is years old.)
  */
 export function readBlockchainInfo(info: unknown, maxLagBlocks: number): BlockchainInfoReading {
   if (typeof info !== 'object' || info === null) return { ok: false, message: 'getblockchaininfo returned no object' }
@@ -36,7 +40,7 @@ export function readBlockchainInfo(info: unknown, maxLagBlocks: number): Blockch
   if (typeof blocks !== 'number' || !Number.isSafeInteger(blocks) || blocks < 0) return { ok: false, message: 'getblockchaininfo has no valid "blocks"' }
   if (initialblockdownload === true) return { ok: true, height: blocks, syncing: true, reason: 'initial block download' }
   if (typeof headers === 'number' && headers - blocks > maxLagBlocks) {
-    return { ok: true, height: blocks, syncing: true, reason: `headers ${headers - blocks} ahead of blocks ${blocks}` }
+    return { ok: true, height: blocks, syncing: true, reason: `headers ${headers} ahead of blocks ${blocks}` }
   }
   return { ok: true, height: blocks, syncing: false }
 }
@@ -47,7 +51,8 @@ async function probeBitcoinNode(node: NodeTransport, context: ProbeContext, gene
     node.call({ method: 'getblockchaininfo', params: [] }, options),
     node.call({ method: 'getblockhash', params: [0] }, options),
   ])
-  const latencyMs = infoOutcome.latencyMs
+  // The two calls run side by side: the probe took as long as the slower one.
+  const latencyMs = Math.max(infoOutcome.latencyMs, genesisOutcome.latencyMs)
   if (!infoOutcome.ok) return { kind: 'failed', failure: infoOutcome.failure, latencyMs }
   if (!genesisOutcome.ok) return { kind: 'failed', failure: genesisOutcome.failure, latencyMs }
   for (const [method, outcome] of [['getblockchaininfo', infoOutcome], ['getblockhash 0', genesisOutcome]] as const) {
@@ -55,10 +60,12 @@ async function probeBitcoinNode(node: NodeTransport, context: ProbeContext, gene
     // -28 "Loading block index…" (warm-up) and similar: the node cannot serve yet.
     if (error !== undefined) return badResponse(`node ${node.nodeId} answered ${method} with error ${error.code}: ${error.message}`, latencyMs)
   }
-  const hash = genesisOutcome.answer.result
-  if (typeof hash !== 'string') return badResponse(`node ${node.nodeId} sent an invalid block 0 hash`, latencyMs)
-  if (hash.toLowerCase() !== genesis) {
-    const actual = networkOfGenesis(hash.toLowerCase())
+  const result = genesisOutcome.answer.result
+  // Garbage is a bad reply, not proof of another chain: wrong-chain is a verdict about the node.
+  if (typeof result !== 'string' || !/^[0-9a-fA-F]{64}$/.test(result)) return badResponse(`node ${node.nodeId} sent an invalid block 0 hash`, latencyMs)
+  const hash = result.toLowerCase()
+  if (hash !== genesis) {
+    const actual = networkOfGenesis(hash)
     return { kind: 'wrong-chain', reason: `genesis ${short(hash)}${actual === undefined ? '' : ` (${actual})`} is not ${expected} (${short(genesis)})`, latencyMs }
   }
   const reading = readBlockchainInfo(infoOutcome.answer.result, context.maxLagBlocks)
@@ -70,6 +77,7 @@ function badResponse(message: string, latencyMs: number): ProbeObservation {
   return { kind: 'failed', failure: { kind: 'bad-response', message }, latencyMs }
 }
 
+/** Enough of a hash to tell networks apart: mainnet-style hashes start with many zeros. */
 function short(hash: string): string {
-  return `${hash.slice(0, 12)}…${hash.slice(-4)}`
+  return `${hash.slice(0, 12)}…${hash.slice(-6)}`
 }

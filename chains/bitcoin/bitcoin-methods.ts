@@ -16,7 +16,7 @@ const READS = new Set([
   'getblock',
   'getchaintips',
   'getdifficulty',
-  'getblockstats',
+  'getblockstats', // one block per call; §4.1's worry is clients looping it over ranges (rate limits, not the allowlist)
   'getrawtransaction',
   'gettxout',
   'gettxoutproof',
@@ -39,12 +39,16 @@ const READS = new Set([
   'getinfo', // Dogecoin 1.14
 ])
 
+/** `read` for the allowlist, `broadcast` for sendrawtransaction, `forbidden` for everything else (case-sensitive, like Core). */
 export function classifyBitcoinMethod(method: string): MethodClass {
   if (method === 'sendrawtransaction') return 'broadcast'
   return READS.has(method) ? 'read' : 'forbidden'
 }
 
-/** getblockhash N and getblockstats N need a node that has block N. */
+/**
+ * getblockhash N and getblockstats N need a node that has block N. Positional or named params
+ * (Core's names: `height`, `hash_or_height`); a block hash or malformed height gives undefined.
+ */
 export function requiredBitcoinHeight(call: RpcCall): number | undefined {
   if (call.method !== 'getblockhash' && call.method !== 'getblockstats') return undefined
   const params = call.params
@@ -52,8 +56,15 @@ export function requiredBitcoinHeight(call: RpcCall): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined
 }
 
-/** `getblockhash N` on a node below N: "Block height out of range" (-8); another node may have it. */
+/**
+ * A node below the height a call asks for, so another node may answer: `getblockhash N` gets -8
+ * "Block height out of range" (Core and bcoin), `getblockstats N` gets -8 "Target block height N
+ * after current tip M" (Core).
+ */
 export function isBitcoinNodeBehindAnswer(call: RpcCall, error: JsonRpcErrorObject): boolean {
-  if (call.method !== 'getblockhash' && call.method !== 'getblockstats') return false
-  return error.code === -8 && error.message.toLowerCase().includes('out of range')
+  if (error.code !== -8) return false
+  const message = error.message.toLowerCase()
+  if (call.method === 'getblockhash') return message.includes('out of range')
+  if (call.method === 'getblockstats') return message.includes('after current tip')
+  return false
 }

@@ -1,136 +1,203 @@
+import { readFileSync, readdirSync } from 'node:fs'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { parseConfig } from '../../src/config/load-config.js'
-import { type AnvilNode, startAnvil } from '../../src/devnet/anvil.js'
+import type { ChainConfig } from '../../src/config/schema.js'
+import { type AnvilNode, startAnvil, stopAll } from '../../src/devnet/anvil.js'
+import { freePort } from '../../src/devnet/free-port.js'
 import { waitFor } from '../../src/devnet/wait-for.js'
 import { NodeClient } from '../../src/upstream/node-client.js'
-import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
+import { type FakeNode, type FakeReply, startFakeNode } from '../../test/support/fake-node.js'
 import { createEvmAdapter } from './evm-adapter.js'
-import { nextReconnectDelayMs, watchNewHeads } from './heads-subscription.js'
 
-const adapterFor = (chainId: number, genesisHash?: string) =>
-  createEvmAdapter(parseConfig({ chains: { eth: { family: 'evm', chainId, ...(genesisHash ? { genesisHash } : {}), nodes: [{ id: 'x', url: 'http://127.0.0.1:1' }] } } }, {}).chains.eth!)
-const context = { timeoutMs: 1_000, maxLagBlocks: 3 }
+const chainConfig = (chainId: number, genesisHash?: string): ChainConfig =>
+  parseConfig({ chains: { eth: { family: 'evm', chainId, ...(genesisHash === undefined ? {} : { genesisHash }), nodes: [{ id: 'x', url: 'http://127.0.0.1:1' }] } } }, {})
+    .chains.eth!
+const adapterFor = (chainId: number, genesisHash?: string) => createEvmAdapter(chainConfig(chainId, genesisHash))
+const context = { timeoutMs: 2_000, maxLagBlocks: 3 }
+
+/**
+ * SIGSTOP takes effect thread by thread as each is scheduled: a request sent right after kill()
+ * can still be answered. Stopped means every thread of the process is in state T (Linux /proc).
+ */
+const isFrozen = (pid: number): boolean =>
+  readdirSync(`/proc/${pid}/task`).every((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'T'
+  })
+
+const clients: NodeClient[] = []
+const clientFor = (nodeId: string, url: string): NodeClient => {
+  const client = new NodeClient({ nodeId, url, version: '2.0' })
+  clients.push(client)
+  return client
+}
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()))
+})
 
 describe('probe against real anvil', () => {
-  let anvil: AnvilNode
-  let other: AnvilNode
-  const clients: NodeClient[] = []
-  const client = (nodeId: string, url: string) => {
-    const created = new NodeClient({ nodeId, url, version: '2.0' })
-    clients.push(created)
-    return created
-  }
+  let anvil: AnvilNode | undefined
+  let otherChain: AnvilNode | undefined
   beforeAll(async () => {
-    ;[anvil, other] = await Promise.all([startAnvil({ id: 'a' }), startAnvil({ id: 'b', chainId: 31338 })])
+    ;[anvil, otherChain] = await Promise.all([startAnvil({ id: 'eth-a' }), startAnvil({ id: 'eth-other', chainId: 31338 })])
   })
   afterAll(async () => {
-    await Promise.all(clients.map((created) => created.close()))
-    await Promise.all([anvil.stop(), other.stop()])
+    await stopAll([anvil, otherChain])
+  })
+  const node = (): AnvilNode => anvil!
+
+  test('ok, with the height after mining', async () => {
+    const adapter = adapterFor(31337)
+    const client = clientFor('eth-a', node().url)
+    const before = await adapter.probe(client, context)
+    expect(before).toMatchObject({ kind: 'ok', syncing: false })
+    await node().mine(7)
+    const after = await adapter.probe(client, context)
+    expect(after).toMatchObject({ kind: 'ok', syncing: false, height: await node().blockNumber() })
+    expect(after.kind === 'ok' && before.kind === 'ok' && after.height - before.height).toBe(7)
+    expect(after.latencyMs).toBeGreaterThan(0)
   })
 
-  test('ok with the height after mining', async () => {
-    await anvil.mine(7)
-    expect(await adapterFor(31337).probe(client('a', anvil.url), context)).toMatchObject({ kind: 'ok', height: 7, syncing: false })
+  test('another --chain-id is wrong-chain, with the reason in decimal', async () => {
+    const observation = await adapterFor(31337).probe(clientFor('eth-other', otherChain!.url), context)
+    expect(observation).toMatchObject({ kind: 'wrong-chain', reason: 'reports chain id 31338, expected 31337' })
   })
 
-  test('another chain id is wrong-chain with a reason', async () => {
-    expect(await adapterFor(31337).probe(client('b', other.url), context)).toMatchObject({ kind: 'wrong-chain', reason: 'reports chain id 31338, expected 31337' })
+  test('configured genesis hash: matching (any case) is ok, another is wrong-chain', async () => {
+    const genesis = (await node().rpc('eth_getBlockByNumber', ['0x0', false])) as { hash: string }
+    const client = clientFor('eth-a', node().url)
+    const upper = `0x${genesis.hash.slice(2).toUpperCase()}`
+    expect(await adapterFor(31337, upper).probe(client, context)).toMatchObject({ kind: 'ok' })
+    expect(await adapterFor(31337, genesis.hash.slice(2)).probe(client, context)).toMatchObject({ kind: 'ok' })
+    const wrong = await adapterFor(31337, `0x${'11'.repeat(32)}`).probe(client, context)
+    expect(wrong).toMatchObject({
+      kind: 'wrong-chain',
+      reason: `genesis ${genesis.hash.slice(0, 10)}…${genesis.hash.slice(-4)} is not the configured 0x11111111…1111`,
+    })
   })
 
-  test('genesis hash: matching is ok, another is wrong-chain', async () => {
-    const block = (await anvil.rpc('eth_getBlockByNumber', ['0x0', false])) as { hash: string }
-    expect((await adapterFor(31337, block.hash.toUpperCase().replace('0X', '0x')).probe(client('a', anvil.url), context)).kind).toBe('ok')
-    const wrong = await adapterFor(31337, `0x${'11'.repeat(32)}`).probe(client('a', anvil.url), context)
-    expect(wrong).toMatchObject({ kind: 'wrong-chain', reason: expect.stringMatching(/^genesis 0x.* is not the configured 0x11111111…1111$/) })
-  })
-
-  test('a stopped process times out', async () => {
-    anvil.signal('SIGSTOP')
+  test('a frozen (SIGSTOP) process times out, and is ok again once continued', async () => {
+    const adapter = adapterFor(31337)
+    const client = clientFor('eth-a', node().url)
+    node().signal('SIGSTOP')
     try {
-      expect(await adapterFor(31337).probe(client('a', anvil.url), { ...context, timeoutMs: 150 })).toMatchObject({ kind: 'failed', failure: { kind: 'timeout' } })
+      await waitFor(() => isFrozen(node().pid), { what: 'anvil to stop' })
+      const observation = await adapter.probe(client, { ...context, timeoutMs: 200 })
+      expect(observation).toMatchObject({ kind: 'failed', failure: { kind: 'timeout', message: 'node eth-a did not answer within 200 ms' } })
+      expect(observation.latencyMs).toBeGreaterThanOrEqual(190)
     } finally {
-      anvil.signal('SIGCONT')
+      node().signal('SIGCONT')
     }
+    expect(await adapter.probe(client, context)).toMatchObject({ kind: 'ok' })
   })
 
   test('a closed port is a connect failure', async () => {
-    const gone = await startAnvil()
-    await gone.stop()
-    expect(await adapterFor(31337).probe(client('gone', gone.url), context)).toMatchObject({ kind: 'failed', failure: { kind: 'connect' } })
+    const url = `http://127.0.0.1:${await freePort()}`
+    const observation = await adapterFor(31337).probe(clientFor('gone', url), context)
+    expect(observation).toMatchObject({ kind: 'failed', failure: { kind: 'connect', message: 'node gone connection failed: ECONNREFUSED' } })
+  })
+
+  test('watchHeads: heights pushed over the node wsUrl; no watcher without one', async () => {
+    const adapter = adapterFor(31337)
+    const base = { id: 'eth-a', url: node().url, weight: 1 }
+    expect(adapter.watchHeads?.(base, { onHeight: () => undefined })).toBeUndefined()
+    const heights: number[] = []
+    const watcher = adapter.watchHeads?.({ ...base, wsUrl: node().wsUrl }, { onHeight: (height) => heights.push(height) })
+    expect(watcher).toBeDefined()
+    try {
+      // The subscription may start after the first block: mine until one is pushed.
+      await waitFor(
+        async () => {
+          await node().mine(1)
+          return heights.length > 0
+        },
+        { everyMs: 100, what: 'a pushed height' },
+      )
+      expect(heights.at(-1)).toBeLessThanOrEqual(await node().blockNumber())
+    } finally {
+      watcher?.close()
+    }
   })
 })
 
 describe('probe replies real anvil cannot give', () => {
-  let fake: FakeNode & { setHeight(height: number): void }
+  let fake: (FakeNode & { setHeight(height: number): void }) | undefined
   let client: NodeClient
   beforeAll(async () => {
     fake = await startFakeNode({ chainId: 1, height: 50 })
-    client = new NodeClient({ nodeId: 'f', url: fake.url, version: '2.0' })
+    client = clientFor('f', fake.url)
   })
   afterAll(async () => {
-    await client.close()
-    await fake.close()
+    await fake?.close()
   })
-  afterEach(() => fake.on('eth_syncing', { result: false }))
-
-  test('eth_syncing object → syncing with progress', async () => {
-    fake.on('eth_syncing', { result: { startingBlock: '0x0', currentBlock: '0x5', highestBlock: '0x64' } })
-    expect(await adapterFor(1).probe(client, context)).toMatchObject({ kind: 'ok', height: 50, syncing: true, syncingReason: 'eth_syncing: block 5 of 100' })
+  afterEach(() => {
+    fake!.on('eth_chainId', { result: '0x1' })
+    fake!.on('eth_blockNumber', { result: '0x32' })
+    fake!.on('eth_syncing', { result: false })
   })
 
-  test.each<{ name: string; method: string; reply: Parameters<FakeNode['on']>[1]; message: RegExp }>([
-    { name: 'error answer', method: 'eth_blockNumber', reply: { error: { code: -32000, message: 'warming up' } }, message: /node f answered eth_blockNumber with error -32000: warming up/ },
-    { name: 'non-hex height', method: 'eth_blockNumber', reply: { result: 'lots' }, message: /node f sent an invalid eth_blockNumber/ },
-    { name: 'non-hex chain id', method: 'eth_chainId', reply: { result: 12 }, message: /node f sent an invalid eth_chainId/ },
-  ])('$name → failed bad-response', async ({ method, reply, message }) => {
-    fake.on(method, reply)
+  test.each<{ reply: unknown; syncing: boolean; reason?: string }>([
+    { reply: false, syncing: false },
+    { reply: null, syncing: false },
+    { reply: { startingBlock: '0x0', currentBlock: '0x5', highestBlock: '0x64' }, syncing: true, reason: 'eth_syncing: block 5 of 100' },
+    { reply: { currentBlock: 5 }, syncing: true, reason: 'eth_syncing: in progress' },
+    { reply: true, syncing: true, reason: 'eth_syncing: true' },
+  ])('eth_syncing $reply → syncing $syncing', async ({ reply, syncing, reason }) => {
+    fake!.on('eth_syncing', { result: reply })
     const observation = await adapterFor(1).probe(client, context)
-    fake.on(method, method === 'eth_chainId' ? { result: '0x1' } : { result: '0x32' })
-    expect(observation).toMatchObject({ kind: 'failed', failure: { kind: 'bad-response', message: expect.stringMatching(message) } })
+    expect(observation).toEqual({ kind: 'ok', height: 50, syncing, ...(reason === undefined ? {} : { syncingReason: reason }), latencyMs: expect.any(Number) })
   })
 
-  test('eth_chainId is answered locally; a missing chainId is a config error', () => {
-    expect(adapterFor(137).answerLocally({ method: 'eth_chainId', params: [] })).toEqual({ result: '0x89' })
-    expect(adapterFor(137).answerLocally({ method: 'eth_blockNumber', params: [] })).toBeUndefined()
-    const chain = parseConfig({ chains: { eth: { family: 'evm', chainId: 1, nodes: [{ id: 'x', url: 'http://127.0.0.1:1' }] } } }, {}).chains.eth!
-    expect(() => createEvmAdapter({ ...chain, chainId: undefined })).toThrow(/need a chainId/)
+  test.each<{ name: string; method: string; reply: FakeReply; message: string }>([
+    { name: 'error answer to eth_blockNumber', method: 'eth_blockNumber', reply: { error: { code: -32000, message: 'warming up' } }, message: 'node f answered eth_blockNumber with error -32000: warming up' },
+    { name: 'error answer to eth_chainId', method: 'eth_chainId', reply: { error: { code: -32601, message: 'no such method' } }, message: 'node f answered eth_chainId with error -32601: no such method' },
+    { name: 'error answer to eth_syncing', method: 'eth_syncing', reply: { error: { code: -32603, message: 'internal' } }, message: 'node f answered eth_syncing with error -32603: internal' },
+    { name: 'non-hex height', method: 'eth_blockNumber', reply: { result: 'lots' }, message: 'node f sent an invalid eth_blockNumber result' },
+    { name: 'numeric height', method: 'eth_blockNumber', reply: { result: 50 }, message: 'node f sent an invalid eth_blockNumber result' },
+    { name: 'non-hex chain id', method: 'eth_chainId', reply: { result: 12 }, message: 'node f sent an invalid eth_chainId result' },
+    { name: 'string eth_syncing', method: 'eth_syncing', reply: { result: 'yes' }, message: 'node f sent an invalid eth_syncing result' },
+  ])('$name → failed bad-response', async ({ method, reply, message }) => {
+    fake!.on(method, reply)
+    expect(await adapterFor(1).probe(client, context)).toMatchObject({ kind: 'failed', failure: { kind: 'bad-response', message } })
+  })
+
+  test('a node without block 0 fails the genesis check', async () => {
+    fake!.on('eth_getBlockByNumber', { result: null })
+    expect(await adapterFor(1, `0x${'22'.repeat(32)}`).probe(client, context)).toMatchObject({
+      kind: 'wrong-chain',
+      reason: 'genesis (none) is not the configured 0x22222222…2222',
+    })
+  })
+
+  test('the genesis block is only asked for when a genesisHash is configured', async () => {
+    const before = fake!.calls.length
+    await adapterFor(1).probe(client, context)
+    expect(fake!.calls.slice(before).sort()).toEqual(['eth_blockNumber', 'eth_chainId', 'eth_syncing'])
   })
 })
 
-describe('newHeads subscription', () => {
-  test.each<{ attempt: number; random: number; delay: number }>([
-    { attempt: 1, random: 0, delay: 0 },
-    { attempt: 1, random: 0.999, delay: 249 },
-    { attempt: 2, random: 0.5, delay: 250 },
-    { attempt: 3, random: 0.5, delay: 500 },
-    { attempt: 8, random: 0.5, delay: 15_000 },
-    { attempt: 9, random: 0.999, delay: 29_970 },
-    { attempt: 50, random: 0.999, delay: 29_970 },
-  ])('reconnect delay: attempt $attempt, random $random → $delay ms', ({ attempt, random, delay }) => {
-    expect(nextReconnectDelayMs(attempt, () => random)).toBe(delay)
+describe('adapter surface', () => {
+  test('identity and method policy', () => {
+    const adapter = adapterFor(1)
+    expect(adapter.family).toBe('evm')
+    expect(adapter.upstreamVersion).toBe('2.0')
+    expect(adapter.classifyMethod('eth_sendRawTransaction')).toBe('broadcast')
+    expect(adapter.requiredHeight({ method: 'eth_getBlockByNumber', params: ['0x10', false] })).toBe(16)
+    expect(adapter.isNodeBehindAnswer({ method: 'eth_getBlockByNumber', params: ['0x10', false] }, { code: -32000, message: 'header not found' })).toBe(true)
   })
 
-  test('heights arrive as blocks are mined; after the node restarts, it reconnects and resubscribes by itself', async () => {
-    const anvil = await startAnvil({ id: 'ws' })
-    const heights: number[] = []
-    const statuses: string[] = []
-    const watcher = watchNewHeads({ nodeId: 'ws', url: anvil.wsUrl, random: () => 0.1 }, {
-      onHeight: (height) => heights.push(height),
-      onStatus: (status, detail) => statuses.push(detail === undefined ? status : `${status}: ${detail}`),
-    })
-    try {
-      await waitFor(() => statuses.includes('connected'), { what: 'subscription' })
-      await anvil.mine(2)
-      await waitFor(() => heights.includes(2), { what: 'height 2' })
-      await anvil.restart() // fresh chain on the same port
-      await waitFor(() => statuses.filter((status) => status === 'connected').length === 2, { what: 'reconnection', timeoutMs: 15_000 })
-      await anvil.mine(1)
-      await waitFor(() => heights.at(-1) === 1, { what: 'height 1 after restart' })
-      expect(statuses).toEqual(['connected', 'disconnected: newHeads subscription to ws lost', 'connected'])
-      expect(JSON.stringify(statuses)).not.toContain(String(anvil.port))
-    } finally {
-      watcher.close()
-      await anvil.stop()
-    }
+  test.each([
+    [1, '0x1'],
+    [137, '0x89'],
+    [31337, '0x7a69'],
+  ])('eth_chainId is answered locally: %i → %s', (chainId, hex) => {
+    const adapter = adapterFor(chainId)
+    expect(adapter.classifyMethod('eth_chainId')).toBe('local')
+    expect(adapter.answerLocally({ method: 'eth_chainId', params: [] })).toEqual({ result: hex })
+    expect(adapter.answerLocally({ method: 'eth_blockNumber', params: [] })).toBeUndefined()
+  })
+
+  test('a chain without chainId is a config error', () => {
+    expect(() => createEvmAdapter({ ...chainConfig(1), chainId: undefined })).toThrow('evm chain "eth" needs a chainId')
   })
 })

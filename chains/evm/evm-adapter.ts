@@ -5,13 +5,17 @@
  */
 import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation } from '../../src/chain-adapter.js'
 import type { ChainConfig } from '../../src/config/schema.js'
-import type { NodeTransport } from '../../src/upstream/node-transport.js'
+import type { CallOutcome, NodeTransport } from '../../src/upstream/node-transport.js'
 import { classifyEvmMethod, isEvmNodeBehindAnswer, quantity, requiredEvmHeight } from './evm-methods.js'
 import { watchNewHeads } from './heads-subscription.js'
 
+/**
+ * Builds the EVM adapter for one chain.
+ * @throws Error when the chain has no `chainId`: without it a node on another chain would pass.
+ */
 export const createEvmAdapter: ChainAdapterFactory = (chain: ChainConfig): ChainAdapter => {
   const chainId = chain.chainId
-  if (chainId === undefined) throw new Error('evm chains need a chainId')
+  if (chainId === undefined) throw new Error(`evm chain "${chain.name}" needs a chainId`)
   const genesisHash = chain.genesisHash === undefined ? undefined : normalizeHash(chain.genesisHash)
   const chainIdHex = `0x${chainId.toString(16)}`
   return {
@@ -26,58 +30,68 @@ export const createEvmAdapter: ChainAdapterFactory = (chain: ChainConfig): Chain
   }
 }
 
-class ProbeError extends Error {}
+/** A probe reply that is an answer but not a usable one: the node fails the probe as bad-response. */
+class BadProbeReply extends Error {}
 
 async function probeEvmNode(node: NodeTransport, context: ProbeContext, chainId: number, genesisHash: string | undefined): Promise<ProbeObservation> {
   const options = { timeoutMs: context.timeoutMs, signal: context.signal }
+  const call = (method: string, params: unknown[] = []): Promise<CallOutcome> => node.call({ method, params }, options)
   const [idOutcome, heightOutcome, syncingOutcome, genesisOutcome] = await Promise.all([
-    node.call({ method: 'eth_chainId', params: [] }, options),
-    node.call({ method: 'eth_blockNumber', params: [] }, options),
-    node.call({ method: 'eth_syncing', params: [] }, options),
-    genesisHash === undefined ? undefined : node.call({ method: 'eth_getBlockByNumber', params: ['0x0', false] }, options),
+    call('eth_chainId'),
+    call('eth_blockNumber'),
+    call('eth_syncing'),
+    genesisHash === undefined ? undefined : call('eth_getBlockByNumber', ['0x0', false]),
   ])
   const latencyMs = heightOutcome.latencyMs
   for (const outcome of [idOutcome, heightOutcome, syncingOutcome, genesisOutcome]) {
     if (outcome !== undefined && !outcome.ok) return { kind: 'failed', failure: outcome.failure, latencyMs }
   }
+  const resultOf = (method: string, outcome: CallOutcome | undefined): unknown => {
+    if (outcome === undefined || !outcome.ok) throw new BadProbeReply(`node ${node.nodeId} gave no ${method} reply`)
+    const error = outcome.answer.error
+    if (error !== undefined) throw new BadProbeReply(`node ${node.nodeId} answered ${method} with error ${error.code}: ${error.message}`)
+    return outcome.answer.result
+  }
+  const quantityOf = (method: string, outcome: CallOutcome): number => {
+    const value = resultOf(method, outcome)
+    const parsed = typeof value === 'string' ? quantity(value) : undefined
+    if (parsed === undefined) throw new BadProbeReply(`node ${node.nodeId} sent an invalid ${method} result`)
+    return parsed
+  }
   try {
-    const reportedId = quantity(String(result(node.nodeId, 'eth_chainId', idOutcome)))
-    if (reportedId === undefined) throw new ProbeError(`node ${node.nodeId} sent an invalid eth_chainId`)
+    const reportedId = quantityOf('eth_chainId', idOutcome)
     if (reportedId !== chainId) return { kind: 'wrong-chain', reason: `reports chain id ${reportedId}, expected ${chainId}`, latencyMs }
-    if (genesisOutcome !== undefined && genesisHash !== undefined) {
-      const block = result(node.nodeId, 'eth_getBlockByNumber', genesisOutcome) as { hash?: unknown } | null
-      const hash = typeof block?.hash === 'string' ? normalizeHash(block.hash) : undefined
+    if (genesisHash !== undefined) {
+      const block = resultOf('eth_getBlockByNumber', genesisOutcome)
+      const hash = typeof block === 'object' && block !== null && 'hash' in block && typeof block.hash === 'string' ? normalizeHash(block.hash) : undefined
       if (hash !== genesisHash) return { kind: 'wrong-chain', reason: `genesis ${short(hash)} is not the configured ${short(genesisHash)}`, latencyMs }
     }
-    const height = quantity(String(result(node.nodeId, 'eth_blockNumber', heightOutcome)))
-    if (height === undefined) throw new ProbeError(`node ${node.nodeId} sent an invalid eth_blockNumber`)
-    const syncing = result(node.nodeId, 'eth_syncing', syncingOutcome)
-    if (syncing === false || syncing === null) return { kind: 'ok', height, syncing: false, latencyMs }
-    return { kind: 'ok', height, syncing: true, syncingReason: describeSyncing(syncing), latencyMs }
+    const height = quantityOf('eth_blockNumber', heightOutcome)
+    const syncing = readSyncing(resultOf('eth_syncing', syncingOutcome))
+    if (syncing === undefined) throw new BadProbeReply(`node ${node.nodeId} sent an invalid eth_syncing result`)
+    return syncing === false ? { kind: 'ok', height, syncing: false, latencyMs } : { kind: 'ok', height, syncing: true, syncingReason: syncing, latencyMs }
   } catch (error) {
-    if (!(error instanceof ProbeError)) throw error
+    if (!(error instanceof BadProbeReply)) throw error
     return { kind: 'failed', failure: { kind: 'bad-response', message: error.message }, latencyMs }
   }
 }
 
-function result(nodeId: string, method: string, outcome: Awaited<ReturnType<NodeTransport['call']>> | undefined): unknown {
-  if (outcome === undefined || !outcome.ok) throw new ProbeError(`node ${nodeId} gave no ${method} reply`)
-  if (outcome.answer.error !== undefined) throw new ProbeError(`node ${nodeId} answered ${method} with error ${outcome.answer.error.code}: ${outcome.answer.error.message}`)
-  return outcome.answer.result
-}
-
-function describeSyncing(syncing: unknown): string {
-  if (typeof syncing === 'object' && syncing !== null) {
-    const { currentBlock, highestBlock } = syncing as { currentBlock?: unknown; highestBlock?: unknown }
-    const current = typeof currentBlock === 'string' ? quantity(currentBlock) : undefined
-    const highest = typeof highestBlock === 'string' ? quantity(highestBlock) : undefined
-    if (current !== undefined && highest !== undefined) return `eth_syncing: block ${current} of ${highest}`
-  }
-  return 'eth_syncing reports progress'
+/**
+ * `false` when not syncing, a human-readable reason when syncing, `undefined` for a reply no
+ * client sends. `null` is tolerated as "not syncing" (some L2 clients answer it).
+ */
+function readSyncing(result: unknown): false | string | undefined {
+  if (result === false || result === null) return false
+  if (result === true) return 'eth_syncing: true'
+  if (typeof result !== 'object' || Array.isArray(result)) return undefined
+  const { currentBlock, highestBlock } = result as { currentBlock?: unknown; highestBlock?: unknown }
+  const current = typeof currentBlock === 'string' ? quantity(currentBlock) : undefined
+  const highest = typeof highestBlock === 'string' ? quantity(highestBlock) : undefined
+  return current !== undefined && highest !== undefined ? `eth_syncing: block ${current} of ${highest}` : 'eth_syncing: in progress'
 }
 
 function normalizeHash(hash: string): string {
-  return (hash.startsWith('0x') ? hash : `0x${hash}`).toLowerCase()
+  return (/^0x/i.test(hash) ? `0x${hash.slice(2)}` : `0x${hash}`).toLowerCase()
 }
 
 function short(hash: string | undefined): string {

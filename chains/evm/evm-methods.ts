@@ -1,13 +1,14 @@
 /**
  * EVM method policy: which methods pass (and how), and which block height a call needs.
- * Allowlist from the reliability reference §4.2 (recommended EVM list + dshackle's): reads a wallet
- * service needs; node-keystore, admin, debug, miner, txpool, engine, trace and dev-node methods
- * never pass. Filters (eth_newFilter…) are node-local state that would break under failover.
+ * Allowlist from the reliability reference §4.2 (its recommended EVM list plus dshackle's): the
+ * reads a wallet service needs. Node-keystore, admin, debug, miner, txpool, engine, trace and
+ * dev-node methods never pass; neither do subscriptions and filters (eth_newFilter…), which are
+ * node-local state that a failover to another node would silently lose.
  */
 import type { MethodClass } from '../../src/chain-adapter.js'
 import type { JsonRpcErrorObject, RpcCall } from '../../src/jsonrpc/types.js'
 
-const READS = new Set([
+const READS: ReadonlySet<string> = new Set([
   'net_version',
   'net_listening',
   'net_peerCount',
@@ -42,43 +43,56 @@ const READS = new Set([
   'eth_getLogs',
 ])
 
+/**
+ * How the proxy treats an EVM method: allowlisted reads are `read`, `eth_sendRawTransaction` takes
+ * the `broadcast` path, `eth_chainId` is answered `local`ly from config, everything else (unknown
+ * methods included) is `forbidden`. Method names are case-sensitive, as nodes treat them.
+ */
 export function classifyEvmMethod(method: string): MethodClass {
   if (method === 'eth_sendRawTransaction') return 'broadcast'
   if (method === 'eth_chainId') return 'local'
   return READS.has(method) ? 'read' : 'forbidden'
 }
 
-/** Index of the block parameter of methods that take one. */
-const BLOCK_PARAM_INDEX: Readonly<Record<string, number>> = {
-  eth_getBlockByNumber: 0,
-  eth_getBlockReceipts: 0,
-  eth_getBlockTransactionCountByNumber: 0,
-  eth_getTransactionByBlockNumberAndIndex: 0,
-  eth_getUncleByBlockNumberAndIndex: 0,
-  eth_getUncleCountByBlockNumber: 0,
-  eth_getBalance: 1,
-  eth_getCode: 1,
-  eth_getTransactionCount: 1,
-  eth_getStorageAt: 2,
-  eth_call: 1,
-  eth_estimateGas: 1,
-  eth_getProof: 2,
-  eth_feeHistory: 1,
-}
+/** Index of the block parameter (number, tag or EIP-1898 object) of methods that take one. */
+const BLOCK_PARAM_INDEX: ReadonlyMap<string, number> = new Map([
+  ['eth_getBlockByNumber', 0],
+  ['eth_getBlockReceipts', 0],
+  ['eth_getBlockTransactionCountByNumber', 0],
+  ['eth_getTransactionByBlockNumberAndIndex', 0],
+  ['eth_getUncleByBlockNumberAndIndex', 0],
+  ['eth_getUncleCountByBlockNumber', 0],
+  ['eth_getBalance', 1],
+  ['eth_getCode', 1],
+  ['eth_getTransactionCount', 1],
+  ['eth_getStorageAt', 2],
+  ['eth_call', 1],
+  ['eth_estimateGas', 1],
+  ['eth_getProof', 2],
+  ['eth_feeHistory', 1],
+])
+
+/** Methods that name their block by hash: a node without that block is behind, not wrong. */
+const BLOCK_HASH_METHODS: ReadonlySet<string> = new Set([
+  'eth_getBlockByHash',
+  'eth_getBlockTransactionCountByHash',
+  'eth_getUncleCountByBlockHash',
+  'eth_getUncleByBlockHashAndIndex',
+  'eth_getTransactionByBlockHashAndIndex',
+])
 
 /**
  * The height a call explicitly needs: a hex quantity, or an EIP-1898 `{ blockNumber }`, at the
- * method's block position; for eth_getLogs the higher end of a numeric range. Tags (latest,
- * pending, safe, finalized, earliest), block hashes and malformed params give undefined: the router
- * then prefers at-head nodes, and the node answers whatever is wrong with the params.
+ * method's block position; for `eth_getLogs` the higher end of a numeric range. Tags (latest,
+ * pending, safe, finalized, earliest), block hashes and malformed params give `undefined`: the
+ * router then prefers at-head nodes, and a node answers whatever is wrong with the params.
  */
 export function requiredEvmHeight(call: RpcCall): number | undefined {
   const params = call.params
   if (!Array.isArray(params)) return undefined
   if (call.method === 'eth_getLogs') return logsHeight(params[0])
-  const index = BLOCK_PARAM_INDEX[call.method]
-  if (index === undefined) return undefined
-  return blockHeight(params[index])
+  const index = BLOCK_PARAM_INDEX.get(call.method)
+  return index === undefined ? undefined : blockHeight(params[index])
 }
 
 function blockHeight(value: unknown): number | undefined {
@@ -91,34 +105,48 @@ function blockHeight(value: unknown): number | undefined {
 }
 
 function logsHeight(filter: unknown): number | undefined {
-  if (typeof filter !== 'object' || filter === null) return undefined
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) return undefined
   const { fromBlock, toBlock, blockHash } = filter as { fromBlock?: unknown; toBlock?: unknown; blockHash?: unknown }
   if (blockHash !== undefined) return undefined
-  // An omitted or tagged end means "latest": no explicit height, prefer the head.
-  if (typeof toBlock !== 'string' || typeof fromBlock !== 'string') return undefined
+  // An omitted end defaults to "latest" on the node: no explicit height, prefer the head.
+  if (typeof fromBlock !== 'string' || typeof toBlock !== 'string') return undefined
   const from = quantity(fromBlock)
   const to = quantity(toBlock)
-  if (from === undefined || to === undefined) return undefined
-  return Math.max(from, to)
+  return from === undefined || to === undefined ? undefined : Math.max(from, to)
 }
 
-/** A hex quantity (0x-prefixed, no leading zeros required) as a safe integer; tags → undefined. */
+/**
+ * A hex quantity (`0x`-prefixed, leading zeros tolerated) as a safe integer. Tags, decimals,
+ * uppercase `0X` and values beyond 2^53 − 1 give `undefined`.
+ */
 export function quantity(value: string): number | undefined {
   if (!/^0x[0-9a-fA-F]{1,16}$/.test(value)) return undefined
   const parsed = Number.parseInt(value.slice(2), 16)
   return Number.isSafeInteger(parsed) ? parsed : undefined
 }
 
-const BEHIND_MESSAGES = ['header not found', 'unknown block', 'block not found', 'missing trie node']
+/**
+ * Lower-cased fragments of "I do not have that block (or its state)" errors: geth/reth
+ * `header not found`, Besu/Erigon `unknown block` / `block not found`, anvil
+ * `BlockOutOfRangeError: block height is 5 but requested was 9`, and geth's `missing trie node`
+ * (pruned state, which an archive node in the pool may still have).
+ */
+const BEHIND_MESSAGES = ['header not found', 'unknown block', 'block not found', 'blockoutofrangeerror', 'missing trie node']
+/** Besu's "Unknown block" code. */
+const BESU_UNKNOWN_BLOCK = -39001
 
 /**
- * A node error meaning "this node does not have that block or state yet" for a call that targets
- * a specific block: another node may have it (geth `header not found`, Besu -39001 Unknown block).
+ * Whether a node's error means "this node does not have that block or state yet", so another node
+ * may answer. Only for calls that target a block (by number, tag or hash): the same words from
+ * any other method are the answer.
  */
 export function isEvmNodeBehindAnswer(call: RpcCall, error: JsonRpcErrorObject): boolean {
-  const targetsBlock = call.method === 'eth_getLogs' || BLOCK_PARAM_INDEX[call.method] !== undefined || call.method === 'eth_getBlockByHash'
-  if (!targetsBlock) return false
-  if (error.code === -39001) return true
+  if (!targetsBlock(call)) return false
+  if (error.code === BESU_UNKNOWN_BLOCK) return true
   const message = error.message.toLowerCase()
-  return BEHIND_MESSAGES.some((needle) => message.includes(needle))
+  return BEHIND_MESSAGES.some((fragment) => message.includes(fragment))
+}
+
+function targetsBlock(call: RpcCall): boolean {
+  return call.method === 'eth_getLogs' || BLOCK_PARAM_INDEX.has(call.method) || BLOCK_HASH_METHODS.has(call.method)
 }

@@ -1,3 +1,10 @@
 export { createEvmAdapter } from './evm-adapter.js'
 export { classifyEvmMethod, isEvmNodeBehindAnswer, quantity, requiredEvmHeight } from './evm-methods.js'
-export { nextReconnectDelayMs, watchNewHeads } from './heads-subscription.js'
+export {
+  RECONNECT_BASE_MS,
+  RECONNECT_CAP_MS,
+  STABLE_CONNECTION_MS,
+  nextReconnectDelayMs,
+  watchNewHeads,
+  type NewHeadsOptions,
+} from './heads-subscription.js'

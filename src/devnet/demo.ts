@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     say('starting 3 anvil nodes (chain id 31337) and 3 peered bcoin regtest nodes…')
     const anvils: AnvilNode[] = await Promise.all(['eth-a', 'eth-b', 'eth-c'].map((id) => startAnvil({ id })))
     for (const anvil of anvils) stoppers.push(() => anvil.stop())
-    const bcoins: BcoinNode[] = await startPeeredBcoins(3, { ids: ['btc-a', 'btc-b', 'btc-c'], persistent: true })
+    const bcoins: BcoinNode[] = await startPeeredBcoins(3, { ids: ['btc-a', 'btc-b', 'btc-c'] })
     for (const bcoin of bcoins) stoppers.push(() => bcoin.stop())
 
     const proxy = createProxy({
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       const anvil = anvils[1 + (turn % 2)]!
       const bcoin = bcoins[1 + (turn % 2)]!
       turn += 1
-      say(`demo: ${anvil.id} stops mining and ${bcoin.id} restarts cut off from its peers, for ${Math.round(lagMs / 1000)} s`)
+      say(`demo: ${anvil.id} stops mining and ${bcoin.id} is cut off from its peers for ${Math.round(lagMs / 1000)} s`)
       lagging.add(anvil.id)
       await bcoin.isolate()
       setTimeout(() => {
