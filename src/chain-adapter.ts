@@ -70,6 +70,63 @@ export interface ChainAdapter {
   isNodeBehindAnswer(call: RpcCall, error: JsonRpcErrorObject): boolean
   /** Start push-based head tracking for a node, if the family and node support it. */
   watchHeads?(node: NodeConfig, handlers: HeadWatchHandlers): HeadWatcher | undefined
+  /** The broadcast path: decoding, reply classification and lookups for signed transactions. */
+  broadcast?: BroadcastSupport
 }
 
 export type ChainAdapterFactory = (chain: ChainConfig) => ChainAdapter
+
+/** A signed transaction as decoded locally, before any node sees it. */
+export interface DecodedTransaction {
+  /** Txid (bitcoin, display hex) or transaction hash (evm, 0x-prefixed lowercase), computed locally. */
+  id: string
+  /** The raw transaction exactly as the client sent it: re-sent byte for byte, never altered. */
+  raw: string
+  /** EVM: sender and nonce, to tell "mined already" from "nonce used by another transaction". */
+  sender?: string
+  nonce?: number
+  /** Bitcoin: outpoints spent, to detect a double-spend. */
+  inputs?: ReadonlyArray<{ txid: string; vout: number }>
+  /** Bitcoin: number of outputs (lookups probe them). */
+  outputCount?: number
+}
+
+/**
+ * What one node's reply to a send means (reliability reference §1–2):
+ * - `accepted`: the node returned the transaction's id;
+ * - `already-known`: the network has this exact transaction (mempool or chain): success;
+ * - `ambiguous`: missing inputs / nonce too low: mined already, conflicting, or node behind;
+ *   resolved by lookups on at-head nodes;
+ * - `conflict`: another transaction spends the same input / uses the same nonce;
+ * - `invalid`: the transaction itself is rejected; the node's error goes back to the client;
+ * - `node-local`: this node cannot take it now (mempool full, warming up): try another node.
+ */
+export type BroadcastVerdict = 'accepted' | 'already-known' | 'ambiguous' | 'conflict' | 'invalid' | 'node-local'
+
+export interface ClassifiedReply {
+  verdict: BroadcastVerdict
+  /** For `accepted`: the id the node returned (must equal the local one). */
+  returnedId?: string
+}
+
+/** Where a node sees a transaction. */
+export type TxPresence =
+  | { state: 'mempool' }
+  | { state: 'confirmed'; height: number; blockHash: string }
+  | { state: 'absent' }
+  | { state: 'conflict'; detail: string }
+  | { state: 'unknown'; detail: string }
+
+export interface BroadcastSupport {
+  /** The client method that carries a raw transaction (`sendrawtransaction`, `eth_sendRawTransaction`). */
+  readonly method: string
+  /** Decodes the call's params; throws ProxyError (SY_INVALID_PARAMS, SY_TX_WRONG_CHAIN) without contacting a node. */
+  decode(params: RpcCall['params']): DecodedTransaction
+  /** Params of the send to a node: the same bytes the client sent. */
+  sendParams(tx: DecodedTransaction): unknown[]
+  classifyReply(answer: RpcAnswer): ClassifiedReply
+  /** Where `node` sees the transaction; never throws for node problems (`unknown`). */
+  lookup(node: NodeTransport, tx: DecodedTransaction, options: { timeoutMs: number }): Promise<TxPresence>
+  /** Whether the block at `height` on `node` is still `blockHash` (reorg check). undefined: could not tell. */
+  isBlockCanonical(node: NodeTransport, height: number, blockHash: string, options: { timeoutMs: number }): Promise<boolean | undefined>
+}
