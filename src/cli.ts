@@ -5,6 +5,7 @@
  *                                    exit 0 only if every chain has a routable node
  */
 import { parseArgs } from 'node:util'
+import { MemoryJournal } from './broadcast/broadcast-journal.js'
 import { ConfigError, createProxy, loadConfigFile } from './index.js'
 import type { ProxySnapshot } from './proxy.js'
 import { buildApp } from './server/build-app.js'
@@ -43,7 +44,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function check(config: Awaited<ReturnType<typeof loadConfigFile>>, json: boolean): Promise<number> {
-  const proxy = createProxy(config)
+  // A one-off probe needs no journal on disk.
+  const proxy = createProxy(config, { journal: new MemoryJournal() })
   await proxy.start()
   const snapshot = proxy.snapshot()
   await proxy.close()

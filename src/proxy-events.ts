@@ -38,6 +38,22 @@ export interface RequestEvent {
   durationMs: number
 }
 
+export interface BroadcastAcceptedEvent {
+  chain: string
+  txid: string
+  accepted: string[]
+  alreadyKnown: string[]
+}
+
+export interface BroadcastProgressEvent {
+  chain: string
+  txid: string
+  /** Why, for people (conflict detail, drop reason). */
+  detail: string
+  height?: number | undefined
+  confirmations?: number | undefined
+}
+
 export interface ProxyEventMap {
   /** A node changed status (ejected, re-admitted, cordoned, ...). */
   'node:state': [NodeStateEvent]
@@ -47,6 +63,16 @@ export interface ProxyEventMap {
   'probe:complete': [ProbeRoundEvent]
   /** A client call finished (emitted only while someone listens). */
   'request:complete': [RequestEvent]
+  /** A broadcast reached `minAccepts` nodes (or the network already had it); it is in the journal. */
+  'broadcast:accepted': [BroadcastAcceptedEvent]
+  /** A broadcast reached its chain's confirmation depth. */
+  'broadcast:confirmed': [BroadcastProgressEvent]
+  /** Another transaction spends the same input / uses the same nonce: possible double-spend. */
+  'broadcast:conflict': [BroadcastProgressEvent]
+  /** A broadcast left every mempool and nodes now refuse it. */
+  'broadcast:dropped': [BroadcastProgressEvent]
+  /** A confirmed broadcast's block left the chain (reorg): back to pending. */
+  'broadcast:reorged': [BroadcastProgressEvent]
 }
 
 /** Typed events of a proxy. Metrics, logs, alerts and the dashboard subscribe; the core knows none of them. */

@@ -2,6 +2,10 @@
  * The proxy facade: one object per process (or per embedding application) that owns the chains'
  * pools, probers and routers. The HTTP server, the CLI and library users all go through it.
  */
+import type { BroadcastJournal, BroadcastQuery, BroadcastRecord } from './broadcast/broadcast-journal.js'
+import { type BroadcastAnswer, type BroadcastResult, Broadcaster } from './broadcast/broadcaster.js'
+import { Rebroadcaster } from './broadcast/rebroadcaster.js'
+import { SqliteJournal } from './broadcast/sqlite-journal.js'
 import type { ChainAdapter, ChainAdapterFactory } from './chain-adapter.js'
 import type { ProxyConfig } from './config/schema.js'
 import { NodeRpcError, ProxyError } from './errors/proxy-error.js'
@@ -25,6 +29,8 @@ export interface ProxyOptions {
   createTransport?: (node: ProxyConfig['chains'][string]['nodes'][number], adapter: ChainAdapter) => NodeTransport
   /** Random source for node choice, [0, 1). */
   random?: () => number
+  /** Broadcast journal; default: SQLite at `journal.path` of the config. */
+  journal?: BroadcastJournal
 }
 
 /** What the HTTP layer sends back for one request body. */
@@ -45,6 +51,10 @@ interface ChainRuntime {
   pool: NodePool
   prober: Prober
   router: Router
+  broadcaster?: Broadcaster
+  rebroadcaster?: Rebroadcaster
+  /** The broadcast lane's own connections to each node. */
+  broadcastTransports: NodeTransport[]
 }
 
 export interface ProxySnapshot {
@@ -54,6 +64,7 @@ export interface ProxySnapshot {
 export class Proxy {
   readonly config: ProxyConfig
   readonly events = new ProxyEvents()
+  readonly journal: BroadcastJournal
   readonly #chains = new Map<string, ChainRuntime>()
   #started = false
   #closing = false
@@ -65,6 +76,7 @@ export class Proxy {
     // Node status changes are operationally important; an unhandled 'error' would crash, so none are emitted.
     this.events.setMaxListeners(100)
     const clock = options.clock ?? systemClock
+    this.journal = options.journal ?? new SqliteJournal(config.journal.path)
     for (const chain of Object.values(config.chains)) {
       const factory = options.adapters[chain.family]
       if (factory === undefined) throw new Error(`chains.${chain.name}.family: no adapter for family "${chain.family}"`)
@@ -82,7 +94,24 @@ export class Proxy {
         transports.set(node.id, transport)
       }
       const pool = new NodePool(chain, transports, this.events, clock)
-      this.#chains.set(chain.name, { adapter, pool, prober: new Prober(pool, adapter), router: new Router(pool, adapter, options.random) })
+      const runtime: ChainRuntime = { adapter, pool, prober: new Prober(pool, adapter), router: new Router(pool, adapter, options.random), broadcastTransports: [] }
+      const support = adapter.broadcast
+      if (support !== undefined) {
+        // A lane of its own per node, so a flood of reads never queues a withdrawal behind it.
+        const lane = new Map<string, NodeTransport>()
+        for (const node of chain.nodes) {
+          lane.set(
+            node.id,
+            options.createTransport?.(node, adapter) ??
+              new NodeClient({ nodeId: node.id, url: node.url, username: node.username, password: node.password, cookieFile: node.cookieFile, version: adapter.upstreamVersion, connections: 8 }),
+          )
+        }
+        runtime.broadcastTransports = [...lane.values()]
+        const shared = { chain, support, pool, transports: lane, journal: this.journal, events: this.events, clock }
+        runtime.broadcaster = new Broadcaster(shared)
+        runtime.rebroadcaster = new Rebroadcaster({ ...shared, broadcaster: runtime.broadcaster })
+      }
+      this.#chains.set(chain.name, runtime)
     }
   }
 
@@ -98,7 +127,10 @@ export class Proxy {
       }),
     )
     await Promise.all([...this.#chains.values()].map(({ prober }) => prober.tick()))
-    for (const { prober, pool } of this.#chains.values()) prober.start(pool.chain.health.intervalMs)
+    for (const { prober, pool, rebroadcaster } of this.#chains.values()) {
+      prober.start(pool.chain.health.intervalMs)
+      rebroadcaster?.start()
+    }
   }
 
   /** Stops taking calls, lets in-flight calls finish, stops probing and closes node connections. */
@@ -106,8 +138,62 @@ export class Proxy {
     if (this.#closing) return
     this.#closing = true
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
-    await Promise.all([...this.#chains.values()].map(({ prober }) => prober.stop()))
-    await Promise.all([...this.#chains.values()].flatMap(({ pool }) => pool.nodes.map((node) => node.transport.close())))
+    const runtimes = [...this.#chains.values()]
+    await Promise.all(runtimes.map(({ prober, rebroadcaster }) => Promise.all([prober.stop(), rebroadcaster?.stop()])))
+    // Background sends of accepted broadcasts finish and are recorded before the journal closes.
+    await Promise.all(runtimes.map(({ broadcaster }) => broadcaster?.drain()))
+    await Promise.all(runtimes.flatMap(({ pool, broadcastTransports }) => [...pool.nodes.map((node) => node.transport), ...broadcastTransports].map((transport) => transport.close())))
+    await this.journal.close()
+  }
+
+  /**
+   * Library entry for a signed transaction (hex): resolves with the per-node outcome once it is
+   * accepted and journaled; throws the node's verdict (`NodeRpcError`) or a `ProxyError`
+   * (SY_TX_CONFLICT, SY_TX_WRONG_CHAIN, SY_INVALID_PARAMS, SY_NO_ROUTABLE_NODE, …).
+   */
+  async broadcast(chain: string, rawTx: string): Promise<BroadcastResult> {
+    const answer = await this.#broadcastAnswer(chain, [rawTx])
+    if (answer.ok) return answer.result
+    if (answer.error instanceof ProxyError) throw answer.error
+    throw new NodeRpcError(answer.error, answer.nodeId ?? 'unknown')
+  }
+
+  /** The journal record of a broadcast (without the raw bytes), or undefined. */
+  async broadcastStatus(chain: string, txid: string): Promise<Omit<BroadcastRecord, 'raw'> | undefined> {
+    const record = await this.journal.get(chain, txid.toLowerCase())
+    if (record === undefined) return undefined
+    const { raw: _raw, ...rest } = record
+    return rest
+  }
+
+  /** Recent broadcasts, newest first (without raw bytes). */
+  async listBroadcasts(query: BroadcastQuery = {}): Promise<Array<Omit<BroadcastRecord, 'raw'>>> {
+    return (await this.journal.list(query)).map(({ raw: _raw, ...rest }) => rest)
+  }
+
+  /** Waits until a chain's background broadcast sends have settled and been journaled. */
+  async drainBroadcasts(chain: string): Promise<void> {
+    await this.#runtime(chain).broadcaster?.drain()
+  }
+
+  /** Runs one rebroadcast round of a chain now (admin, tests). */
+  async rebroadcast(chain: string): Promise<void> {
+    await this.#runtime(chain).rebroadcaster?.tick()
+  }
+
+  async #broadcastAnswer(chain: string, params: RpcCall['params'], signal?: AbortSignal): Promise<BroadcastAnswer> {
+    const runtime = this.#chains.get(chain)
+    if (runtime === undefined) return { ok: false, error: unknownChain(chain), nodeId: undefined, attempts: 0 }
+    if (this.#closing) return { ok: false, error: new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down'), nodeId: undefined, attempts: 0 }
+    if (runtime.broadcaster === undefined) return { ok: false, error: new ProxyError('SY_METHOD_NOT_ALLOWED', `chain ${chain} has no broadcast path`), nodeId: undefined, attempts: 0 }
+    void signal // a broadcast is never cancelled half-way: once sent, its outcome must be recorded
+    this.#inFlight += 1
+    try {
+      return await runtime.broadcaster.broadcast(params)
+    } finally {
+      this.#inFlight -= 1
+      if (this.#inFlight === 0) this.#drained?.()
+    }
   }
 
   chainNames(): string[] {
@@ -229,6 +315,19 @@ export class Proxy {
       const answer = runtime.adapter.answerLocally(call)
       result = answer === undefined ? toCallResult(await runtime.router.route(call, { signal })) : { answer, nodeId: undefined, attempts: 0 }
       outcome = 'local'
+    } else if (kind === 'broadcast' && runtime.broadcaster !== undefined) {
+      const answered = await runtime.broadcaster.broadcast(call.params)
+      if (answered.ok) {
+        result = { answer: { result: answered.result.txid }, nodeId: answered.nodeId, attempts: answered.attempts }
+        outcome = 'answer'
+      } else if (answered.error instanceof ProxyError) {
+        result = { answer: { error: answered.error.toJsonRpcError() }, nodeId: undefined, attempts: answered.attempts }
+        outcome = 'proxy-error'
+        code = answered.error.code
+      } else {
+        result = { answer: { error: answered.error }, nodeId: answered.nodeId, attempts: answered.attempts }
+        outcome = 'node-error'
+      }
     } else {
       // Broadcasts go only to at-head nodes: a stale node gives false "missing inputs" / "nonce too low".
       const routed = await runtime.router.route(call, { signal, atHeadOnly: kind === 'broadcast' })

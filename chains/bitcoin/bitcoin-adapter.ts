@@ -6,6 +6,7 @@
 import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation } from '../../src/chain-adapter.js'
 import type { ChainConfig } from '../../src/config/schema.js'
 import type { NodeTransport } from '../../src/upstream/node-transport.js'
+import { createBitcoinBroadcast } from './bitcoin-broadcast.js'
 import { classifyBitcoinMethod, isBitcoinNodeBehindAnswer, requiredBitcoinHeight } from './bitcoin-methods.js'
 import { networkOfGenesis, resolveGenesisHash } from './bitcoin-networks.js'
 
@@ -22,6 +23,7 @@ export const createBitcoinAdapter: ChainAdapterFactory = (chain: ChainConfig): C
     requiredHeight: requiredBitcoinHeight,
     answerLocally: () => undefined,
     isNodeBehindAnswer: isBitcoinNodeBehindAnswer,
+    broadcast: createBitcoinBroadcast(),
   }
 }
 

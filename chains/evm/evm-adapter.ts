@@ -7,6 +7,7 @@ import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation 
 import type { ChainConfig } from '../../src/config/schema.js'
 import type { CallOutcome, NodeTransport } from '../../src/upstream/node-transport.js'
 import { classifyEvmMethod, isEvmNodeBehindAnswer, quantity, requiredEvmHeight } from './evm-methods.js'
+import { createEvmBroadcast } from './evm-broadcast.js'
 import { watchNewHeads } from './heads-subscription.js'
 
 /**
@@ -27,6 +28,7 @@ export const createEvmAdapter: ChainAdapterFactory = (chain: ChainConfig): Chain
     answerLocally: (call) => (call.method === 'eth_chainId' ? { result: chainIdHex } : undefined),
     isNodeBehindAnswer: isEvmNodeBehindAnswer,
     watchHeads: (node, handlers) => (node.wsUrl === undefined ? undefined : watchNewHeads({ nodeId: node.id, url: node.wsUrl }, handlers)),
+    broadcast: createEvmBroadcast(chainId, chain.broadcast.allowUnprotected),
   }
 }
 

@@ -8,3 +8,4 @@ export {
   watchNewHeads,
   type NewHeadsOptions,
 } from './heads-subscription.js'
+export { classifyEvmReply, createEvmBroadcast, decodeEvmTransaction, lookupEvmTransaction } from './evm-broadcast.js'

@@ -94,6 +94,26 @@ export const routingSchema = z.strictObject({
   deadlineMs: positiveMs.default(15_000),
 })
 
+export const broadcastSchema = z.strictObject({
+  /** Nodes each signed transaction is sent to at once, spread across providers. Default 3 (all if fewer). */
+  fanout: z.number().int().min(1).default(3),
+  /** Accepting nodes needed before the client gets the txid; the other sends finish in the background. Default 1. */
+  minAccepts: z.number().int().min(1).default(1),
+  /** Timeout of one send or lookup, ms. Default 10000. */
+  timeoutMs: positiveMs.default(10_000),
+  /** How often pending transactions are checked and re-sent to nodes that lack them, ms. Default 30000. */
+  rebroadcastIntervalMs: positiveMs.default(30_000),
+  /**
+   * Confirm every "accepted" reply by looking the transaction up on that node (bcoin-style nodes
+   * answer the txid before validating). Default true.
+   */
+  verifyAcceptance: z.boolean().default(true),
+  /** EVM: accept transactions without EIP-155 replay protection. Default false. */
+  allowUnprotected: z.boolean().default(false),
+  /** Recent broadcast answers kept in memory for idempotent repeats. Default 10000. */
+  recentCacheSize: z.number().int().positive().default(10_000),
+})
+
 export const chainSchema = z.strictObject({
   family: z.enum(['evm', 'bitcoin']),
   /** EVM: the chain id every node must report (`eth_chainId`). Required for evm. */
@@ -111,6 +131,7 @@ export const chainSchema = z.strictObject({
   confirmations: z.number().int().min(1).optional(),
   health: healthSchema.prefault({}),
   routing: routingSchema.prefault({}),
+  broadcast: broadcastSchema.prefault({}),
   nodes: z.array(nodeSchema).min(1, 'needs at least one node'),
 })
 
@@ -125,6 +146,11 @@ export const serverSchema = z.strictObject({
   maxBatchSize: z.number().int().positive().default(100),
 })
 
+export const journalSchema = z.strictObject({
+  /** SQLite file of the broadcast journal (created with its directory), or ':memory:' (lost on exit). Default .switchyard/journal.sqlite. */
+  path: z.string().min(1).default('.switchyard/journal.sqlite'),
+})
+
 export const logSchema = z.strictObject({
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -133,12 +159,14 @@ export const logSchema = z.strictObject({
 export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   log: logSchema.prefault({}),
+  journal: journalSchema.prefault({}),
   chains: z.record(chainName, chainSchema).refine((chains) => Object.keys(chains).length > 0, 'needs at least one chain'),
 })
 
 export type NodeConfig = z.output<typeof nodeSchema>
 export type HealthConfig = Required<z.output<typeof healthSchema>>
 export type RoutingConfig = z.output<typeof routingSchema>
+export type BroadcastConfig = z.output<typeof broadcastSchema>
 export type ServerConfig = z.output<typeof serverSchema>
 export type ChainConfig = Omit<z.output<typeof chainSchema>, 'health' | 'confirmations'> & {
   /** The chain's name (its key under `chains:`). */

@@ -63,6 +63,21 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
 
   app.get('/admin/api/chains', async () => proxy.snapshot())
 
+  app.get<{ Params: { chain: string; txid: string } }>('/admin/api/broadcasts/:chain/:txid', async (request, reply) => {
+    const record = await proxy.broadcastStatus(request.params.chain, request.params.txid)
+    if (record === undefined) return reply.code(404).send({ error: 'no such broadcast' })
+    return record
+  })
+
+  app.get<{ Querystring: { chain?: string; status?: string; limit?: string } }>('/admin/api/broadcasts', async (request) => {
+    const { chain, status, limit } = request.query
+    const statuses = ['pending', 'seen', 'confirmed', 'dropped', 'conflicted', 'rejected'] as const
+    const parsedStatus = statuses.find((candidate) => candidate === status)
+    return {
+      broadcasts: await proxy.listBroadcasts({ chain, status: parsedStatus, limit: limit === undefined ? undefined : Math.max(1, Math.min(1000, Number(limit) || 50)) }),
+    }
+  })
+
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/readyz', async (_request, reply) => {

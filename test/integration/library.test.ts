@@ -16,6 +16,7 @@ afterAll(async () => {
 
 test('createProxy → start → request / snapshot / events / cordon → close', async () => {
   const proxy = createProxy({
+    journal: { path: ':memory:' },
     chains: {
       eth: { family: 'evm', chainId: 31337, health: { intervalMs: 100_000 }, nodes: anvils.map((anvil) => ({ id: anvil.id, url: anvil.url })) },
     },

@@ -30,7 +30,7 @@ export interface RpcResponse {
 }
 
 export async function startTestProxy(config: ProxyConfigInput, options: { autoProbe?: boolean } = {}): Promise<TestProxy> {
-  const proxy = createProxy({ ...config, log: { level: 'silent' } })
+  const proxy = createProxy({ journal: { path: ':memory:' }, ...config, log: { level: 'silent' } })
   if (options.autoProbe === true) await proxy.start()
   const app = buildApp(proxy)
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
