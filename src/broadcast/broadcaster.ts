@@ -162,7 +162,10 @@ export class Broadcaster {
     const { chain, journal, events } = this.#options
     const ambiguous = outcomes.filter((outcome) => outcome.verdict === 'ambiguous')
     let conflictDetail = outcomes.find((outcome) => outcome.verdict === 'conflict')?.error?.message
-    if (ambiguous.length > 0 || outcomes.every((outcome) => outcome.verdict === 'failed' || outcome.verdict === 'node-local')) {
+    // Lookups settle what the replies could not: ambiguous verdicts, silent drops (bcoin-style nodes
+    // drop double-spends without an error) and sends that never got an answer.
+    const unsettled = outcomes.every((outcome) => ['failed', 'node-local', 'dropped-silently', 'ambiguous'].includes(outcome.verdict))
+    if (ambiguous.length > 0 || unsettled) {
       const presences = await this.#lookupAtHead(tx, 2)
       const holder = presences.find((entry) => entry.presence.state === 'mempool' || entry.presence.state === 'confirmed')
       if (holder !== undefined) {

@@ -137,6 +137,8 @@ describe('sendrawtransaction against Core replies', () => {
   test('txid answered but the node does not hold it (bcoin-style silent drop) → not accepted', async () => {
     const proxy = await pool(1)
     nodes[0]!.on('getmempoolentry', { error: { code: -5, message: 'Transaction not in mempool' } })
+    // Its input is still unspent: not a conflict, just not accepted (bad signature, say).
+    nodes[0]!.on('gettxout', (_method, params) => ((params as unknown[])[0] === TXID ? { result: null } : { result: { confirmations: 50, value: 50 } }))
     const response = await send(proxy)
     expect(response.json.error).toMatchObject({ code: -32061, data: { code: 'SY_TX_NOT_ACCEPTED' } })
   })
