@@ -6,6 +6,7 @@ import { Wallet } from 'ethers'
 import { afterEach, describe, expect, test } from 'vitest'
 import { type AnvilNode, startAnvil } from '../../src/devnet/anvil.js'
 import type { BroadcastProgressEvent } from '../../src/proxy-events.js'
+import { recordFigure } from '../support/figures.js'
 import { type TestProxy, startTestProxy } from '../support/test-proxy.js'
 
 const wallet = new Wallet('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80')
@@ -55,7 +56,9 @@ describe('eth_sendRawTransaction through switchyard', () => {
     const raw = await sign(0)
     const accepted: unknown[] = []
     proxy.proxy.events.on('broadcast:accepted', (event) => accepted.push(event))
+    const started = performance.now()
     const response = await send(proxy, raw)
+    recordFigure('evm.broadcastThroughSwitchyardMs', Math.round((performance.now() - started) * 10) / 10)
     const hash = response.json.result as string
     expect(hash).toMatch(/^0x[0-9a-f]{64}$/)
     await proxy.proxy.drainBroadcasts('eth')
@@ -68,6 +71,11 @@ describe('eth_sendRawTransaction through switchyard', () => {
     const admin = await (await fetch(`${proxy.baseUrl}/admin/api/broadcasts/eth/${hash}`)).json()
     expect(admin).toMatchObject({ txid: hash, status: 'pending', confirmations: 0 })
     expect(admin).not.toHaveProperty('raw')
+
+    // The same kind of send straight to one node, same run, for the latency ratio.
+    const directStarted = performance.now()
+    await anvils[0]!.rpc('eth_sendRawTransaction', [await sign(1)])
+    recordFigure('evm.broadcastDirectMs', Math.round((performance.now() - directStarted) * 10) / 10)
 
     // Same bytes again: same answer, no new fan-out.
     const again = await send(proxy, raw, 2)
@@ -84,7 +92,8 @@ describe('eth_sendRawTransaction through switchyard', () => {
     // A second proxy with an empty journal: every node already has it pending.
     const second = await proxyFor(anvils)
     const known = await second.proxy.broadcast('eth', raw)
-    expect(known).toMatchObject({ txid: hash, accepted: [], alreadyKnown: expect.arrayContaining(['eth-0']) })
+    expect(known).toMatchObject({ txid: hash, accepted: [] })
+    expect([...known.alreadyKnown, ...known.pending].sort()).toEqual(['eth-0', 'eth-1', 'eth-2'])
     await second.proxy.drainBroadcasts('eth')
     // Mined everywhere: anvil now answers "nonce too low"; lookups find it in a block → success.
     await Promise.all(anvils.map((anvil) => anvil.mine(1)))
@@ -147,5 +156,34 @@ describe('eth_sendRawTransaction through switchyard', () => {
     await proxy.proxy.rebroadcast('eth')
     expect(await proxy.proxy.broadcastStatus('eth', hash)).toMatchObject({ status: 'confirmed', confirmations: 12, blockHeight: 1 })
     expect(confirmed).toEqual([expect.objectContaining({ txid: hash, confirmations: 12, height: 1 })])
+  })
+
+  test('a reorg that removes the confirming block puts the transaction back to pending, and it is re-sent', async () => {
+    const proxy = await pool(2)
+    const snapshots = await Promise.all(anvils.map((anvil) => anvil.rpc('evm_snapshot')))
+    const hash = (await send(proxy, await sign(0))).json.result as string
+    await proxy.proxy.drainBroadcasts('eth')
+    await Promise.all(anvils.map((anvil) => anvil.mine(3)))
+    await proxy.probe()
+    await proxy.proxy.rebroadcast('eth')
+    const before = await proxy.proxy.broadcastStatus('eth', hash)
+    expect(before).toMatchObject({ status: 'seen', confirmations: 3, blockHeight: 1 })
+
+    // Every node goes back before the transaction and builds a longer chain without it.
+    const reorged: BroadcastProgressEvent[] = []
+    proxy.proxy.events.on('broadcast:reorged', (event) => reorged.push(event))
+    await Promise.all(anvils.map((anvil, index) => anvil.rpc('evm_revert', [snapshots[index]])))
+    for (const anvil of anvils) {
+      const pending = (await anvil.rpc('eth_getTransactionByHash', [hash])) as { blockNumber: string | null } | null
+      if (pending !== null) await anvil.rpc('anvil_dropTransaction', [hash])
+    }
+    await Promise.all(anvils.map((anvil) => anvil.mine(4)))
+    await proxy.probe()
+    await proxy.proxy.rebroadcast('eth')
+    expect(reorged).toEqual([expect.objectContaining({ txid: hash, height: 1 })])
+    // Back from confirmed-in-a-block to the mempools: the round that noticed the reorg re-sent it.
+    const after = await proxy.proxy.broadcastStatus('eth', hash)
+    expect(after).toMatchObject({ status: 'seen', confirmations: 0, blockHeight: undefined, blockHash: undefined })
+    expect(await Promise.all(anvils.map((anvil) => pooled(anvil, hash)))).toEqual([true, true])
   })
 })
