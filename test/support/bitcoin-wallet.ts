@@ -85,20 +85,27 @@ export function btcToSats(btc: number): number {
 /**
  * Mines `blocks` blocks paying `key` and returns the first one's coinbase output. With the default
  * 101 blocks that coinbase is mature (100 confirmations on top) and spendable in the next block.
+ * The later blocks' coinbases pay `key` too (`coinbaseUtxo` finds them).
  */
 export async function fundKey(node: FundingNode, key: TestKey, blocks = 101): Promise<FundedUtxo> {
   if (!Number.isInteger(blocks) || blocks < 1) throw new Error(`blocks must be a positive integer, got ${blocks}`)
   const hashes = await node.generate(blocks, key.address)
   const first = hashes[0]
   if (first === undefined) throw new Error(`generatetoaddress ${blocks} returned no block hashes`)
-  // bcoin: verbose=true, details=true gives decoded transactions (no hex).
-  const block = (await node.rpc('getblock', [first, true, true])) as VerboseBlock
-  const coinbase = block.tx[0]
-  if (coinbase === undefined || typeof coinbase !== 'object') throw new Error(`getblock ${first} true true listed no decoded transactions`)
+  return coinbaseUtxo(node, key, first)
+}
+
+/** The output paying `key` in the coinbase of block `block` (a hash, or a height of the node's chain). */
+export async function coinbaseUtxo(node: Pick<FundingNode, 'rpc'>, key: TestKey, block: string | number): Promise<FundedUtxo> {
+  const hash = typeof block === 'number' ? await node.rpc('getblockhash', [block]) : block
+  // bcoin: verbose=true, details=true gives decoded transactions (no hex); `getblock <hash> 2` is refused.
+  const decoded = (await node.rpc('getblock', [hash, true, true])) as VerboseBlock
+  const coinbase = decoded.tx[0]
+  if (coinbase === undefined || typeof coinbase !== 'object') throw new Error(`getblock ${String(hash)} true true listed no decoded transactions`)
   const script = Buffer.from(key.outputScript).toString('hex')
   const output = coinbase.vout.find((candidate) => candidate.scriptPubKey.hex === script)
-  if (output === undefined) throw new Error(`coinbase ${coinbase.txid} of block ${first} does not pay ${key.address}`)
-  return { coinbaseTxid: coinbase.txid, txid: coinbase.txid, vout: output.n, valueSats: btcToSats(output.value), height: block.height }
+  if (output === undefined) throw new Error(`coinbase ${coinbase.txid} of block ${String(hash)} does not pay ${key.address}`)
+  return { coinbaseTxid: coinbase.txid, txid: coinbase.txid, vout: output.n, valueSats: btcToSats(output.value), height: decoded.height }
 }
 
 /**
