@@ -1,4 +1,8 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
+import { waitFor } from '../devnet/wait-for.js'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
 import { NodeClient, interpret } from './node-client.js'
 
@@ -51,6 +55,32 @@ describe('NodeClient against a real HTTP server', () => {
     expect(failed.ok).toBe(false)
     expect(JSON.stringify(failed)).not.toMatch(/s3cret|APIKEY|127\.0\.0\.1|path/)
     await client.close()
+  })
+
+  test('username/password fields and bitcoind cookie files become basic auth (cookie re-read after a 401)', async () => {
+    node = await startFakeNode()
+    node.on('ping', { result: 'pong' })
+    const withFields = new NodeClient({ nodeId: 'n1', url: node.url, username: 'rpc', password: 'p#ss:w@rd', version: '1.0' })
+    await withFields.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })
+    expect(node.authorizations.at(-1)).toBe(`Basic ${Buffer.from('rpc:p#ss:w@rd').toString('base64')}`)
+    await withFields.close()
+
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-cookie-'))
+    const cookieFile = join(dir, '.cookie')
+    await writeFile(cookieFile, '__cookie__:first\n')
+    const withCookie = new NodeClient({ nodeId: 'n2', url: node.url, cookieFile, version: '1.0' })
+    await withCookie.loadCredentials()
+    await withCookie.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })
+    expect(node.authorizations.at(-1)).toBe(`Basic ${Buffer.from('__cookie__:first').toString('base64')}`)
+    // bitcoind restarted and wrote a new cookie: the 401 triggers a re-read for the next call.
+    await writeFile(cookieFile, '__cookie__:second\n')
+    node.queue({ status: 401 })
+    expect((await withCookie.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })).ok).toBe(false)
+    await waitFor(async () => {
+      await withCookie.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })
+      return node!.authorizations.at(-1) === `Basic ${Buffer.from('__cookie__:second').toString('base64')}`
+    }, { what: 'the new cookie' })
+    await withCookie.close()
   })
 
   test('times out a hanging node', async () => {

@@ -149,4 +149,26 @@ describe('sendrawtransaction against Core replies', () => {
     expect(response.json.error).toMatchObject({ code: -32602, data: { code: 'SY_INVALID_PARAMS' } })
     expect(nodes.map(sends)).toEqual([0, 0])
   })
+
+  test('a transaction that leaves every mempool and is refused on re-send is dropped, with an event', async () => {
+    const proxy = await pool(2)
+    expect((await send(proxy)).json.result).toBe(TXID)
+    await proxy.proxy.drainBroadcasts('btc')
+    // Every node lost it, its input is unspent, and re-sending gets a definitive refusal.
+    for (const node of nodes) {
+      node.on('getmempoolentry', { error: { code: -5, message: 'Transaction not in mempool' } })
+      node.on('gettxout', (_method, params) => ((params as unknown[])[0] === TXID ? { result: null } : { result: { confirmations: 50, value: 50 } }))
+      node.on('sendrawtransaction', { error: { code: -26, message: 'non-BIP68-final' } })
+    }
+    const dropped: BroadcastProgressEvent[] = []
+    proxy.proxy.events.on('broadcast:dropped', (event) => dropped.push(event))
+    await proxy.proxy.rebroadcast('btc')
+    expect(dropped).toEqual([expect.objectContaining({ chain: 'btc', txid: TXID, detail: 'non-BIP68-final' })])
+    const record = await proxy.proxy.broadcastStatus('btc', TXID)
+    expect(record).toMatchObject({ status: 'dropped', rebroadcasts: 1 })
+    expect(record!.outcomes.filter((outcome) => outcome.outcome === 'rebroadcast: invalid').map((outcome) => outcome.nodeId).sort()).toEqual(['n0', 'n1'])
+    // Dropped records are no longer watched.
+    await proxy.proxy.rebroadcast('btc')
+    expect(dropped).toHaveLength(1)
+  })
 })
