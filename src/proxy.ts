@@ -204,6 +204,16 @@ export class Proxy {
     return this.#chains.has(chain)
   }
 
+  /**
+   * A metric/log label for a client-supplied method: the method itself when it is on the chain's
+   * allowlist (a bounded set), else 'other', so no client string can grow label cardinality.
+   */
+  methodLabel(chain: string, method: string): string {
+    const runtime = this.#chains.get(chain)
+    if (runtime === undefined) return 'other'
+    return runtime.adapter.classifyMethod(method) === 'forbidden' ? 'other' : method
+  }
+
   /** Every chain finished a probe round and has a routable node. */
   isReady(): boolean {
     for (const { pool } of this.#chains.values()) {

@@ -151,6 +151,35 @@ export const journalSchema = z.strictObject({
   path: z.string().min(1).default('.switchyard/journal.sqlite'),
 })
 
+export const adminSchema = z.strictObject({
+  /**
+   * Bearer token for every /admin route and dashboard action (usually `${SWITCHYARD_ADMIN_TOKEN}`).
+   * Unset: admin routes answer only on loopback, and the startup log says so.
+   */
+  token: z.string().min(16, 'must be at least 16 characters').optional(),
+})
+
+export const webhookSchema = z.strictObject({
+  /** Receiver URL (secret: may carry a token). */
+  url: httpUrl,
+  /** Events delivered; default all: node-ejected, node-readmitted, wrong-chain, chain-unavailable, broadcast-conflict, broadcast-dropped. */
+  events: z.array(z.enum(['node-ejected', 'node-readmitted', 'wrong-chain', 'chain-unavailable', 'broadcast-conflict', 'broadcast-dropped'])).optional(),
+  /** Payload shape: 'json' (switchyard's own) or 'slack' (Slack-compatible `{ text }`). Default json. */
+  format: z.enum(['json', 'slack']).default('json'),
+})
+
+export const alertsSchema = z.strictObject({
+  webhooks: z.array(webhookSchema).default([]),
+  /** Delivery attempts per alert, with exponential backoff. Default 5. */
+  maxAttempts: z.number().int().min(1).default(5),
+  /** First retry delay, ms; doubles per attempt up to retryMaxDelayMs. Default 500. */
+  retryBaseDelayMs: positiveMs.default(500),
+  /** Longest retry delay, ms. Default 30000. */
+  retryMaxDelayMs: positiveMs.default(30_000),
+  /** Timeout of one delivery, ms. Default 5000. */
+  timeoutMs: positiveMs.default(5_000),
+})
+
 export const logSchema = z.strictObject({
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -160,6 +189,8 @@ export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   log: logSchema.prefault({}),
   journal: journalSchema.prefault({}),
+  admin: adminSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
   chains: z.record(chainName, chainSchema).refine((chains) => Object.keys(chains).length > 0, 'needs at least one chain'),
 })
 
@@ -167,6 +198,7 @@ export type NodeConfig = z.output<typeof nodeSchema>
 export type HealthConfig = Required<z.output<typeof healthSchema>>
 export type RoutingConfig = z.output<typeof routingSchema>
 export type BroadcastConfig = z.output<typeof broadcastSchema>
+export type AlertsConfig = z.output<typeof alertsSchema>
 export type ServerConfig = z.output<typeof serverSchema>
 export type ChainConfig = Omit<z.output<typeof chainSchema>, 'health' | 'confirmations'> & {
   /** The chain's name (its key under `chains:`). */

@@ -33,6 +33,9 @@ export interface NodeSnapshot {
   height: number | null
   lag: number | null
   latencyMs: number | null
+  /** Median and 95th percentile of the last 256 latency samples (probes and traffic), ms. */
+  latencyP50Ms: number | null
+  latencyP95Ms: number | null
   errorRate: number
   score: number
   weight: number
@@ -181,6 +184,8 @@ export class NodePool {
       height,
       lag: height !== null && this.head !== undefined ? Math.max(0, this.head - height) : null,
       latencyMs: tracker.latencyMs === undefined ? null : round(tracker.latencyMs, 2),
+      latencyP50Ms: nullableRound(tracker.percentile(0.5)),
+      latencyP95Ms: nullableRound(tracker.percentile(0.95)),
       errorRate: round(tracker.errorRate, 4),
       score: round(this.score(node), 6),
       weight: config.weight,
@@ -223,6 +228,10 @@ export class NodePool {
     if (previous === undefined || head > previous) this.headChangedAt = now
     this.#events.emit('chain:head', { chain: this.chain.name, head, previous, at: now })
   }
+}
+
+function nullableRound(value: number | undefined): number | null {
+  return value === undefined ? null : round(value, 2)
 }
 
 function round(value: number, digits: number): number {
