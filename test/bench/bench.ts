@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
+import { Wallet } from 'ethers'
 import { startAnvil } from '../../src/devnet/anvil.js'
 import { startBcoin } from '../../src/devnet/bcoin.js'
 import { freePort } from '../../src/devnet/free-port.js'
@@ -46,7 +47,7 @@ function rssMb(pid: number): number {
 async function startSwitchyard(config: object): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort()
   const file = join(tmpdir(), `switchyard-bench-${process.pid}.json`)
-  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, log: { level: 'warn' }, ...config }))
+  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, log: { level: 'warn' }, journal: { path: join(tmpdir(), `switchyard-bench-${process.pid}.sqlite`) }, ...config }))
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] })
   const url = `http://127.0.0.1:${port}`
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'switchyard ready' })
@@ -87,6 +88,33 @@ async function compare(name: string, directUrl: string, proxiedUrl: string, body
   }
 }
 
+/** Mean latency of signed transfers sent one at a time straight to anvil and through switchyard. */
+async function compareBroadcasts(directUrl: string, proxiedUrl: string): Promise<{ count: number; directMeanMs: number; proxiedMeanMs: number; ratio: number }> {
+  const count = 50
+  const wallet = new Wallet('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80')
+  const signed: string[] = []
+  for (let nonce = 0; nonce < count * 2; nonce++) {
+    signed.push(await wallet.signTransaction({ to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: 1n, gasLimit: 21_000n, nonce, chainId: 31337n, gasPrice: 2_000_000_000n, type: 0 }))
+  }
+  const send = async (url: string, raw: string): Promise<number> => {
+    const started = performance.now()
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [raw] }) })
+    const body = (await response.json()) as { result?: string; error?: { message: string } }
+    if (body.result === undefined) throw new Error(`send failed: ${body.error?.message}`)
+    return performance.now() - started
+  }
+  let direct = 0
+  let proxied = 0
+  // Interleaved, so both paths see the same node state; nonces stay in order.
+  for (let index = 0; index < count * 2; index += 2) {
+    direct += await send(directUrl, signed[index]!)
+    proxied += await send(proxiedUrl, signed[index + 1]!)
+  }
+  const directMeanMs = Math.round((direct / count) * 100) / 100
+  const proxiedMeanMs = Math.round((proxied / count) * 100) / 100
+  return { count, directMeanMs, proxiedMeanMs, ratio: Math.round((proxiedMeanMs / directMeanMs) * 10) / 10 }
+}
+
 async function main(): Promise<void> {
   const anvil = await startAnvil({ id: 'bench-eth' })
   const bcoin = await startBcoin({ id: 'bench-btc' })
@@ -106,10 +134,11 @@ async function main(): Promise<void> {
     btcUrl.password = ''
     rows.push(await compare('bitcoin getblockcount', btcUrl.toString(), `${proxy.url}/rpc/btc`, JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'getblockcount', params: [] }), { authorization: auth }))
     const rssLoadedMb = rssMb(proxy.process.pid!)
-    const report = { durationSec, connections, rssIdleMb, rssAfterLoadMb: rssLoadedMb, rows }
+    const broadcast = await compareBroadcasts(anvil.url, `${proxy.url}/rpc/eth`)
+    const report = { durationSec, connections, rssIdleMb, rssAfterLoadMb: rssLoadedMb, rows, broadcast }
     mkdirSync('test-output', { recursive: true })
     writeFileSync('test-output/bench.json', `${JSON.stringify(report, null, 2)}\n`)
-    const line = (cells: Array<string | number>) => cells.map((cell) => String(cell).padEnd(24)).join('')
+    const line = (cells: Array<string | number>) => cells.map((cell) => String(cell).padEnd(30)).join('')
     process.stdout.write(`\n${durationSec} s per measurement, ${connections} connections, all on 127.0.0.1\n\n`)
     process.stdout.write(`${line(['case', 'direct rps / p50 / p99', 'switchyard rps / p50 / p99', 'rps ratio', 'added p50 / p99 ms'])}\n`)
     for (const row of rows) {
@@ -125,6 +154,10 @@ async function main(): Promise<void> {
       if (row.proxied.errors + row.proxied.non2xx > 0) process.stdout.write(`  ! switchyard: ${row.proxied.errors} errors, ${row.proxied.non2xx} non-2xx\n`)
     }
     process.stdout.write(`\nswitchyard RSS: ${rssIdleMb} MB idle, ${rssLoadedMb} MB after load\n`)
+    process.stdout.write(
+      `eth_sendRawTransaction, ${broadcast.count} sequential sends each: direct mean ${broadcast.directMeanMs} ms, ` +
+        `through switchyard mean ${broadcast.proxiedMeanMs} ms (ratio ${broadcast.ratio}; includes the acceptance lookup and the fsync'd journal write)\n`,
+    )
   } finally {
     await proxy.stop()
     await Promise.all([anvil.stop(), bcoin.stop()])
