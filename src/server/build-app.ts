@@ -10,6 +10,7 @@ import { shapeReply } from '../jsonrpc/reply.js'
 import { History } from '../observability/history.js'
 import { Timeline } from '../observability/timeline.js'
 import type { Proxy } from '../proxy.js'
+import { registerDashboard } from '../dashboard/register-dashboard.js'
 import { adminAuthHook } from './admin-auth.js'
 
 export interface AppOptions {
@@ -94,6 +95,8 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
     admin.addHook('onRequest', adminAuthHook(proxy.config.admin.token))
     registerAdminRoutes(admin, proxy, { history, timeline, streams })
   })
+  // The page itself holds no data: it asks for the token and calls the admin API with it.
+  registerDashboard(app)
 
   app.get('/healthz', async () => ({ status: 'ok' }))
 
