@@ -7,7 +7,9 @@ import type { ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { ProxyError, isProxyError } from '../errors/proxy-error.js'
 import { shapeReply } from '../jsonrpc/reply.js'
+import { startAlertWebhooks } from '../observability/alert-webhooks.js'
 import { History } from '../observability/history.js'
+import { type Metrics, createMetrics, registerMetricsRoute } from '../observability/metrics.js'
 import { Timeline } from '../observability/timeline.js'
 import type { Proxy } from '../proxy.js'
 import { registerDashboard } from '../dashboard/register-dashboard.js'
@@ -18,6 +20,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger']
   /** Dashboard history sampling period, ms. Default 5000. */
   historyIntervalMs?: number
+  /** Metrics to serve on /metrics; default: created here over `proxy`. */
+  metrics?: Metrics
 }
 
 /** A client's x-request-id is kept when it is tame; otherwise a fresh one is made. */
@@ -82,6 +86,10 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   const history = new History(proxy, { intervalMs: options.historyIntervalMs })
   const timeline = new Timeline(proxy)
   const streams = new Set<ServerResponse>()
+  const metrics = options.metrics ?? createMetrics(proxy)
+  registerMetricsRoute(app, metrics)
+  // Alerts go out from here, off the request path; delivery failures are logged and counted.
+  const alerts = startAlertWebhooks(proxy, proxy.config.alerts, { log: app.log, metrics })
   app.addHook('onReady', async () => {
     if (proxy.config.admin.token === undefined) app.log.warn('admin.token is not set: /admin routes and dashboard actions answer loopback clients only')
   })
@@ -89,6 +97,10 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
     for (const stream of streams) stream.end()
     history.close()
     timeline.close()
+  })
+  app.addHook('onClose', async () => {
+    await alerts.close()
+    if (options.metrics === undefined) metrics.close()
   })
 
   void app.register(async (admin) => {

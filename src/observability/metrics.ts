@@ -1,0 +1,316 @@
+/**
+ * Prometheus metrics of a proxy, on a registry of their own (never prom-client's global one, so
+ * several proxies in one process, and tests, never collide).
+ *
+ * Node and chain figures (height, lag, status, latency, head, routable nodes, journal backlog) are
+ * read from `proxy.snapshot()` / the journal at scrape time; request, failover, ejection and
+ * broadcast counters come from the proxy's events. Every label value is bounded: chain and node
+ * names come from the config, methods go through `proxy.methodLabel` (client strings outside the
+ * allowlist become "other"), outcomes, statuses and error codes are fixed sets.
+ */
+import type { FastifyInstance } from 'fastify'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { NodeStatus } from '../pool/node-health.js'
+import { type AlertDeliveryOutcome, type AlertDeliveryRecorder, webhookName } from './alert-webhooks.js'
+import type { ProxyEventMap } from '../proxy-events.js'
+import type { Proxy } from '../proxy.js'
+
+/** Every node status, in the order shown on dashboards; `node_status` has one series per entry. */
+export const NODE_STATUSES = ['starting', 'healthy', 'lagging', 'syncing', 'down', 'wrong-chain', 'cordoned'] as const satisfies readonly NodeStatus[]
+// Compile-time check that the list above names every NodeStatus.
+type MissingStatus = Exclude<NodeStatus, (typeof NODE_STATUSES)[number]>
+const allStatusesListed: [MissingStatus] extends [never] ? true : never = true
+void allStatusesListed
+
+/** Statuses a healthy node can be ejected to (operator cordons are not ejections). */
+export const EJECTION_REASONS = ['lagging', 'down', 'syncing', 'wrong-chain'] as const
+type EjectionReason = (typeof EJECTION_REASONS)[number]
+
+export const BROADCAST_OUTCOMES = ['accepted', 'confirmed', 'conflict', 'dropped', 'reorged'] as const
+
+export const ALERT_DELIVERY_OUTCOMES: readonly AlertDeliveryOutcome[] = ['delivered', 'failed', 'dropped']
+
+/** Request latency buckets, seconds: sub-millisecond local answers up to the default 15 s deadline. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15]
+
+/** Records per journal status query; `listBroadcasts` caps a page at 1000. */
+const JOURNAL_PAGE = 1000
+
+export interface Metrics extends AlertDeliveryRecorder {
+  registry: Registry
+  /** Content type of `render()`'s output (Prometheus text format 0.0.4). */
+  contentType: string
+  /** The exposition text of every metric (collects node figures and the journal backlog now). */
+  render(): Promise<string>
+  /**
+   * Counts one alert outcome for a webhook, named by its index (`webhook[0]`), never its URL.
+   * The alert webhook module calls this (pass the metrics object as its `metrics` option).
+   */
+  alertDelivery(webhook: string, outcome: AlertDeliveryOutcome): void
+  /** Stops listening to the proxy's events. */
+  close(): void
+}
+
+export function createMetrics(proxy: Proxy): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  const chains = Object.values(proxy.config.chains)
+  const known = new Set(chains.map((chain) => chain.name))
+
+  // ---- figures read from the snapshot at scrape time ----
+
+  new Gauge({
+    name: 'switchyard_node_height',
+    help: 'Last block height reported by the node',
+    labelNames: ['chain', 'node'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of proxy.snapshot().chains) {
+        for (const node of chain.nodes) if (node.height !== null) this.set({ chain: chain.name, node: node.id }, node.height)
+      }
+    },
+  })
+
+  new Gauge({
+    name: 'switchyard_node_lag_blocks',
+    help: 'Blocks the node is behind its chain pool head',
+    labelNames: ['chain', 'node'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of proxy.snapshot().chains) {
+        for (const node of chain.nodes) if (node.lag !== null) this.set({ chain: chain.name, node: node.id }, node.lag)
+      }
+    },
+  })
+
+  new Gauge({
+    name: 'switchyard_node_status',
+    help: `Node status: 1 for the current status, 0 for the others (${NODE_STATUSES.join(', ')})`,
+    labelNames: ['chain', 'node', 'status'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of proxy.snapshot().chains) {
+        for (const node of chain.nodes) {
+          for (const status of NODE_STATUSES) this.set({ chain: chain.name, node: node.id, status }, node.status === status ? 1 : 0)
+        }
+      }
+    },
+  })
+
+  new Gauge({
+    name: 'switchyard_node_latency_ms',
+    help: 'Peak-EWMA latency of the node (probes and traffic), milliseconds',
+    labelNames: ['chain', 'node'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of proxy.snapshot().chains) {
+        for (const node of chain.nodes) if (node.latencyMs !== null) this.set({ chain: chain.name, node: node.id }, node.latencyMs)
+      }
+    },
+  })
+
+  new Gauge({
+    name: 'switchyard_node_error_rate',
+    help: 'Recent failure ratio of the node (probes and traffic), 0..1',
+    labelNames: ['chain', 'node'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of proxy.snapshot().chains) {
+        for (const node of chain.nodes) this.set({ chain: chain.name, node: node.id }, node.errorRate)
+      }
+    },
+  })
+
+  new Gauge({
+    name: 'switchyard_node_in_flight',
+    help: 'Requests in flight to the node',
+    labelNames: ['chain', 'node'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of proxy.snapshot().chains) {
+        for (const node of chain.nodes) this.set({ chain: chain.name, node: node.id }, node.inFlight)
+      }
+    },
+  })
+
+  new Gauge({
+    name: 'switchyard_chain_head',
+    help: 'Pool head of the chain: the highest height reached by a quorum of its nodes',
+    labelNames: ['chain'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of proxy.snapshot().chains) if (chain.head !== null) this.set({ chain: chain.name }, chain.head)
+    },
+  })
+
+  new Gauge({
+    name: 'switchyard_chain_routable_nodes',
+    help: 'Nodes of the chain that requests can be routed to (0 = the chain fails closed)',
+    labelNames: ['chain'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of proxy.snapshot().chains) this.set({ chain: chain.name }, chain.routable)
+    },
+  })
+
+  new Gauge({
+    name: 'switchyard_journal_pending',
+    help: `Broadcasts not yet confirmed (journal status pending or seen), counted up to ${JOURNAL_PAGE} per status`,
+    labelNames: ['chain'] as const,
+    registers,
+    async collect() {
+      const counts = await Promise.all(
+        chains.map(async (chain) => {
+          try {
+            const [pending, seen] = await Promise.all([
+              proxy.listBroadcasts({ chain: chain.name, status: 'pending', limit: JOURNAL_PAGE }),
+              proxy.listBroadcasts({ chain: chain.name, status: 'seen', limit: JOURNAL_PAGE }),
+            ])
+            return { chain: chain.name, count: pending.length + seen.length }
+          } catch {
+            // A closed or failing journal must not break the whole scrape: the series goes missing instead.
+            return { chain: chain.name, count: undefined }
+          }
+        }),
+      )
+      this.reset()
+      for (const { chain, count } of counts) if (count !== undefined) this.set({ chain }, count)
+    },
+  })
+
+  // ---- counters and histograms fed by events ----
+
+  const requestDuration = new Histogram({
+    name: 'switchyard_request_duration_seconds',
+    help: 'Client call duration through the proxy (all attempts), seconds; method is "other" for methods off the allowlist',
+    labelNames: ['chain', 'method', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  })
+
+  const requests = new Counter({
+    name: 'switchyard_requests_total',
+    help: 'Client calls by outcome (answer, node-error, proxy-error, local) and proxy error code (none when not a proxy error)',
+    labelNames: ['chain', 'outcome', 'code'] as const,
+    registers,
+  })
+
+  const failovers = new Counter({
+    name: 'switchyard_request_failovers_total',
+    help: 'Extra attempts made on other nodes after a node failed a call (attempts - 1)',
+    labelNames: ['chain'] as const,
+    registers,
+  })
+
+  const ejections = new Counter({
+    name: 'switchyard_node_ejections_total',
+    help: 'Healthy nodes taken out of routing, by the status they went to (operator cordons excluded)',
+    labelNames: ['chain', 'node', 'reason'] as const,
+    registers,
+  })
+
+  const broadcasts = new Counter({
+    name: 'switchyard_broadcasts_total',
+    help: 'Broadcast lifecycle events: accepted, confirmed, conflict, dropped, reorged',
+    labelNames: ['chain', 'outcome'] as const,
+    registers,
+  })
+
+  const alertDeliveries = new Counter({
+    name: 'switchyard_alert_deliveries_total',
+    help: 'Alert webhook deliveries by outcome: delivered, failed (gave up after all attempts), dropped (queue full)',
+    labelNames: ['webhook', 'outcome'] as const,
+    registers,
+  })
+
+  // Series that exist from the start, so rate() and increase() see the first event.
+  for (const chain of chains) {
+    failovers.inc({ chain: chain.name }, 0)
+    for (const outcome of BROADCAST_OUTCOMES) broadcasts.inc({ chain: chain.name, outcome }, 0)
+    for (const node of chain.nodes) {
+      for (const reason of EJECTION_REASONS) ejections.inc({ chain: chain.name, node: node.id, reason }, 0)
+    }
+  }
+  proxy.config.alerts.webhooks.forEach((_webhook, index) => {
+    for (const outcome of ALERT_DELIVERY_OUTCOMES) alertDeliveries.inc({ webhook: webhookName(index), outcome }, 0)
+  })
+
+  const onRequest = (event: ProxyEventMap['request:complete'][0]): void => {
+    if (!known.has(event.chain)) return
+    const chain = event.chain
+    requestDuration.observe({ chain, method: proxy.methodLabel(chain, event.method), outcome: event.outcome }, event.durationMs / 1000)
+    requests.inc({ chain, outcome: event.outcome, code: event.outcome === 'proxy-error' && event.code !== undefined ? event.code : 'none' })
+    if (event.attempts > 1) failovers.inc({ chain }, event.attempts - 1)
+  }
+  const onNodeState = (event: ProxyEventMap['node:state'][0]): void => {
+    if (event.from !== 'healthy' || !known.has(event.chain) || !isEjectionReason(event.to)) return
+    if (!proxy.config.chains[event.chain]?.nodes.some((node) => node.id === event.nodeId)) return
+    ejections.inc({ chain: event.chain, node: event.nodeId, reason: event.to })
+  }
+  const broadcastListener =
+    (outcome: (typeof BROADCAST_OUTCOMES)[number]) =>
+    (event: { chain: string }): void => {
+      if (known.has(event.chain)) broadcasts.inc({ chain: event.chain, outcome })
+    }
+  const onAccepted = broadcastListener('accepted')
+  const onConfirmed = broadcastListener('confirmed')
+  const onConflict = broadcastListener('conflict')
+  const onDropped = broadcastListener('dropped')
+  const onReorged = broadcastListener('reorged')
+
+  const events = proxy.events
+  events.on('request:complete', onRequest)
+  events.on('node:state', onNodeState)
+  events.on('broadcast:accepted', onAccepted)
+  events.on('broadcast:confirmed', onConfirmed)
+  events.on('broadcast:conflict', onConflict)
+  events.on('broadcast:dropped', onDropped)
+  events.on('broadcast:reorged', onReorged)
+
+  const webhookCount = proxy.config.alerts.webhooks.length
+  let closed = false
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    alertDelivery(webhook, outcome) {
+      // Only names this module would make itself (`webhook[<index>]` of a configured webhook).
+      const match = /^webhook\[(\d+)\]$/.exec(webhook)
+      if (match === null || Number(match[1]) >= webhookCount || !ALERT_DELIVERY_OUTCOMES.includes(outcome)) return
+      alertDeliveries.inc({ webhook, outcome })
+    },
+    close() {
+      if (closed) return
+      closed = true
+      events.off('request:complete', onRequest)
+      events.off('node:state', onNodeState)
+      events.off('broadcast:accepted', onAccepted)
+      events.off('broadcast:confirmed', onConfirmed)
+      events.off('broadcast:conflict', onConflict)
+      events.off('broadcast:dropped', onDropped)
+      events.off('broadcast:reorged', onReorged)
+    },
+  }
+}
+
+function isEjectionReason(status: NodeStatus): status is EjectionReason {
+  return (EJECTION_REASONS as readonly string[]).includes(status)
+}
+
+/** `GET /metrics`: the Prometheus text exposition (register before the app starts listening). */
+export function registerMetricsRoute(app: FastifyInstance, metrics: Pick<Metrics, 'render' | 'contentType'>): void {
+  app.get('/metrics', async (_request, reply) => {
+    const body = await metrics.render()
+    return reply.code(200).header('content-type', metrics.contentType).header('cache-control', 'no-store').send(body)
+  })
+}
