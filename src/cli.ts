@@ -77,7 +77,6 @@ export function formatTable(snapshot: ProxySnapshot): string {
 async function serve(config: Awaited<ReturnType<typeof loadConfigFile>>): Promise<number> {
   const proxy = createProxy(config)
   const app = buildApp(proxy)
-  proxy.events.on('node:state', (event) => app.log.warn({ event: 'node:state', ...event }, `${event.chain}/${event.nodeId}: ${event.from} → ${event.to}: ${event.reason}`))
   await proxy.start()
   const address = await app.listen({ host: config.server.host, port: config.server.port })
   app.log.info(`switchyard listening on ${address}: chains ${proxy.chainNames().join(', ')}`)
