@@ -108,7 +108,9 @@ async function main(): Promise<void> {
     say(`switchyard is ready at ${address}`)
     say(`  EVM RPC:        ${address}/rpc/eth      (e.g. eth_blockNumber)`)
     say(`  Bitcoin RPC:    ${address}/rpc/btc      (e.g. getblockcount)`)
+    say(`  dashboard:      ${address}/dashboard`)
     say(`  node health:    ${address}/admin/api/chains`)
+    say(`  metrics:        ${address}/metrics`)
     say(`  readiness:      ${address}/readyz`)
     say(`a node of each chain will fall behind every ${Math.round(cycleMs / 1000)} s; press Ctrl-C to stop`)
   } catch (error) {
