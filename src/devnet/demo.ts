@@ -45,6 +45,8 @@ async function main(): Promise<void> {
     const proxy = createProxy({
       server: { host: '127.0.0.1', port: Number(process.env.DEMO_PORT ?? 8545) },
       log: { level: 'warn' },
+      // The demo's chains start fresh every run, so its broadcasts are not worth keeping.
+      journal: { path: ':memory:' },
       chains: {
         eth: {
           family: 'evm',
