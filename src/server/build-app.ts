@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { ProxyError, isProxyError } from '../errors/proxy-error.js'
 import { shapeReply } from '../jsonrpc/reply.js'
 import { startAlertWebhooks } from '../observability/alert-webhooks.js'
+import { logProxyEvents } from '../observability/event-log.js'
 import { History } from '../observability/history.js'
 import { type Metrics, createMetrics, registerMetricsRoute } from '../observability/metrics.js'
 import { Timeline } from '../observability/timeline.js'
@@ -90,23 +91,7 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   registerMetricsRoute(app, metrics)
   // Alerts go out from here, off the request path; delivery failures are logged and counted.
   const alerts = startAlertWebhooks(proxy, proxy.config.alerts, { log: app.log, metrics })
-  // What switchyard decides, in the log too (nodes by id, never by URL).
-  const logEvents = {
-    state: (event: { chain: string; nodeId: string; from: string; to: string; reason: string }) =>
-      app.log[event.to === 'healthy' ? 'info' : 'warn']({ event: 'node:state', chain: event.chain, node: event.nodeId, from: event.from, to: event.to, reason: event.reason }, `${event.chain}/${event.nodeId}: ${event.from} → ${event.to}`),
-    accepted: (event: { chain: string; txid: string; accepted: string[]; alreadyKnown: string[] }) =>
-      app.log.info({ event: 'broadcast:accepted', chain: event.chain, txid: event.txid, accepted: event.accepted, alreadyKnown: event.alreadyKnown }, `broadcast ${event.txid} accepted`),
-    conflict: (event: { chain: string; txid: string; detail: string }) => app.log.error({ event: 'broadcast:conflict', ...event }, `broadcast ${event.txid} conflicts`),
-    dropped: (event: { chain: string; txid: string; detail: string }) => app.log.warn({ event: 'broadcast:dropped', ...event }, `broadcast ${event.txid} dropped`),
-    reorged: (event: { chain: string; txid: string; detail: string }) => app.log.warn({ event: 'broadcast:reorged', ...event }, `broadcast ${event.txid} reorged out`),
-    confirmed: (event: { chain: string; txid: string; detail: string }) => app.log.info({ event: 'broadcast:confirmed', ...event }, `broadcast ${event.txid} confirmed`),
-  }
-  proxy.events.on('node:state', logEvents.state)
-  proxy.events.on('broadcast:accepted', logEvents.accepted)
-  proxy.events.on('broadcast:conflict', logEvents.conflict)
-  proxy.events.on('broadcast:dropped', logEvents.dropped)
-  proxy.events.on('broadcast:reorged', logEvents.reorged)
-  proxy.events.on('broadcast:confirmed', logEvents.confirmed)
+  const stopEventLog = logProxyEvents(proxy, app.log)
   app.addHook('onReady', async () => {
     if (proxy.config.admin.token === undefined) app.log.warn('admin.token is not set: /admin routes and dashboard actions answer loopback clients only')
   })
@@ -116,12 +101,7 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
     timeline.close()
   })
   app.addHook('onClose', async () => {
-    proxy.events.off('node:state', logEvents.state)
-    proxy.events.off('broadcast:accepted', logEvents.accepted)
-    proxy.events.off('broadcast:conflict', logEvents.conflict)
-    proxy.events.off('broadcast:dropped', logEvents.dropped)
-    proxy.events.off('broadcast:reorged', logEvents.reorged)
-    proxy.events.off('broadcast:confirmed', logEvents.confirmed)
+    stopEventLog()
     await alerts.close()
     if (options.metrics === undefined) metrics.close()
   })
