@@ -1,0 +1,44 @@
+/**
+ * docker-compose.yml and its switchyard config are written for real use; no Docker engine runs
+ * here, so they are checked as files: structure, loopback-only ports, and a config that loads.
+ */
+import { readFile } from 'node:fs/promises'
+import { expect, test } from 'vitest'
+import { parse } from 'yaml'
+import { loadConfigFile } from '../../src/config/load-config.js'
+
+interface Compose {
+  services: Record<string, { image?: string; command?: unknown; ports?: string[]; depends_on?: Record<string, unknown>; environment?: Record<string, string>; healthcheck?: unknown }>
+  volumes?: Record<string, unknown>
+}
+
+test('docker-compose.yml: nodes and switchyard, ports on loopback only, a config that loads and names the compose services', async () => {
+  const compose = parse(await readFile('docker-compose.yml', 'utf8'), { merge: true }) as Compose
+  expect(Object.keys(compose.services).sort()).toEqual(['anvil-a', 'anvil-b', 'bitcoind-a', 'bitcoind-b', 'switchyard'])
+  for (const [name, service] of Object.entries(compose.services)) {
+    expect(service.image, name).toMatch(/\S/)
+    for (const port of service.ports ?? []) expect(port, `${name} publishes ${port}`).toMatch(/^127\.0\.0\.1:/)
+  }
+  const switchyard = compose.services.switchyard!
+  expect(Object.keys(switchyard.depends_on ?? {}).sort()).toEqual(['anvil-a', 'anvil-b', 'bitcoind-a', 'bitcoind-b'])
+  expect(JSON.stringify(switchyard.command)).toContain('--config config/docker.yaml')
+  expect(switchyard.healthcheck).toBeDefined()
+
+  const config = await loadConfigFile('config/docker.yaml', { SWITCHYARD_ADMIN_TOKEN: 'a-token-of-sixteen-chars', BITCOIND_RPC_PASSWORD: 'pw' })
+  const nodeHosts = Object.values(config.chains).flatMap((chain) => chain.nodes.map((node) => new URL(node.url).hostname))
+  expect(nodeHosts.sort()).toEqual(['anvil-a', 'anvil-b', 'bitcoind-a', 'bitcoind-b'])
+  expect(config.chains.btc?.nodes.every((node) => node.password === 'pw')).toBe(true)
+  expect(config.admin.token).toBe('a-token-of-sixteen-chars')
+})
+
+test('config/example.yaml documents a config that loads', async () => {
+  const config = await loadConfigFile('config/example.yaml', {
+    ETH_B_API_KEY: 'k',
+    BTC_A_PASS: 'a',
+    BTC_B_PASS: 'b',
+    SWITCHYARD_ADMIN_TOKEN: 'a-token-of-sixteen-chars',
+    ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
+  })
+  expect(Object.keys(config.chains)).toEqual(['eth', 'btc'])
+  expect(config.alerts.webhooks[0]?.format).toBe('slack')
+})
