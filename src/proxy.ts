@@ -119,13 +119,9 @@ export class Proxy {
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    await Promise.all(
-      [...this.#chains.values()].map(async ({ pool }) => {
-        for (const node of pool.nodes) {
-          if (node.transport instanceof NodeClient) await node.transport.loadCredentials().catch(() => undefined)
-        }
-      }),
-    )
+    // Both lanes (reads and broadcasts) have their own clients: each needs a cookie read before its first call.
+    const clients = [...this.#chains.values()].flatMap(({ pool, broadcastTransports }) => [...pool.nodes.map((node) => node.transport), ...broadcastTransports])
+    await Promise.all(clients.map((client) => (client instanceof NodeClient ? client.loadCredentials().catch(() => undefined) : undefined)))
     await Promise.all([...this.#chains.values()].map(({ prober }) => prober.tick()))
     for (const { prober, pool, rebroadcaster } of this.#chains.values()) {
       prober.start(pool.chain.health.intervalMs)
@@ -181,12 +177,12 @@ export class Proxy {
     await this.#runtime(chain).rebroadcaster?.tick()
   }
 
-  async #broadcastAnswer(chain: string, params: RpcCall['params'], signal?: AbortSignal): Promise<BroadcastAnswer> {
+  /** A broadcast is never cancelled half-way: once sent, its outcome must be recorded. */
+  async #broadcastAnswer(chain: string, params: RpcCall['params']): Promise<BroadcastAnswer> {
     const runtime = this.#chains.get(chain)
     if (runtime === undefined) return { ok: false, error: unknownChain(chain), nodeId: undefined, attempts: 0 }
     if (this.#closing) return { ok: false, error: new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down'), nodeId: undefined, attempts: 0 }
     if (runtime.broadcaster === undefined) return { ok: false, error: new ProxyError('SY_METHOD_NOT_ALLOWED', `chain ${chain} has no broadcast path`), nodeId: undefined, attempts: 0 }
-    void signal // a broadcast is never cancelled half-way: once sent, its outcome must be recorded
     this.#inFlight += 1
     try {
       return await runtime.broadcaster.broadcast(params)

@@ -2,6 +2,9 @@
  * The broadcast engine against Bitcoin Core's exact replies, which bcoin never gives (it answers
  * the txid before validating). Scriptable fake nodes speak bitcoind's legacy JSON-RPC.
  */
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import type { BroadcastProgressEvent } from '../../src/proxy-events.js'
 import { type FakeNode, type FakeReply, startFakeNode } from '../support/fake-node.js'
@@ -170,5 +173,22 @@ describe('sendrawtransaction against Core replies', () => {
     // Dropped records are no longer watched.
     await proxy.proxy.rebroadcast('btc')
     expect(dropped).toHaveLength(1)
+  })
+
+  test('a cookie-auth node gets its cookie on the broadcast lane too (no 401 on the first send)', async () => {
+    nodes = [await startFakeNode({ version: '1.0', genesisHash: GENESIS, height: 200 })]
+    const node = nodes[0]!
+    node.on('sendrawtransaction', { result: TXID })
+    node.on('getmempoolentry', { result: { vsize: 250 } })
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-cookie-'))
+    await writeFile(join(dir, '.cookie'), '__cookie__:c00kie\n')
+    harness = await startTestProxy(
+      { chains: { btc: { family: 'bitcoin', network: 'regtest', health: { intervalMs: 60_000 }, nodes: [{ id: 'core', url: node.url, cookieFile: join(dir, '.cookie') }] } } },
+      { autoProbe: true },
+    )
+    expect((await send(harness)).json.result).toBe(TXID)
+    const cookie = `Basic ${Buffer.from('__cookie__:c00kie').toString('base64')}`
+    const sends = node.calls.flatMap((method, index) => (method === 'sendrawtransaction' ? [node.authorizations[index]] : []))
+    expect(sends).toEqual([cookie])
   })
 })
