@@ -75,5 +75,16 @@ export interface ProxyEventMap {
   'broadcast:reorged': [BroadcastProgressEvent]
 }
 
+export type ProxyEventHandlers = { [K in keyof ProxyEventMap]?: (...args: ProxyEventMap[K]) => void }
+
 /** Typed events of a proxy. Metrics, logs, alerts and the dashboard subscribe; the core knows none of them. */
-export class ProxyEvents extends EventEmitter<ProxyEventMap> {}
+export class ProxyEvents extends EventEmitter<ProxyEventMap> {
+  /** Adds several listeners at once; the returned function removes exactly those. */
+  subscribe(handlers: ProxyEventHandlers): () => void {
+    const entries = Object.entries(handlers) as Array<[keyof ProxyEventMap, (...args: never[]) => void]>
+    for (const [name, handler] of entries) this.on(name, handler as never)
+    return () => {
+      for (const [name, handler] of entries) this.off(name, handler as never)
+    }
+  }
+}

@@ -274,23 +274,13 @@ export function startAlertWebhooks(proxy: Proxy, config: AlertsConfig, options: 
   }
 
   const wanted = new Set(webhooks.flatMap((webhook) => [...webhook.events]))
-  const listening: Array<() => void> = []
-  if (wanted.has('node-ejected') || wanted.has('node-readmitted') || wanted.has('wrong-chain')) {
-    proxy.events.on('node:state', onNodeState)
-    listening.push(() => proxy.events.off('node:state', onNodeState))
-  }
-  if (wanted.has('chain-unavailable')) {
-    proxy.events.on('probe:complete', onProbe)
-    listening.push(() => proxy.events.off('probe:complete', onProbe))
-  }
-  if (wanted.has('broadcast-conflict')) {
-    proxy.events.on('broadcast:conflict', onConflict)
-    listening.push(() => proxy.events.off('broadcast:conflict', onConflict))
-  }
-  if (wanted.has('broadcast-dropped')) {
-    proxy.events.on('broadcast:dropped', onDropped)
-    listening.push(() => proxy.events.off('broadcast:dropped', onDropped))
-  }
+  // Only the events some webhook wants are listened to.
+  const unsubscribe = proxy.events.subscribe({
+    ...(wanted.has('node-ejected') || wanted.has('node-readmitted') || wanted.has('wrong-chain') ? { 'node:state': onNodeState } : {}),
+    ...(wanted.has('chain-unavailable') ? { 'probe:complete': onProbe } : {}),
+    ...(wanted.has('broadcast-conflict') ? { 'broadcast:conflict': onConflict } : {}),
+    ...(wanted.has('broadcast-dropped') ? { 'broadcast:dropped': onDropped } : {}),
+  })
 
   const idle = async (): Promise<void> => {
     for (;;) {
@@ -305,7 +295,7 @@ export function startAlertWebhooks(proxy: Proxy, config: AlertsConfig, options: 
     async close() {
       if (closed) return
       closed = true
-      for (const stop of listening.splice(0)) stop()
+      unsubscribe()
       let timer: NodeJS.Timeout | undefined
       const finished = await Promise.race([
         idle().then(() => true),

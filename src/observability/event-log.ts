@@ -2,7 +2,7 @@
  * What switchyard decides, in the log: node state changes and broadcast outcomes as structured
  * lines, nodes named by id (never by URL). Returns the function that stops logging.
  */
-import type { ProxyEventMap } from '../proxy-events.js'
+import type { ProxyEventHandlers } from '../proxy-events.js'
 import type { Proxy } from '../proxy.js'
 
 export interface EventLogger {
@@ -12,7 +12,7 @@ export interface EventLogger {
 }
 
 export function logProxyEvents(proxy: Proxy, log: EventLogger): () => void {
-  const handlers: { [K in keyof ProxyEventMap]?: (...args: ProxyEventMap[K]) => void } = {
+  return proxy.events.subscribe({
     'node:state': (event) =>
       log[event.to === 'healthy' ? 'info' : 'warn'](
         { event: 'node:state', chain: event.chain, node: event.nodeId, from: event.from, to: event.to, reason: event.reason },
@@ -23,10 +23,5 @@ export function logProxyEvents(proxy: Proxy, log: EventLogger): () => void {
     'broadcast:conflict': (event) => log.error({ event: 'broadcast:conflict', ...event }, `broadcast ${event.txid} conflicts with another transaction`),
     'broadcast:dropped': (event) => log.warn({ event: 'broadcast:dropped', ...event }, `broadcast ${event.txid} dropped`),
     'broadcast:reorged': (event) => log.warn({ event: 'broadcast:reorged', ...event }, `broadcast ${event.txid} left the chain in a reorg`),
-  }
-  const entries = Object.entries(handlers) as Array<[keyof ProxyEventMap, (...args: never[]) => void]>
-  for (const [name, handler] of entries) proxy.events.on(name, handler as never)
-  return () => {
-    for (const [name, handler] of entries) proxy.events.off(name, handler as never)
-  }
+  } satisfies ProxyEventHandlers)
 }

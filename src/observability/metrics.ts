@@ -267,14 +267,15 @@ export function createMetrics(proxy: Proxy): Metrics {
   const onDropped = broadcastListener('dropped')
   const onReorged = broadcastListener('reorged')
 
-  const events = proxy.events
-  events.on('request:complete', onRequest)
-  events.on('node:state', onNodeState)
-  events.on('broadcast:accepted', onAccepted)
-  events.on('broadcast:confirmed', onConfirmed)
-  events.on('broadcast:conflict', onConflict)
-  events.on('broadcast:dropped', onDropped)
-  events.on('broadcast:reorged', onReorged)
+  const unsubscribe = proxy.events.subscribe({
+    'request:complete': onRequest,
+    'node:state': onNodeState,
+    'broadcast:accepted': onAccepted,
+    'broadcast:confirmed': onConfirmed,
+    'broadcast:conflict': onConflict,
+    'broadcast:dropped': onDropped,
+    'broadcast:reorged': onReorged,
+  })
 
   const webhookCount = proxy.config.alerts.webhooks.length
   let closed = false
@@ -292,13 +293,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     close() {
       if (closed) return
       closed = true
-      events.off('request:complete', onRequest)
-      events.off('node:state', onNodeState)
-      events.off('broadcast:accepted', onAccepted)
-      events.off('broadcast:confirmed', onConfirmed)
-      events.off('broadcast:conflict', onConflict)
-      events.off('broadcast:dropped', onDropped)
-      events.off('broadcast:reorged', onReorged)
+      unsubscribe()
     },
   }
 }

@@ -25,33 +25,18 @@ export class Timeline {
 
   constructor(proxy: Proxy, max = 500) {
     this.#max = max
-    const events = proxy.events
-    const onState = (event: { chain: string; nodeId: string; from: string; to: string; reason: string; at: number }) =>
-      this.add({ at: event.at, kind: 'node:state', chain: event.chain, nodeId: event.nodeId, from: event.from, to: event.to, text: `${event.nodeId}: ${event.from} → ${event.to} (${event.reason})` })
-    const onAccepted = (event: { chain: string; txid: string; accepted: string[]; alreadyKnown: string[] }) =>
-      this.add({ at: Date.now(), kind: 'broadcast:accepted', chain: event.chain, txid: event.txid, text: `broadcast ${event.txid} accepted by ${[...event.accepted, ...event.alreadyKnown].join(', ')}` })
     const progress = (kind: 'broadcast:confirmed' | 'broadcast:conflict' | 'broadcast:dropped' | 'broadcast:reorged') => (event: { chain: string; txid: string; detail: string }) =>
       this.add({ at: Date.now(), kind, chain: event.chain, txid: event.txid, text: `${kind.slice('broadcast:'.length)} ${event.txid}: ${event.detail}` })
-    const handlers = {
-      confirmed: progress('broadcast:confirmed'),
-      conflict: progress('broadcast:conflict'),
-      dropped: progress('broadcast:dropped'),
-      reorged: progress('broadcast:reorged'),
-    }
-    events.on('node:state', onState)
-    events.on('broadcast:accepted', onAccepted)
-    events.on('broadcast:confirmed', handlers.confirmed)
-    events.on('broadcast:conflict', handlers.conflict)
-    events.on('broadcast:dropped', handlers.dropped)
-    events.on('broadcast:reorged', handlers.reorged)
-    this.#unsubscribe = () => {
-      events.off('node:state', onState)
-      events.off('broadcast:accepted', onAccepted)
-      events.off('broadcast:confirmed', handlers.confirmed)
-      events.off('broadcast:conflict', handlers.conflict)
-      events.off('broadcast:dropped', handlers.dropped)
-      events.off('broadcast:reorged', handlers.reorged)
-    }
+    this.#unsubscribe = proxy.events.subscribe({
+      'node:state': (event) =>
+        this.add({ at: event.at, kind: 'node:state', chain: event.chain, nodeId: event.nodeId, from: event.from, to: event.to, text: `${event.nodeId}: ${event.from} → ${event.to} (${event.reason})` }),
+      'broadcast:accepted': (event) =>
+        this.add({ at: Date.now(), kind: 'broadcast:accepted', chain: event.chain, txid: event.txid, text: `broadcast ${event.txid} accepted by ${[...event.accepted, ...event.alreadyKnown].join(', ')}` }),
+      'broadcast:confirmed': progress('broadcast:confirmed'),
+      'broadcast:conflict': progress('broadcast:conflict'),
+      'broadcast:dropped': progress('broadcast:dropped'),
+      'broadcast:reorged': progress('broadcast:reorged'),
+    })
   }
 
   add(entry: TimelineEntry): void {
