@@ -31,6 +31,8 @@ export interface NodeHealth {
   readonly status: NodeStatus
   /** Why the node is in this status, for people: "5 blocks behind head 120 (max 3)". */
   readonly reason: string
+  /** The status's own cause: `reason` without recovery progress ("recovering: 1/2 good probes"). */
+  readonly cause: string
   /** When the node entered `status`, ms since epoch. */
   readonly since: number
   readonly height: number | undefined
@@ -48,7 +50,7 @@ export interface NodeHealth {
   readonly holdUntil: number
   /** Set while an operator has cordoned the node. */
   readonly cordonReason: string | undefined
-  /** Status to judge from when the cordon is lifted (kept current while cordoned). */
+  /** The last failure or wrong-chain finding, kept while the status says something else. */
   readonly lastError: string | undefined
 }
 
@@ -78,6 +80,7 @@ export function initialHealth(now: number): NodeHealth {
   return {
     status: 'starting',
     reason: 'waiting for the first probe',
+    cause: 'waiting for the first probe',
     since: now,
     height: undefined,
     heightChangedAt: undefined,
@@ -118,7 +121,10 @@ function onFailure(prev: NodeHealth, message: string, now: number, policy: Healt
   const failures = prev.consecutiveFailures + 1
   const next: NodeHealth = { ...prev, consecutiveFailures: failures, consecutiveSuccesses: 0, lastError: message }
   // A node never seen working says why, instead of "waiting for the first probe".
-  if (failures < policy.failuresToDown && prev.status === 'starting') return { ...next, reason: `${failures}/${policy.failuresToDown} failures; last: ${message}` }
+  if (failures < policy.failuresToDown && prev.status === 'starting') {
+    const reason = `${failures}/${policy.failuresToDown} failures; last: ${message}`
+    return { ...next, reason, cause: reason }
+  }
   if (failures < policy.failuresToDown || prev.status === 'down' || isSticky(prev)) return next
   return eject(next, 'down', `${failures} consecutive failures; last: ${message}`, now, policy)
 }
@@ -141,7 +147,7 @@ function onProbe(prev: NodeHealth, observation: ProbeObservation, view: PoolView
   const verdict = judgeHeight(measured, observation.syncing, observation.syncingReason, view, policy)
   if (!verdict.inSync) {
     const notGood = { ...measured, consecutiveSuccesses: 0 }
-    if (measured.status === verdict.status) return measured.reason === verdict.reason ? notGood : { ...notGood, reason: verdict.reason }
+    if (measured.status === verdict.status) return measured.reason === verdict.reason ? notGood : { ...notGood, reason: verdict.reason, cause: verdict.reason }
     return eject(notGood, verdict.status, verdict.reason, view.now, policy)
   }
   const successes = measured.consecutiveSuccesses + 1
@@ -149,10 +155,10 @@ function onProbe(prev: NodeHealth, observation: ProbeObservation, view: PoolView
   if (good.status === 'healthy') return good
   if (good.status === 'starting') return withStatus(good, 'healthy', `in sync since height ${observation.height}`, view.now)
   if (successes < policy.successesToRecover) {
-    return { ...good, reason: `${baseReason(good.reason)} (recovering: ${successes}/${policy.successesToRecover} good probes)` }
+    return { ...good, reason: `${good.cause} (recovering: ${successes}/${policy.successesToRecover} good probes)` }
   }
   if (view.now < good.holdUntil) {
-    return { ...good, reason: `${baseReason(good.reason)} (flapping: held until ${new Date(good.holdUntil).toISOString()})` }
+    return { ...good, reason: `${good.cause} (flapping: held until ${new Date(good.holdUntil).toISOString()})` }
   }
   return withStatus(good, 'healthy', `re-admitted at height ${observation.height} after ${successes} good probes`, view.now, { readmittedAt: view.now })
 }
@@ -191,7 +197,7 @@ function eject(prev: NodeHealth, status: NodeStatus, reason: string, now: number
 }
 
 function withStatus(prev: NodeHealth, status: NodeStatus, reason: string, now: number, extra: Partial<NodeHealth> = {}): NodeHealth {
-  return { ...prev, ...extra, status, reason, since: prev.status === status ? prev.since : now }
+  return { ...prev, ...extra, status, reason, cause: reason, since: prev.status === status ? prev.since : now }
 }
 
 function withHeight(prev: NodeHealth, height: number, now: number): NodeHealth {
@@ -201,11 +207,4 @@ function withHeight(prev: NodeHealth, height: number, now: number): NodeHealth {
 /** Statuses a probe cannot leave: only the operator (uncordon) or a config change can. */
 function isSticky(health: NodeHealth): boolean {
   return health.status === 'wrong-chain' || health.status === 'cordoned'
-}
-
-function baseReason(reason: string): string {
-  const cut = reason.indexOf(' (recovering:')
-  const cutFlap = reason.indexOf(' (flapping:')
-  const at = [cut, cutFlap].filter((index) => index >= 0)
-  return at.length === 0 ? reason : reason.slice(0, Math.min(...at))
 }
