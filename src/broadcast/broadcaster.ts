@@ -102,7 +102,7 @@ export class Broadcaster {
     const known = await journal.get(chain.name, tx.id)
     if (known !== undefined && known.status !== 'rejected' && known.status !== 'dropped') {
       // Idempotent repeat: same answer, no new fan-out storm. The rebroadcaster keeps it alive.
-      return { ok: true, result: resultFromRecord(known), nodeId: undefined, attempts: 0 }
+      return { ok: true, result: summarize(known.txid, known.outcomes, []), nodeId: undefined, attempts: 0 }
     }
 
     const targets = this.#targets(new Set())
@@ -141,13 +141,16 @@ export class Broadcaster {
       const record = this.#record(tx, outcomes, 'pending')
       await journal.save(record)
       const running = [...used].filter((node) => !outcomes.some((outcome) => outcome.node === node)).map((node) => node.config.id)
-      const result = summarize(tx.id, outcomes, running)
+      const result = summarize(tx.id, this.#nodeOutcomes(outcomes), running)
       this.#recent.set(tx.id, result)
       this.#options.events.emit('broadcast:accepted', { chain: chain.name, txid: tx.id, accepted: result.accepted, alreadyKnown: result.alreadyKnown })
       const background = all.then(async () => {
         const latest = (await journal.get(chain.name, tx.id)) ?? record
-        await journal.save({ ...latest, outcomes: mergeOutcomes(latest.outcomes, outcomes.map((outcome) => toNodeOutcome(outcome, this.#options.clock.now()))), updatedAt: this.#options.clock.now() })
-        this.#recent.set(tx.id, summarize(tx.id, outcomes, []))
+        // Every send has settled: its verdicts replace the early ones; lookups and rebroadcasts
+        // the rebroadcaster may have recorded meanwhile stay.
+        const sends = this.#nodeOutcomes(outcomes)
+        await journal.save({ ...latest, outcomes: [...latest.outcomes.filter((entry) => !SEND_VERDICTS.has(entry.outcome)), ...sends], updatedAt: this.#options.clock.now() })
+        this.#recent.set(tx.id, summarize(tx.id, sends, []))
       })
       this.#track(background)
       return { ok: true, result, nodeId: first.node.config.id, attempts }
@@ -172,7 +175,7 @@ export class Broadcaster {
         const known: SendOutcome = { node: holder.node, verdict: 'already-known' }
         const all = [...outcomes, known]
         await journal.save(this.#record(tx, all, 'pending'))
-        const result = summarize(tx.id, all, [])
+        const result = summarize(tx.id, this.#nodeOutcomes(all), [])
         this.#recent.set(tx.id, result)
         events.emit('broadcast:accepted', { chain: chain.name, txid: tx.id, accepted: result.accepted, alreadyKnown: result.alreadyKnown })
         return { ok: true, result, nodeId: holder.node.config.id, attempts }
@@ -288,6 +291,11 @@ export class Broadcaster {
     }
   }
 
+  #nodeOutcomes(outcomes: SendOutcome[]): NodeOutcome[] {
+    const now = this.#options.clock.now()
+    return outcomes.map((outcome) => toNodeOutcome(outcome, now))
+  }
+
   #track(work: Promise<unknown>): void {
     const tracked = work.catch(() => undefined).finally(() => this.#background.delete(tracked))
     this.#background.add(tracked)
@@ -304,43 +312,19 @@ function toNodeOutcome(outcome: SendOutcome, at: number): NodeOutcome {
   }
 }
 
-/** Send outcomes replace earlier entries of the same node and kind; lookups and rebroadcasts append. */
-function mergeOutcomes(existing: NodeOutcome[], fresh: NodeOutcome[]): NodeOutcome[] {
-  const merged = [...existing]
-  for (const outcome of fresh) {
-    const index = merged.findIndex((entry) => entry.nodeId === outcome.nodeId && entry.at <= outcome.at && isSendVerdict(entry.outcome))
-    if (index >= 0) merged[index] = outcome
-    else merged.push(outcome)
-  }
-  return merged
-}
+/** Verdicts of sends (as opposed to the rebroadcaster's lookup and re-send entries). */
+const SEND_VERDICTS = new Set(['accepted', 'already-known', 'ambiguous', 'conflict', 'invalid', 'node-local', 'failed', 'id-mismatch', 'dropped-silently'])
 
-function isSendVerdict(outcome: string): boolean {
-  return ['accepted', 'already-known', 'ambiguous', 'conflict', 'invalid', 'node-local', 'failed', 'id-mismatch', 'dropped-silently'].includes(outcome)
-}
-
-function summarize(txid: string, outcomes: SendOutcome[], pending: string[]): BroadcastResult {
-  const ids = (verdict: string) => outcomes.filter((outcome) => outcome.verdict === verdict).map((outcome) => outcome.node.config.id)
+/** The per-node result of a broadcast, from its recorded outcomes (live ones or the journal's). */
+function summarize(txid: string, outcomes: readonly NodeOutcome[], pending: string[]): BroadcastResult {
+  const ids = (verdict: string) => [...new Set(outcomes.filter((outcome) => outcome.outcome === verdict).map((outcome) => outcome.nodeId))]
   return {
     txid,
     accepted: ids('accepted'),
     alreadyKnown: ids('already-known'),
     rejected: outcomes
-      .filter((outcome) => outcome.error !== undefined && outcome.verdict !== 'already-known')
-      .map((outcome) => ({ nodeId: outcome.node.config.id, code: outcome.error!.code, message: outcome.error!.message })),
-    pending,
-  }
-}
-
-export function resultFromRecord(record: BroadcastRecord): BroadcastResult {
-  const ids = (verdict: string) => record.outcomes.filter((outcome) => outcome.outcome === verdict).map((outcome) => outcome.nodeId)
-  return {
-    txid: record.txid,
-    accepted: [...new Set(ids('accepted'))],
-    alreadyKnown: [...new Set(ids('already-known'))],
-    rejected: record.outcomes
       .filter((outcome) => outcome.code !== undefined && outcome.outcome !== 'already-known')
       .map((outcome) => ({ nodeId: outcome.nodeId, code: outcome.code!, message: outcome.message ?? '' })),
-    pending: [],
+    pending,
   }
 }

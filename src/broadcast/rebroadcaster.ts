@@ -128,7 +128,7 @@ export class Rebroadcaster {
     const conflicts = presences.filter((entry): entry is { node: PoolNode; presence: Extract<TxPresence, { state: 'conflict' }> } => entry.presence.state === 'conflict')
     if (holders.length === 0 && conflicts.length > 0) {
       next.status = 'conflicted'
-      next.outcomes.push(...conflicts.map((entry) => outcome(entry.node, 'conflict', entry.presence.detail, now)))
+      next.outcomes.push(...conflicts.map((entry) => outcome(entry.node, 'lookup: conflict', entry.presence.detail, now)))
       await journal.save(next)
       events.emit('broadcast:conflict', { chain: chain.name, txid: record.txid, detail: conflicts[0]!.presence.detail })
       return
