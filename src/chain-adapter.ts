@@ -35,6 +35,11 @@ export type ProbeObservation =
       /** Why it is syncing, human-readable; set when `syncing`. */
       syncingReason?: string | undefined
       latencyMs: number
+      /** Bitcoin: cumulative chain work at the node's tip (hex), to prefer the most-work chain on a fork. */
+      chainwork?: string | undefined
+      /** Bitcoin: pruning as getblockchaininfo reports it. */
+      pruned?: boolean | undefined
+      pruneHeight?: number | undefined
     }
   | { kind: 'wrong-chain'; reason: string; latencyMs: number }
   | { kind: 'failed'; failure: NodeFailure; latencyMs: number }
@@ -49,6 +54,25 @@ export interface HeadWatchHandlers {
   /** Connection state changes, for logs and the dashboard; never contains the URL. */
   onStatus?(status: 'connected' | 'disconnected', detail?: string): void
 }
+
+/**
+ * What a node's JSON-RPC error means for routing (each adapter keeps the table of spellings):
+ * - `answer`: the node's verdict on the call (invalid params, reverted…): passed to the client;
+ * - `behind`: the node lacks that block yet; another node may answer; not counted;
+ * - `missing-state`: the node lacks old state or pruned blocks; ask another, remember the height;
+ * - `refusal`: a provider-side refusal at HTTP 200 (rate limited, internal error, capacity): the
+ *   node's failure: fail over and count it;
+ * - `request-invalid`: the node could not take the request itself (parse error, too large): the
+ *   request's fault once a second node says the same.
+ */
+export type NodeErrorClass = 'answer' | 'behind' | 'missing-state' | 'refusal' | 'request-invalid'
+
+/**
+ * `cheap`: bounded work (heads, single objects by hash); a timeout is the node's fault.
+ * `heavy`: the client chose the cost (eth_getLogs ranges, eth_call, traces, scans); a timeout
+ * counts against a node only when it also fails cheap calls or probes.
+ */
+export type CallCost = 'cheap' | 'heavy'
 
 export interface ChainAdapter {
   readonly family: string
@@ -68,6 +92,13 @@ export interface ChainAdapter {
    * found`): not a node failure, but another node may answer, so the router tries the next one.
    */
   isNodeBehindAnswer(call: RpcCall, error: JsonRpcErrorObject): boolean
+  /**
+   * Hash of the block at `height` on `node` (bitcoin getblockhash; EVM the block's hash), for fork
+   * checks across nodes. undefined: the node could not tell (failure, no such block).
+   */
+  blockHashAt?(node: NodeTransport, height: number, context: ProbeContext): Promise<string | undefined>
+  /** Bitcoin: whether the node runs -txindex (getindexinfo); undefined when it cannot tell. Read at admission and periodically. */
+  probeTxIndex?(node: NodeTransport, context: ProbeContext): Promise<boolean | undefined>
   /** Start push-based head tracking for a node, if the family and node support it. */
   watchHeads?(node: NodeConfig, handlers: HeadWatchHandlers): HeadWatcher | undefined
   /** The broadcast path: decoding, reply classification and lookups for signed transactions. */

@@ -54,11 +54,61 @@ export interface BroadcastProgressEvent {
   confirmations?: number | undefined
 }
 
+export interface ReorgEvent {
+  chain: string
+  /** Lowest height whose block hash changed on the majority of nodes. */
+  height: number
+  /** Blocks replaced: head − height + 1 at the time it was seen. */
+  depth: number
+  oldHash: string
+  newHash: string
+  at: number
+}
+
+export interface ForkEvent {
+  chain: string
+  /** The height whose block hashes were compared. */
+  height: number
+  /** Nodes grouped by the hash they gave at `height` (hash shortened for people). */
+  groups: Array<{ hash: string; nodes: string[] }>
+  /** A majority (or, on bitcoin, the most work) decided which group is canonical. */
+  resolved: boolean
+  at: number
+}
+
+export interface DisagreeEvent {
+  chain: string
+  method: string
+  /** Each asked node's answer hash (sha256 of canonical JSON, first 16 hex digits). */
+  answers: Array<{ nodeId: string; hash: string }>
+  /** Nodes whose answer lost to an agreed one (their dispute count went up). */
+  minority: string[]
+  at: number
+}
+
+export interface JournalHealthEvent {
+  /** 'failed' when a write failed or the file became unusable; 'recovered' when it works again. */
+  state: 'failed' | 'recovered'
+  detail: string
+  /** The transaction whose write failed, if any. */
+  txid?: string | undefined
+  chain?: string | undefined
+  at: number
+}
+
 export interface ProxyEventMap {
   /** A node changed status (ejected, re-admitted, cordoned, ...). */
   'node:state': [NodeStateEvent]
   /** The pool head of a chain changed. */
   'chain:head': [HeadEvent]
+  /** The majority's block hash at a height the proxy had seen changed (a reorg), with its depth. */
+  'chain:reorg': [ReorgEvent]
+  /** Probed nodes disagree about the block at a common height (fork quarantine). */
+  'chain:fork': [ForkEvent]
+  /** A verified read (or a read at a disputed height) got different answers from nodes. */
+  'read:disagree': [DisagreeEvent]
+  /** The broadcast journal failed or recovered. */
+  'journal:health': [JournalHealthEvent]
   /** A probe round of a chain finished. */
   'probe:complete': [ProbeRoundEvent]
   /** A client call finished (emitted only while someone listens). */
@@ -77,8 +127,41 @@ export interface ProxyEventMap {
 
 export type ProxyEventHandlers = { [K in keyof ProxyEventMap]?: (...args: ProxyEventMap[K]) => void }
 
-/** Typed events of a proxy. Metrics, logs, alerts and the dashboard subscribe; the core knows none of them. */
+/** A subscriber that threw: reported here instead of failing the emitter (a client call, a probe round). */
+export type ListenerErrorHandler = (event: string, error: unknown) => void
+
+/**
+ * Typed events of a proxy. Metrics, logs, alerts and the dashboard subscribe; the core knows none
+ * of them. Events are emitted from inside client calls and probe rounds, so every listener runs
+ * isolated: one that throws is reported to `onListenerError` (the server logs it) and the emitter,
+ * and the other listeners, carry on.
+ */
 export class ProxyEvents extends EventEmitter<ProxyEventMap> {
+  /** Listener failures so far (for tests and diagnostics). */
+  listenerErrors = 0
+  /** Where listener failures go; default: nowhere but the counter. */
+  onListenerError: ListenerErrorHandler | undefined
+
+  override emit<K extends keyof ProxyEventMap>(name: K, ...args: ProxyEventMap[K]): boolean
+  override emit(name: string | symbol, ...args: unknown[]): boolean {
+    // rawListeners keeps `once` wrappers, which remove themselves when called.
+    const listeners = this.rawListeners(name as keyof ProxyEventMap) as Array<(...values: unknown[]) => void>
+    if (listeners.length === 0) return false
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args)
+      } catch (error) {
+        this.listenerErrors += 1
+        try {
+          this.onListenerError?.(String(name), error)
+        } catch {
+          // A failing error reporter must not fail the emitter either.
+        }
+      }
+    }
+    return true
+  }
+
   /** Adds several listeners at once; the returned function removes exactly those. */
   subscribe(handlers: ProxyEventHandlers): () => void {
     const entries = Object.entries(handlers) as Array<[keyof ProxyEventMap, (...args: never[]) => void]>

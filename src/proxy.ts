@@ -86,6 +86,12 @@ export class Proxy {
       } catch (error) {
         throw new Error(`chains.${chain.name}: ${error instanceof Error ? error.message : String(error)}`)
       }
+      // Only reads can be verified: a broadcast or a forbidden method listed here is a config mistake.
+      chain.verify.methods.forEach((method, index) => {
+        if (adapter.classifyMethod(method) !== 'read') {
+          throw new Error(`chains.${chain.name}.verify.methods[${index}]: "${method}" is not a read method of the ${chain.family} allowlist`)
+        }
+      })
       const transports = new Map<string, NodeTransport>()
       for (const node of chain.nodes) {
         const transport =

@@ -52,6 +52,8 @@ export const nodeSchema = z.strictObject({
   provider: z.string().max(64).optional(),
   /** Free-form location label for the dashboard. */
   region: z.string().max(64).optional(),
+  /** EVM: the node keeps all historical state (archive); old-state reads prefer it. Default: learned from its errors. */
+  archive: z.boolean().optional(),
 })
 
 export const healthSchema = z.strictObject({
@@ -85,6 +87,21 @@ export const healthSchema = z.strictObject({
   readmitBackoffBaseMs: positiveMs.default(5_000),
   /** Longest hold-off for a flapping node, ms. Default 300000. */
   readmitBackoffMaxMs: positiveMs.default(300_000),
+  /**
+   * Empty answers (null receipt, transaction, block) for data another node had, within
+   * `evidenceWindowMs`, that make a node `unreliable`. Default 3.
+   */
+  emptyAnswersToEject: z.number().int().min(1).default(3),
+  /** Verified-read disputes lost (minority answer) within `evidenceWindowMs` that make a node `unreliable`. Default 3. */
+  disputesToEject: z.number().int().min(1).default(3),
+  /** How long empty-answer and dispute evidence counts against a node, ms. Default 600000. */
+  evidenceWindowMs: positiveMs.default(600_000),
+  /** An `unreliable` node stays out at least this long before probes may re-admit it, ms. Default 60000. */
+  unreliableHoldMs: positiveMs.default(60_000),
+  /** Compare block hashes at a common height every probe round and quarantine a minority (`forked`). Default true. */
+  forkCheck: z.boolean().default(true),
+  /** How often node capabilities (pruning, txindex) are re-read, ms. Default 60000. */
+  capabilitiesIntervalMs: positiveMs.default(60_000),
 })
 
 export const routingSchema = z.strictObject({
@@ -92,6 +109,29 @@ export const routingSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).default(3),
   /** Overall deadline for one client call across all attempts, ms. Default 15000. */
   deadlineMs: positiveMs.default(15_000),
+  /**
+   * Calls in flight to one node at once (its connection pool size, so no call waits inside
+   * switchyard for a socket). A node at the bound is skipped; all candidates at it → SY_OVERLOADED. Default 64.
+   */
+  maxInFlightPerNode: z.number().int().min(1).default(64),
+  /** Largest node reply read for one call, bytes; larger → SY_REPLY_TOO_LARGE (not the node's fault). Default 32 MiB. */
+  maxReplyBytes: z.number().int().positive().default(32 * 1024 * 1024),
+  /**
+   * Ask one more node before a client gets an empty answer (null transaction, receipt or block)
+   * for data at or below the head. Default true.
+   */
+  confirmEmptyAnswers: z.boolean().default(true),
+})
+
+export const verifySchema = z.strictObject({
+  /**
+   * Methods whose answers must match on `agree` nodes before a client gets them (deposit crediting),
+   * e.g. getrawtransaction, getblockhash, getblockheader; eth_getTransactionReceipt, eth_getLogs,
+   * eth_getBlockByNumber, eth_getBlockByHash. Default none (off).
+   */
+  methods: z.array(z.string().min(1)).default([]),
+  /** Nodes that must give the same answer. Default 2. */
+  agree: z.number().int().min(2).default(2),
 })
 
 export const broadcastSchema = z.strictObject({
@@ -132,6 +172,7 @@ export const chainSchema = z.strictObject({
   health: healthSchema.prefault({}),
   routing: routingSchema.prefault({}),
   broadcast: broadcastSchema.prefault({}),
+  verify: verifySchema.prefault({}),
   nodes: z.array(nodeSchema).min(1, 'needs at least one node'),
 })
 
@@ -144,11 +185,19 @@ export const serverSchema = z.strictObject({
   bodyLimitBytes: z.number().int().positive().default(5 * 1024 * 1024),
   /** Most calls in one JSON-RPC batch. Default 100. */
   maxBatchSize: z.number().int().positive().default(100),
+  /** Largest single call (method + params as sent), bytes; larger → SY_REQUEST_TOO_LARGE before any node sees it. Default 1 MiB. */
+  maxCallBytes: z.number().int().positive().default(1024 * 1024),
+  /** Deepest nesting of arrays/objects in a call's params; deeper → SY_REQUEST_TOO_LARGE. Default 32. */
+  maxParamsDepth: z.number().int().min(1).default(32),
+  /** Node reply bytes held in memory across all calls at once; over it → SY_OVERLOADED. Default 256 MiB. */
+  maxReplyBytesInFlight: z.number().int().positive().default(256 * 1024 * 1024),
 })
 
 export const journalSchema = z.strictObject({
   /** SQLite file of the broadcast journal (created with its directory), or ':memory:' (lost on exit). Default .switchyard/journal.sqlite. */
   path: z.string().min(1).default('.switchyard/journal.sqlite'),
+  /** How often the journal file is checked (still there, writable), ms; a failure turns /readyz 503 at once. Default 1000. */
+  checkIntervalMs: positiveMs.default(1_000),
 })
 
 export const adminSchema = z.strictObject({
@@ -162,8 +211,15 @@ export const adminSchema = z.strictObject({
 export const webhookSchema = z.strictObject({
   /** Receiver URL (secret: may carry a token). */
   url: httpUrl,
-  /** Events delivered; default all: node-ejected, node-readmitted, wrong-chain, chain-unavailable, broadcast-conflict, broadcast-dropped. */
-  events: z.array(z.enum(['node-ejected', 'node-readmitted', 'wrong-chain', 'chain-unavailable', 'broadcast-conflict', 'broadcast-dropped'])).optional(),
+  /**
+   * Events delivered; default all: node-ejected, node-readmitted, wrong-chain, chain-unavailable,
+   * broadcast-conflict, broadcast-dropped, chain-reorg, chain-fork (no majority), journal-failed.
+   */
+  events: z
+    .array(
+      z.enum(['node-ejected', 'node-readmitted', 'wrong-chain', 'chain-unavailable', 'broadcast-conflict', 'broadcast-dropped', 'chain-reorg', 'chain-fork', 'journal-failed']),
+    )
+    .optional(),
   /** Payload shape: 'json' (switchyard's own) or 'slack' (Slack-compatible `{ text }`). Default json. */
   format: z.enum(['json', 'slack']).default('json'),
 })
@@ -197,6 +253,7 @@ export const configSchema = z.strictObject({
 export type NodeConfig = z.output<typeof nodeSchema>
 export type HealthConfig = Required<z.output<typeof healthSchema>>
 export type RoutingConfig = z.output<typeof routingSchema>
+export type VerifyConfig = z.output<typeof verifySchema>
 export type BroadcastConfig = z.output<typeof broadcastSchema>
 export type AlertsConfig = z.output<typeof alertsSchema>
 export type ServerConfig = z.output<typeof serverSchema>

@@ -505,6 +505,7 @@ function createChain(chain) {
   }
   view.headEl = el('span', { class: 'head', testid: `head-${name}` })
   view.routableEl = el('span', { class: 'routable', testid: `routable-${name}` })
+  view.forkEl = el('span', { class: 'fork', testid: `fork-${name}`, hidden: true })
   view.probeBtn = el('button', { type: 'button', class: 'secondary', testid: `probe-${name}`, text: 'Probe now', title: `Probe every ${name} node now`, onclick: () => probeChain(view) })
   const tbody = el('tbody')
   for (const node of chain.nodes) {
@@ -528,7 +529,7 @@ function createChain(chain) {
         el('th', { class: 'num', text: 'latency p50 / p95 (ms)' }),
         el('th', { class: 'num', text: 'errors' }),
         el('th', { class: 'num', text: 'score' }),
-        el('th', { text: 'provider / region' }),
+        el('th', { text: 'provider / region · capabilities' }),
         el('th', { class: 'num', text: 'in state' }),
         el('th', { class: 'num', text: 'ejections' }),
         el('th', { class: 'actions-col', text: '' }),
@@ -547,6 +548,7 @@ function createChain(chain) {
       el('h2', {}, el('span', { text: name }), el('span', { class: 'family', text: chain.family })),
       view.headEl,
       view.routableEl,
+      view.forkEl,
       el('span', { class: 'spacer' }),
       view.probeBtn,
     ),
@@ -581,7 +583,8 @@ function createRow(chain, id, index) {
     latency: el('td', { class: 'num', testid: `latency-${key}` }),
     errors: el('td', { class: 'num', testid: `errors-${key}` }),
     score: el('td', { class: 'num', testid: `score-${key}` }),
-    provider: el('td', { class: 'provider', testid: `provider-${key}` }),
+    provider: el('span', { testid: `provider-${key}` }),
+    caps: el('div', { class: 'caps', testid: `caps-${key}` }),
     sinceEl: el('td', { class: 'num', testid: `since-${key}` }),
     ejections: el('td', { class: 'num', testid: `ejections-${key}` }),
   }
@@ -598,7 +601,7 @@ function createRow(chain, id, index) {
     row.latency,
     row.errors,
     row.score,
-    row.provider,
+    el('td', { class: 'provider' }, row.provider, row.caps),
     row.sinceEl,
     row.ejections,
     el('td', { class: 'actions' }, row.cordonBtn, row.uncordonBtn),
@@ -613,10 +616,29 @@ function updateChain(view, chain) {
   setText(view.routableEl, chain.routable === 0 ? `0 / ${total} routable — requests fail closed` : `${chain.routable} / ${total} routable`)
   view.routableEl.classList.toggle('none', chain.routable === 0)
   view.routableEl.classList.toggle('partial', chain.routable > 0 && chain.routable < total)
+  // Forked nodes with no majority: reads at that height need two agreeing nodes (admin snapshot `fork`).
+  const fork = chain.fork ?? null
+  view.forkEl.hidden = fork === null || fork.resolved === true
+  if (fork !== null && fork.resolved !== true) {
+    setText(view.forkEl, `nodes disagree about block ${fork.height} — no majority`)
+    setAttr(view.forkEl, 'title', (fork.groups ?? []).map((group) => `${group.hash}: ${group.nodes.join(', ')}`).join('\n'))
+  }
   for (const node of chain.nodes) {
     const row = view.rows.get(node.id)
     if (row) updateRow(row, node)
   }
+}
+
+/** Short tags for what a node can serve beyond the head (admin snapshot `capabilities`). */
+function capabilityTags(caps) {
+  if (caps === null || caps === undefined) return []
+  const tags = []
+  if (caps.pruned === true) tags.push(caps.pruneHeight === null || caps.pruneHeight === undefined ? 'pruned' : `pruned < ${caps.pruneHeight}`)
+  if (caps.txindex === true) tags.push('txindex')
+  if (caps.txindex === false) tags.push('no txindex')
+  if (caps.archive === true) tags.push('archive')
+  if (caps.stateMissingBelow !== null && caps.stateMissingBelow !== undefined) tags.push(`state ≥ ${caps.stateMissingBelow}`)
+  return tags
 }
 
 function updateRow(row, node) {
@@ -650,6 +672,9 @@ function updateRow(row, node) {
   setAttr(row.score, 'title', `weight ${node.weight}`)
   const where = [node.provider, node.region].filter((part) => part !== null && part !== undefined && part !== '')
   setText(row.provider, where.length === 0 ? dash : where.join(' · '))
+  const tags = capabilityTags(node.capabilities)
+  setText(row.caps, tags.join(' · '))
+  row.caps.hidden = tags.length === 0
   row.since = Date.parse(node.since)
   setText(row.sinceEl, fmtDuration(serverNow() - row.since))
   setAttr(row.sinceEl, 'title', `${node.status} since ${new Date(row.since).toLocaleString()}`)

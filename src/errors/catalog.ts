@@ -20,6 +20,13 @@ export const errorCatalog = {
   SY_DEADLINE_EXCEEDED: { rpcCode: -32052, httpStatus: 504, meaning: 'The call did not complete within routing.deadlineMs across its attempts.' },
   SY_UNKNOWN_CHAIN: { rpcCode: -32053, httpStatus: 404, meaning: 'No chain of that name is configured.' },
   SY_SHUTTING_DOWN: { rpcCode: -32054, httpStatus: 503, meaning: 'The proxy is closing and takes no new calls.' },
+  SY_REQUEST_TOO_LARGE: { rpcCode: -32600, httpStatus: 413, meaning: 'One call is larger than server.maxCallBytes or its params nest deeper than server.maxParamsDepth; no node saw it.' },
+  SY_REQUEST_REJECTED: { rpcCode: -32055, httpStatus: 400, meaning: "Two nodes refused this call the same way (malformed, invalid or too large for them): the request's fault; no node's health changed." },
+  SY_CALL_TOO_HEAVY: { rpcCode: -32056, httpStatus: 504, meaning: 'A call whose cost the client chose (eth_getLogs range, eth_call, traces, big batches) timed out on two nodes; narrow it. No node\'s health changed.' },
+  SY_OVERLOADED: { rpcCode: -32057, httpStatus: 503, meaning: "switchyard's own bounds are full (concurrent calls per node, reply bytes held in memory); retry shortly. No node's health changed." },
+  SY_REPLY_TOO_LARGE: { rpcCode: -32058, httpStatus: 502, meaning: 'The node\'s reply is larger than routing.maxReplyBytes; narrow the request. No node\'s health changed.' },
+  SY_NODES_DISAGREE: { rpcCode: -32063, httpStatus: 502, meaning: 'Verified read (or a height where nodes are forked): the nodes asked gave different answers; data.answers has each node\'s answer hash. Never one of the answers.' },
+  SY_TX_NOT_JOURNALED: { rpcCode: -32064, httpStatus: 200, meaning: 'The transaction was sent (data.txid, data.heldBy) but the journal write failed: do not re-sign; re-send the same bytes or look it up. /readyz turns 503 until the journal works.' },
   SY_INTERNAL: { rpcCode: -32603, httpStatus: 500, meaning: 'A bug in the proxy; the call was not forwarded or its outcome is unknown.' },
 } as const satisfies Record<string, { rpcCode: number; httpStatus: number; meaning: string }>
 

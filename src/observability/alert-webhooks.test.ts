@@ -274,6 +274,50 @@ describe('alert payloads', () => {
   })
 })
 
+describe('trust alerts', () => {
+  test('reorgs, unresolved forks and journal failures alert; resolved forks and journal recoveries do not', async () => {
+    const receiver = await startReceiver()
+    const proxy = idleProxy()
+    const { running } = start(proxy, alertsConfig([{ url: receiver.url, format: 'json' }]))
+    const at = Date.parse('2025-01-02T03:04:05.000Z')
+    proxy.events.emit('chain:reorg', { chain: 'eth', height: 118, depth: 3, oldHash: '0xaaaa…1111', newHash: '0xbbbb…2222', at })
+    proxy.events.emit('chain:fork', { chain: 'eth', height: 119, groups: [{ hash: '0xaaaa…1111', nodes: ['eth-a'] }, { hash: '0xbbbb…2222', nodes: ['eth-b'] }], resolved: true, at })
+    proxy.events.emit('chain:fork', { chain: 'eth', height: 119, groups: [{ hash: '0xaaaa…1111', nodes: ['eth-a'] }, { hash: '0xbbbb…2222', nodes: ['eth-b'] }], resolved: false, at })
+    proxy.events.emit('journal:health', { state: 'failed', detail: 'SQLITE_READONLY', txid: '0xfeed', chain: 'eth', at })
+    proxy.events.emit('journal:health', { state: 'recovered', detail: 'writes work again', at })
+    proxy.events.emit('node:state', nodeState('healthy', 'forked', 'block 119 is 0xbbbb…2222, the majority has 0xaaaa…1111'))
+    await running.idle()
+    expect(receiver.received.map((entry) => entry.body)).toEqual([
+      {
+        event: 'chain-reorg',
+        chain: 'eth',
+        height: 118,
+        depth: 3,
+        detail: 'block 118 changed from 0xaaaa…1111 to 0xbbbb…2222',
+        summary: 'switchyard: eth reorg of depth 3 at height 118: block 118 changed from 0xaaaa…1111 to 0xbbbb…2222',
+        at: '2025-01-02T03:04:05.000Z',
+      },
+      {
+        event: 'chain-fork',
+        chain: 'eth',
+        height: 119,
+        detail: '0xaaaa…1111: eth-a; 0xbbbb…2222: eth-b',
+        summary: 'switchyard: eth nodes disagree about block 119 with no majority (0xaaaa…1111: eth-a; 0xbbbb…2222: eth-b); reads there need two agreeing nodes',
+        at: '2025-01-02T03:04:05.000Z',
+      },
+      {
+        event: 'journal-failed',
+        chain: 'eth',
+        txid: '0xfeed',
+        detail: 'SQLITE_READONLY',
+        summary: 'switchyard: the broadcast journal failed (SQLITE_READONLY); /readyz is 503 until it works; tx 0xfeed was sent but not journaled',
+        at: '2025-01-02T03:04:05.000Z',
+      },
+      expect.objectContaining({ event: 'node-ejected', to: 'forked' }),
+    ])
+  })
+})
+
 describe('chain-unavailable', () => {
   test('alerts on the transition to no routable node only, and again after a recovery (real probe rounds)', async () => {
     const receiver = await startReceiver()

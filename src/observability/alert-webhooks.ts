@@ -1,6 +1,7 @@
 /**
  * Alert webhooks: proxy events that need a person (a node ejected or back, a node on the wrong
- * chain, a chain with no routable node, a possible double-spend, a dropped broadcast) POSTed to the
+ * chain, a chain with no routable node, a possible double-spend, a dropped broadcast, a reorg, nodes
+ * forked with no majority, a broadcast journal that stopped working) POSTed to the
  * configured receivers, as switchyard's own JSON or as a Slack-compatible `{ text }`.
  *
  * Delivery never touches the request path: an event only appends to the webhook's queue (bounded;
@@ -13,7 +14,17 @@ import type { NodeStatus } from '../pool/node-health.js'
 import type { ProxyEventMap } from '../proxy-events.js'
 import type { Proxy } from '../proxy.js'
 
-export const ALERT_EVENTS = ['node-ejected', 'node-readmitted', 'wrong-chain', 'chain-unavailable', 'broadcast-conflict', 'broadcast-dropped'] as const
+export const ALERT_EVENTS = [
+  'node-ejected',
+  'node-readmitted',
+  'wrong-chain',
+  'chain-unavailable',
+  'broadcast-conflict',
+  'broadcast-dropped',
+  'chain-reorg',
+  'chain-fork',
+  'journal-failed',
+] as const
 export type AlertEvent = (typeof ALERT_EVENTS)[number]
 
 /** The JSON payload of an alert (format `json`). */
@@ -27,8 +38,11 @@ export interface Alert {
   to?: NodeStatus
   /** Why (node and chain events): the node's status reason, or the chain's node statuses. */
   reason?: string
-  /** What happened to a broadcast (broadcast events). */
+  /** What happened to a broadcast (broadcast events), the reorg or fork, or the journal failure. */
   detail?: string
+  /** Reorg: lowest replaced height and depth; fork: the compared height. */
+  height?: number
+  depth?: number
   /** One line for people; also the Slack text. */
   summary: string
   /** When it happened, ISO 8601. */
@@ -84,7 +98,7 @@ export function retryDelayMs(attempt: number, config: Pick<AlertsConfig, 'retryB
   return Math.round(capped + capped * JITTER_FRACTION * random())
 }
 
-const EJECTED_TO: ReadonlySet<NodeStatus> = new Set(['lagging', 'down', 'syncing'])
+const EJECTED_TO: ReadonlySet<NodeStatus> = new Set(['lagging', 'ahead', 'down', 'syncing', 'forked', 'unreliable'])
 
 interface Webhook {
   name: string
@@ -264,6 +278,51 @@ export function startAlertWebhooks(proxy: Proxy, config: AlertsConfig, options: 
     })
   }
 
+  const onReorg = (event: ProxyEventMap['chain:reorg'][0]): void => {
+    guard(() => {
+      const detail = `block ${event.height} changed from ${event.oldHash} to ${event.newHash}`
+      dispatch({
+        event: 'chain-reorg',
+        chain: event.chain,
+        height: event.height,
+        depth: event.depth,
+        detail,
+        summary: `switchyard: ${event.chain} reorg of depth ${event.depth} at height ${event.height}: ${detail}`,
+        at: new Date(event.at).toISOString(),
+      })
+    })
+  }
+
+  // Only unresolved forks need a person: a resolved one already shows as forked nodes (node-ejected).
+  const onFork = (event: ProxyEventMap['chain:fork'][0]): void => {
+    guard(() => {
+      if (event.resolved) return
+      const detail = event.groups.map((group) => `${group.hash}: ${group.nodes.join(', ')}`).join('; ')
+      dispatch({
+        event: 'chain-fork',
+        chain: event.chain,
+        height: event.height,
+        detail,
+        summary: `switchyard: ${event.chain} nodes disagree about block ${event.height} with no majority (${detail}); reads there need two agreeing nodes`,
+        at: new Date(event.at).toISOString(),
+      })
+    })
+  }
+
+  const onJournal = (event: ProxyEventMap['journal:health'][0]): void => {
+    guard(() => {
+      if (event.state !== 'failed') return
+      dispatch({
+        event: 'journal-failed',
+        chain: event.chain ?? '',
+        ...(event.txid === undefined ? {} : { txid: event.txid }),
+        detail: event.detail,
+        summary: `switchyard: the broadcast journal failed (${event.detail}); /readyz is 503 until it works${event.txid === undefined ? '' : `; tx ${event.txid} was sent but not journaled`}`,
+        at: new Date(event.at).toISOString(),
+      })
+    })
+  }
+
   /** A listener must never throw into the proxy's emit (that would break a probe round). */
   const guard = (work: () => void): void => {
     try {
@@ -280,6 +339,9 @@ export function startAlertWebhooks(proxy: Proxy, config: AlertsConfig, options: 
     ...(wanted.has('chain-unavailable') ? { 'probe:complete': onProbe } : {}),
     ...(wanted.has('broadcast-conflict') ? { 'broadcast:conflict': onConflict } : {}),
     ...(wanted.has('broadcast-dropped') ? { 'broadcast:dropped': onDropped } : {}),
+    ...(wanted.has('chain-reorg') ? { 'chain:reorg': onReorg } : {}),
+    ...(wanted.has('chain-fork') ? { 'chain:fork': onFork } : {}),
+    ...(wanted.has('journal-failed') ? { 'journal:health': onJournal } : {}),
   })
 
   const idle = async (): Promise<void> => {

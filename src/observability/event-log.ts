@@ -12,7 +12,11 @@ export interface EventLogger {
 }
 
 export function logProxyEvents(proxy: Proxy, log: EventLogger): () => void {
-  return proxy.events.subscribe({
+  // A subscriber that throws is contained by ProxyEvents; it still deserves a line.
+  const previousHandler = proxy.events.onListenerError
+  proxy.events.onListenerError = (event, error) =>
+    log.error({ event: 'listener:error', on: event, error: error instanceof Error ? error.message : String(error) }, `an event subscriber failed on ${event}`)
+  const unsubscribe = proxy.events.subscribe({
     'node:state': (event) =>
       log[event.to === 'healthy' ? 'info' : 'warn'](
         { event: 'node:state', chain: event.chain, node: event.nodeId, from: event.from, to: event.to, reason: event.reason },
@@ -23,5 +27,18 @@ export function logProxyEvents(proxy: Proxy, log: EventLogger): () => void {
     'broadcast:conflict': (event) => log.error({ event: 'broadcast:conflict', ...event }, `broadcast ${event.txid} conflicts with another transaction`),
     'broadcast:dropped': (event) => log.warn({ event: 'broadcast:dropped', ...event }, `broadcast ${event.txid} dropped`),
     'broadcast:reorged': (event) => log.warn({ event: 'broadcast:reorged', ...event }, `broadcast ${event.txid} left the chain in a reorg`),
+    'chain:reorg': (event) => log.warn({ event: 'chain:reorg', ...event }, `${event.chain}: reorg of depth ${event.depth} at height ${event.height}`),
+    'chain:fork': (event) =>
+      log.warn(
+        { event: 'chain:fork', ...event },
+        `${event.chain}: nodes disagree about block ${event.height}${event.resolved ? '' : ' with no majority: reads there need two agreeing nodes'}`,
+      ),
+    'read:disagree': (event) => log.warn({ event: 'read:disagree', ...event }, `${event.chain}: nodes disagree on ${event.method}`),
+    'journal:health': (event) =>
+      log[event.state === 'failed' ? 'error' : 'info']({ event: 'journal:health', ...event }, `broadcast journal ${event.state}: ${event.detail}`),
   } satisfies ProxyEventHandlers)
+  return () => {
+    unsubscribe()
+    proxy.events.onListenerError = previousHandler
+  }
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { MemoryJournal } from '../broadcast/broadcast-journal.js'
 import { createProxy } from '../index.js'
 import type { Proxy } from '../proxy.js'
-import { type Metrics, createMetrics } from './metrics.js'
+import { type Metrics, NODE_STATUSES, createMetrics } from './metrics.js'
 
 const DASHBOARD_PATH = fileURLToPath(new URL('../../config/grafana/switchyard.json', import.meta.url))
 
@@ -163,5 +163,18 @@ describe('grafana dashboard', () => {
     expect(unused).toEqual([])
     // Process figures are there too.
     for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total']) expect(referenced.has(name), name).toBe(true)
+  })
+
+  test('the status timeline shows every node status, each with its own value and name', () => {
+    const timeline = allPanels(dashboard.panels).find((panel) => panel.type === 'state-timeline')
+    expect(timeline).toBeDefined()
+    const expr = timeline!.targets?.[0]?.expr ?? ''
+    const mapped = (timeline as unknown as { fieldConfig: { defaults: { mappings: Array<{ options: Record<string, { text: string }> }> } } }).fieldConfig.defaults.mappings[0]!.options
+    for (const status of NODE_STATUSES) {
+      const entry = Object.entries(mapped).find(([, option]) => option.text === status)
+      expect(entry, status).toBeDefined()
+      expect(expr, status).toContain(`status="${status}"} == 1) * ${entry![0]}`)
+    }
+    expect(Object.keys(mapped).length).toBe(NODE_STATUSES.length)
   })
 })

@@ -11,7 +11,7 @@ import { MemoryJournal, type BroadcastRecord } from '../broadcast/broadcast-jour
 import { createProxy } from '../index.js'
 import type { Proxy } from '../proxy.js'
 import { buildApp } from '../server/build-app.js'
-import { type Metrics, NODE_STATUSES, createMetrics } from './metrics.js'
+import { type Metrics, EJECTION_REASONS, NODE_STATUSES, createMetrics } from './metrics.js'
 
 // ---- a small parser of the Prometheus text exposition format ----
 
@@ -195,7 +195,8 @@ describe('metrics', () => {
     // Ejections: n0 once for lagging, nothing else.
     expect(value(samples, 'switchyard_node_ejections_total', { chain: 'eth', node: 'n0', reason: 'lagging' })).toBe(1)
     const otherEjections = find(samples, 'switchyard_node_ejections_total').filter((sample) => !(sample.labels.node === 'n0' && sample.labels.reason === 'lagging'))
-    expect(otherEjections.length).toBe(7)
+    // 2 nodes × every ejection reason, less n0/lagging.
+    expect(otherEjections.length).toBe(2 * EJECTION_REASONS.length - 1)
     expect(otherEjections.every((sample) => sample.value === 0)).toBe(true)
 
     // Requests.
@@ -271,6 +272,32 @@ describe('metrics', () => {
     await rpc(app, 'eth_blockNumber')
     const after = parseExposition(await metrics.render())
     expect(find(after, 'switchyard_request_duration_seconds_count').length).toBe(0)
+  })
+
+  test('reorgs, disagreements, disputes lost and contained subscriber errors are counted', async () => {
+    const { proxy, app } = await start()
+    const before = (await scrape(app)).samples
+    expect(value(before, 'switchyard_chain_reorgs_total', { chain: 'eth' })).toBe(0)
+    expect(value(before, 'switchyard_read_disagreements_total', { chain: 'eth' })).toBe(0)
+    expect(value(before, 'switchyard_node_disputes_total', { chain: 'eth', node: 'n1' })).toBe(0)
+    const at = Date.now()
+    proxy.events.emit('chain:reorg', { chain: 'eth', height: 98, depth: 3, oldHash: '0xaa', newHash: '0xbb', at })
+    proxy.events.emit('read:disagree', { chain: 'eth', method: 'eth_getTransactionReceipt', answers: [{ nodeId: 'n0', hash: 'aa' }, { nodeId: 'n1', hash: 'bb' }], minority: ['n1', 'not-a-node'], at })
+    proxy.events.emit('read:disagree', { chain: 'other-chain', method: 'x', answers: [], minority: [], at })
+    proxy.events.on('chain:head', () => {
+      throw new Error('a broken subscriber')
+    })
+    proxy.events.emit('chain:head', { chain: 'eth', head: 101, previous: 100, at })
+    const { samples } = await scrape(app)
+    expect(value(samples, 'switchyard_chain_reorgs_total', { chain: 'eth' })).toBe(1)
+    expect(value(samples, 'switchyard_chain_last_reorg_depth', { chain: 'eth' })).toBe(3)
+    expect(value(samples, 'switchyard_read_disagreements_total', { chain: 'eth' })).toBe(1)
+    expect(find(samples, 'switchyard_node_disputes_total').map(({ labels, value: count }) => ({ ...labels, count }))).toEqual([
+      { chain: 'eth', node: 'n0', count: 0 },
+      { chain: 'eth', node: 'n1', count: 1 },
+    ])
+    expect(find(samples, 'switchyard_read_disagreements_total').map((sample) => sample.labels.chain)).toEqual(['eth'])
+    expect(value(samples, 'switchyard_event_listener_errors', {})).toBe(1)
   })
 
   test('alert delivery outcomes are counted per configured webhook only', async () => {

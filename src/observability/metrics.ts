@@ -16,14 +16,14 @@ import type { ProxyEventMap } from '../proxy-events.js'
 import type { Proxy } from '../proxy.js'
 
 /** Every node status, in the order shown on dashboards; `node_status` has one series per entry. */
-export const NODE_STATUSES = ['starting', 'healthy', 'lagging', 'syncing', 'down', 'wrong-chain', 'cordoned'] as const satisfies readonly NodeStatus[]
+export const NODE_STATUSES = ['starting', 'healthy', 'lagging', 'ahead', 'syncing', 'forked', 'unreliable', 'down', 'wrong-chain', 'cordoned'] as const satisfies readonly NodeStatus[]
 // Compile-time check that the list above names every NodeStatus.
 type MissingStatus = Exclude<NodeStatus, (typeof NODE_STATUSES)[number]>
 const allStatusesListed: [MissingStatus] extends [never] ? true : never = true
 void allStatusesListed
 
 /** Statuses a healthy node can be ejected to (operator cordons are not ejections). */
-export const EJECTION_REASONS = ['lagging', 'down', 'syncing', 'wrong-chain'] as const
+export const EJECTION_REASONS = ['lagging', 'ahead', 'down', 'syncing', 'forked', 'unreliable', 'wrong-chain'] as const
 type EjectionReason = (typeof EJECTION_REASONS)[number]
 
 export const BROADCAST_OUTCOMES = ['accepted', 'confirmed', 'conflict', 'dropped', 'reorged'] as const
@@ -232,12 +232,52 @@ export function createMetrics(proxy: Proxy): Metrics {
     registers,
   })
 
+  const reorgs = new Counter({
+    name: 'switchyard_chain_reorgs_total',
+    help: "Reorgs seen: the majority's block hash at a height the proxy had seen changed",
+    labelNames: ['chain'] as const,
+    registers,
+  })
+
+  const reorgDepth = new Gauge({
+    name: 'switchyard_chain_last_reorg_depth',
+    help: 'Depth (blocks replaced) of the last reorg seen on the chain',
+    labelNames: ['chain'] as const,
+    registers,
+  })
+
+  const disagreements = new Counter({
+    name: 'switchyard_read_disagreements_total',
+    help: 'Verified reads (or reads at a disputed height) whose nodes gave different answers',
+    labelNames: ['chain'] as const,
+    registers,
+  })
+
+  const disputes = new Counter({
+    name: 'switchyard_node_disputes_total',
+    help: 'Verified-read disputes a node lost (its answer differed from the agreed one)',
+    labelNames: ['chain', 'node'] as const,
+    registers,
+  })
+
+  new Gauge({
+    name: 'switchyard_event_listener_errors',
+    help: 'Event subscribers (metrics, logs, alerts, dashboard) that threw so far; contained, never failing a call or probe round',
+    registers,
+    collect() {
+      this.set(proxy.events.listenerErrors)
+    },
+  })
+
   // Series that exist from the start, so rate() and increase() see the first event.
   for (const chain of chains) {
     failovers.inc({ chain: chain.name }, 0)
+    reorgs.inc({ chain: chain.name }, 0)
+    disagreements.inc({ chain: chain.name }, 0)
     for (const outcome of BROADCAST_OUTCOMES) broadcasts.inc({ chain: chain.name, outcome }, 0)
     for (const node of chain.nodes) {
       for (const reason of EJECTION_REASONS) ejections.inc({ chain: chain.name, node: node.id, reason }, 0)
+      disputes.inc({ chain: chain.name, node: node.id }, 0)
     }
   }
   proxy.config.alerts.webhooks.forEach((_webhook, index) => {
@@ -267,7 +307,21 @@ export function createMetrics(proxy: Proxy): Metrics {
   const onDropped = broadcastListener('dropped')
   const onReorged = broadcastListener('reorged')
 
+  const onReorg = (event: ProxyEventMap['chain:reorg'][0]): void => {
+    if (!known.has(event.chain)) return
+    reorgs.inc({ chain: event.chain })
+    reorgDepth.set({ chain: event.chain }, event.depth)
+  }
+  const onDisagree = (event: ProxyEventMap['read:disagree'][0]): void => {
+    if (!known.has(event.chain)) return
+    disagreements.inc({ chain: event.chain })
+    const nodes = proxy.config.chains[event.chain]?.nodes
+    for (const nodeId of event.minority) if (nodes?.some((node) => node.id === nodeId)) disputes.inc({ chain: event.chain, node: nodeId })
+  }
+
   const unsubscribe = proxy.events.subscribe({
+    'chain:reorg': onReorg,
+    'read:disagree': onDisagree,
     'request:complete': onRequest,
     'node:state': onNodeState,
     'broadcast:accepted': onAccepted,

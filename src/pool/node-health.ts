@@ -25,7 +25,12 @@ import type { ProbeObservation } from '../chain-adapter.js'
 import type { HealthConfig } from '../config/schema.js'
 import type { NodeFailure } from '../upstream/node-failure.js'
 
-export type NodeStatus = 'starting' | 'healthy' | 'lagging' | 'syncing' | 'down' | 'wrong-chain' | 'cordoned'
+/**
+ * - `ahead`: more than maxLagBlocks above the quorum head (a bogus or minority-fork height);
+ * - `forked`: its block hash at a common height differs from the majority's;
+ * - `unreliable`: kept answering empty where other nodes had the data, or lost verified-read disputes.
+ */
+export type NodeStatus = 'starting' | 'healthy' | 'lagging' | 'ahead' | 'syncing' | 'forked' | 'unreliable' | 'down' | 'wrong-chain' | 'cordoned'
 
 export interface NodeHealth {
   readonly status: NodeStatus

@@ -13,6 +13,20 @@ import { LatencyTracker } from './latency-tracker.js'
 import { type HealthInput, type NodeHealth, type NodeStatus, initialHealth, isRoutable, nextNodeHealth } from './node-health.js'
 import { computeHead } from './pool-head.js'
 
+/** What a node can serve beyond the head: probed (bitcoin) or learned from its answers (EVM state). */
+export interface NodeCapabilities {
+  /** Bitcoin: block files are pruned (getblockchaininfo.pruned); undefined until probed. */
+  pruned: boolean | undefined
+  /** Bitcoin: lowest height whose block the node still has (pruneheight). */
+  pruneHeight: number | undefined
+  /** Bitcoin: -txindex is on (getindexinfo); undefined when the node cannot tell. */
+  txindex: boolean | undefined
+  /** EVM: keeps all historical state (config `archive`, or false once it answered "missing trie node"). */
+  archive: boolean | undefined
+  /** EVM: the node lacks state below this height (learned from its errors); undefined: none seen. */
+  stateMissingBelow: number | undefined
+}
+
 export interface PoolNode {
   readonly config: NodeConfig
   readonly transport: NodeTransport
@@ -24,6 +38,11 @@ export interface PoolNode {
   lastProbeAt: number | undefined
   /** Push-height subscription state (EVM newHeads); undefined when the node has none. */
   headsSubscription: 'connected' | 'disconnected' | undefined
+  capabilities: NodeCapabilities
+  /** Times (ms) the node answered empty where another node had the data, within the evidence window. */
+  emptyAnswers: number[]
+  /** Times (ms) the node's verified-read answer lost to an agreed one, within the evidence window. */
+  disputes: number[]
 }
 
 export interface NodeSnapshot {
@@ -71,6 +90,7 @@ export class NodePool {
   readonly #byId: Map<string, PoolNode>
   readonly #events: ProxyEvents
   readonly #clock: Clock
+  #readHead: number | undefined
 
   constructor(chain: ChainConfig, transports: ReadonlyMap<string, NodeTransport>, events: ProxyEvents, clock: Clock) {
     this.chain = chain
@@ -90,9 +110,55 @@ export class NodePool {
         failures: 0,
         lastProbeAt: undefined,
         headsSubscription: undefined,
+        capabilities: { pruned: undefined, pruneHeight: undefined, txindex: undefined, archive: config.archive, stateMissingBelow: undefined },
+        emptyAnswers: [],
+        disputes: [],
       }
     })
     this.#byId = new Map(this.nodes.map((node) => [node.config.id, node]))
+  }
+
+  /**
+   * The height reads are served at: the quorum head, never going backwards for clients
+   * (`eth_blockNumber` / `getblockcount` are answered from it, `latest` is pinned to it).
+   */
+  get readHead(): number | undefined {
+    if (this.head !== undefined && (this.#readHead === undefined || this.head > this.#readHead)) this.#readHead = this.head
+    return this.#readHead
+  }
+
+  /**
+   * Set while probed nodes disagree about a block with no majority: reads at or above this
+   * height are answered only by nodes that agree with each other. undefined: no dispute.
+   */
+  agreementRequiredFrom: number | undefined
+
+  /** The node answered empty for data another node had (see routing). Past the threshold: `unreliable`. */
+  recordEmptyAnswer(node: PoolNode, detail: string): void {
+    this.#recordEvidence(node, node.emptyAnswers, this.chain.health.emptyAnswersToEject, `answered empty ${node.emptyAnswers.length + 1} times where other nodes had the data; last: ${detail}`)
+  }
+
+  /** The node's verified-read answer lost to an agreed one. Past the threshold: `unreliable`. */
+  recordDispute(node: PoolNode, detail: string): void {
+    this.#recordEvidence(node, node.disputes, this.chain.health.disputesToEject, `lost ${node.disputes.length + 1} verified-read disputes; last: ${detail}`)
+  }
+
+  /** The node lacks state (or blocks) at `height`: reads below `height + 1` avoid it. */
+  noteMissingState(node: PoolNode, height: number): void {
+    const floor = height + 1
+    const caps = node.capabilities
+    if (caps.stateMissingBelow === undefined || floor > caps.stateMissingBelow) caps.stateMissingBelow = floor
+    if (caps.archive === undefined) caps.archive = false
+  }
+
+  // Stub until the pool owner implements the `unreliable` transition in node-health.
+  #recordEvidence(node: PoolNode, log: number[], threshold: number, reason: string): void {
+    const now = this.#clock.now()
+    log.push(now)
+    while (log.length > 0 && now - log[0]! > this.chain.health.evidenceWindowMs) log.shift()
+    node.tracker.observeOutcome(true)
+    void threshold
+    void reason
   }
 
   get(nodeId: string): PoolNode | undefined {

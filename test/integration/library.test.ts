@@ -63,3 +63,36 @@ test('createProxy → start → request / snapshot / events / cordon → close',
   const late = await proxy.request('eth', { method: 'eth_blockNumber' }).catch((error: unknown) => error)
   expect((late as ProxyError).code).toBe('SY_SHUTTING_DOWN')
 })
+
+test('a verify method that is not a read of the family is refused when the proxy is built, with its path', () => {
+  const build = (methods: string[]) => () =>
+    createProxy({
+      journal: { path: ':memory:' },
+      chains: { eth: { family: 'evm', chainId: 31337, verify: { methods }, nodes: [{ id: 'a', url: 'http://127.0.0.1:9/' }] } },
+    })
+  expect(build(['eth_sendRawTransaction'])).toThrow('chains.eth.verify.methods[0]: "eth_sendRawTransaction" is not a read method of the evm allowlist')
+  expect(build(['eth_getTransactionReceipt', 'debug_traceTransaction'])).toThrow('chains.eth.verify.methods[1]: "debug_traceTransaction" is not a read method of the evm allowlist')
+  expect(build(['eth_getTransactionReceipt', 'eth_getLogs'])).not.toThrow()
+})
+
+test('subscribers that throw never fail a client call or a probe round', async () => {
+  const proxy = createProxy({
+    journal: { path: ':memory:' },
+    chains: { eth: { family: 'evm', chainId: 31337, health: { intervalMs: 100_000 }, nodes: anvils.map((anvil) => ({ id: anvil.id, url: anvil.url })) } },
+  })
+  const boom = (): never => {
+    throw new Error('subscriber bug')
+  }
+  proxy.events.subscribe({ 'request:complete': boom, 'probe:complete': boom, 'node:state': boom, 'chain:head': boom })
+  try {
+    await proxy.start()
+    expect(proxy.snapshot().chains[0]!.routable).toBe(2)
+    expect(await proxy.request('eth', { method: 'eth_getBalance', params: ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', 'latest'] })).toMatch(/^0x/)
+    await proxy.probe('eth')
+    expect(proxy.snapshot().chains[0]!.nodes.map((node) => node.status)).toEqual(['healthy', 'healthy'])
+    // Each of the four kinds fired at least once and was contained.
+    expect(proxy.events.listenerErrors).toBeGreaterThanOrEqual(4)
+  } finally {
+    await proxy.close()
+  }
+})
