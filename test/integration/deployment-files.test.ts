@@ -2,10 +2,12 @@
  * docker-compose.yml and its switchyard config are written for real use; no Docker engine runs
  * here, so they are checked as files: structure, loopback-only ports, and a config that loads.
  */
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { expect, test } from 'vitest'
 import { parse } from 'yaml'
 import { loadConfigFile } from '../../src/config/load-config.js'
+import { configSchema } from '../../src/config/schema.js'
 
 interface Compose {
   services: Record<string, { image?: string; command?: unknown; ports?: string[]; depends_on?: Record<string, unknown>; environment?: Record<string, string>; healthcheck?: unknown }>
@@ -41,4 +43,28 @@ test('config/example.yaml documents a config that loads', async () => {
   })
   expect(Object.keys(config.chains)).toEqual(['eth', 'btc'])
   expect(config.alerts.webhooks[0]?.format).toBe('slack')
+})
+
+test('config/example.yaml names every option of the schema', () => {
+  const text = readFileSync('config/example.yaml', 'utf8')
+  const missing: string[] = []
+  let visited = 0
+  const walk = (schema: unknown, path: string): void => {
+    // zod v4: unwrap optional/default/prefault wrappers to reach objects, arrays and records.
+    let current = schema as { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown>; element?: unknown; valueType?: unknown } }
+    while (current.def?.innerType !== undefined) current = current.def.innerType as typeof current
+    const def = current.def
+    if (def?.type === 'object' && def.shape !== undefined) {
+      for (const [key, child] of Object.entries(def.shape)) {
+        visited += 1
+        if (!new RegExp(`(^|\\s|#\\s*)${key}:`, 'm').test(text)) missing.push(`${path}${key}`)
+        walk(child, `${path}${key}.`)
+      }
+    } else if (def?.type === 'array') walk(def.element, path)
+    else if (def?.type === 'record') walk(def.valueType, `${path}<name>.`)
+  }
+  walk(configSchema, '')
+  // The walk really reached the nested options (server, health, routing, verify, nodes…).
+  expect(visited).toBeGreaterThan(60)
+  expect(missing).toEqual([])
 })
