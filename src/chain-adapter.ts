@@ -88,10 +88,12 @@ export interface ChainAdapter {
   /** Answer a `local` method without a node (e.g. `eth_chainId` from config). */
   answerLocally(call: RpcCall): RpcAnswer | undefined
   /**
-   * A node's JSON-RPC error that means "this node lacks the data yet" (e.g. EVM `header not
-   * found`): not a node failure, but another node may answer, so the router tries the next one.
+   * What a node's JSON-RPC error to `call` means for routing (see NodeErrorClass); each adapter
+   * keeps the table of spellings it recognises. Never used for broadcast replies.
    */
-  isNodeBehindAnswer(call: RpcCall, error: JsonRpcErrorObject): boolean
+  classifyError(call: RpcCall, error: JsonRpcErrorObject): NodeErrorClass
+  /** Whether the client chose the call's cost (a timeout is then not the node's fault; see CallCost). */
+  callCost(call: RpcCall): CallCost
   /**
    * Hash of the block at `height` on `node` (bitcoin getblockhash; EVM the block's hash), for fork
    * checks across nodes. undefined: the node could not tell (failure, no such block).
@@ -101,9 +103,50 @@ export interface ChainAdapter {
   probeTxIndex?(node: NodeTransport, context: ProbeContext): Promise<boolean | undefined>
   /** Start push-based head tracking for a node, if the family and node support it. */
   watchHeads?(node: NodeConfig, handlers: HeadWatchHandlers): HeadWatcher | undefined
+  /**
+   * Monotonic reads: how a call that follows the chain tip (`eth_blockNumber`, `latest`,
+   * `getblockcount`, `getbestblockhash`) is served at `height`, the pool's read head.
+   * undefined: the call does not follow the tip (or names a tag that must not be pinned).
+   */
+  pinToHeight?(call: RpcCall, height: number): HeadRead | undefined
+  /** A "not found" answer (null transaction/receipt/block, "Block not found") that another node may contradict. */
+  isEmptyAnswer?(call: RpcCall, answer: RpcAnswer): boolean
+  /**
+   * Height of the block holding the data of a non-empty answer (a receipt's blockNumber, a block's
+   * number, `nodeHeight − confirmations + 1`); undefined when not in a block (mempool) or unknown.
+   * An empty answer is held against a node only when the data sat at or below that node's height.
+   */
+  dataHeight?(call: RpcCall, answer: RpcAnswer, nodeHeight: number): number | undefined
+  /** What the call needs a node to keep (old state, unpruned blocks, a tx index), for capability routing. */
+  requirement?(call: RpcCall): ReadRequirement | undefined
+  /** The node's error says it lacks a capability the call needs (pruned, no -txindex, no old state). */
+  missingCapability?(call: RpcCall, error: JsonRpcErrorObject): MissingCapability | undefined
+  /**
+   * The part of an answer that must match across nodes for a verified read: fields that depend on
+   * the answering node's own tip (bitcoin `confirmations`, `nextblockhash`, `bestblock`) removed.
+   * Default: the answer itself.
+   */
+  canonicalAnswer?(call: RpcCall, answer: RpcAnswer): unknown
   /** The broadcast path: decoding, reply classification and lookups for signed transactions. */
   broadcast?: BroadcastSupport
 }
+
+/**
+ * - `height`: the answer is `result` (the read head itself); a node at that height is still
+ *   asked the call, so an unreachable chain fails closed instead of answering a frozen height;
+ * - `pinned`: send `call` instead (the tip tag replaced by the height); its answer is the client's.
+ */
+export type HeadRead = { kind: 'height'; result: unknown } | { kind: 'pinned'; call: RpcCall }
+
+/**
+ * - `state`: EVM account/contract state at `height` (full nodes keep only recent state);
+ * - `block`: bitcoin block data at `height` (a pruned node keeps headers, not old blocks);
+ * - `txindex`: bitcoin, a confirmed transaction looked up by txid alone (needs -txindex).
+ */
+export type ReadRequirement = { kind: 'state'; height: number } | { kind: 'block'; height: number } | { kind: 'txindex' }
+
+/** Which capability a node's error says it lacks. */
+export type MissingCapability = 'state' | 'pruned' | 'txindex'
 
 export type ChainAdapterFactory = (chain: ChainConfig) => ChainAdapter
 

@@ -113,7 +113,7 @@ export interface ProxyEventMap {
   'probe:complete': [ProbeRoundEvent]
   /** A client call finished (emitted only while someone listens). */
   'request:complete': [RequestEvent]
-  /** A broadcast reached `minAccepts` nodes (or the network already had it); it is in the journal. */
+  /** Enough nodes are shown by lookup to hold a broadcast, and it is in the journal. */
   'broadcast:accepted': [BroadcastAcceptedEvent]
   /** A broadcast reached its chain's confirmation depth. */
   'broadcast:confirmed': [BroadcastProgressEvent]

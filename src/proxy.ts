@@ -2,8 +2,9 @@
  * The proxy facade: one object per process (or per embedding application) that owns the chains'
  * pools, probers and routers. The HTTP server, the CLI and library users all go through it.
  */
-import type { BroadcastJournal, BroadcastQuery, BroadcastRecord } from './broadcast/broadcast-journal.js'
+import type { BroadcastJournal, BroadcastQuery, BroadcastRecord, JournalHealth } from './broadcast/broadcast-journal.js'
 import { type BroadcastAnswer, type BroadcastResult, Broadcaster } from './broadcast/broadcaster.js'
+import { MonitoredJournal } from './broadcast/monitored-journal.js'
 import { Rebroadcaster } from './broadcast/rebroadcaster.js'
 import { SqliteJournal } from './broadcast/sqlite-journal.js'
 import type { ChainAdapter, ChainAdapterFactory } from './chain-adapter.js'
@@ -15,8 +16,10 @@ import { type JsonRpcReply, shapeReply } from './jsonrpc/reply.js'
 import type { RpcAnswer, RpcCall } from './jsonrpc/types.js'
 import { type ChainSnapshot, NodePool } from './pool/node-pool.js'
 import { ProxyEvents } from './proxy-events.js'
+import { type ReadContext, routeRead } from './routing/read-path.js'
 import { type RouteResult, Router } from './routing/router.js'
 import { NodeClient } from './upstream/node-client.js'
+import { ReplyBudget } from './upstream/reply-budget.js'
 import type { NodeTransport } from './upstream/node-transport.js'
 import { type Clock, systemClock } from './util/clock.js'
 
@@ -65,18 +68,24 @@ export class Proxy {
   readonly config: ProxyConfig
   readonly events = new ProxyEvents()
   readonly journal: BroadcastJournal
+  /** The same journal, watched: write failures and periodic checks drive `isReady()` and `journal:health`. */
+  readonly #journal: MonitoredJournal
   readonly #chains = new Map<string, ChainRuntime>()
   #started = false
   #closing = false
   #inFlight = 0
   #drained: (() => void) | undefined
+  #stopReorgWatch: (() => void) | undefined
 
   constructor(config: ProxyConfig, options: ProxyOptions) {
     this.config = config
     // Node status changes are operationally important; an unhandled 'error' would crash, so none are emitted.
     this.events.setMaxListeners(100)
     const clock = options.clock ?? systemClock
-    this.journal = options.journal ?? new SqliteJournal(config.journal.path)
+    this.#journal = new MonitoredJournal(options.journal ?? new SqliteJournal(config.journal.path), { events: this.events, clock, checkIntervalMs: config.journal.checkIntervalMs })
+    this.journal = this.#journal
+    // One bound on node reply bytes in memory, shared by every node client of this proxy.
+    const replyBudget = new ReplyBudget(config.server.maxReplyBytesInFlight)
     for (const chain of Object.values(config.chains)) {
       const factory = options.adapters[chain.family]
       if (factory === undefined) throw new Error(`chains.${chain.name}.family: no adapter for family "${chain.family}"`)
@@ -96,7 +105,7 @@ export class Proxy {
       for (const node of chain.nodes) {
         const transport =
           options.createTransport?.(node, adapter) ??
-          new NodeClient({ nodeId: node.id, url: node.url, username: node.username, password: node.password, cookieFile: node.cookieFile, version: adapter.upstreamVersion })
+          new NodeClient({ ...clientOptions(node, adapter), connections: chain.routing.maxInFlightPerNode, maxReplyBytes: chain.routing.maxReplyBytes, replyBudget })
         transports.set(node.id, transport)
       }
       const pool = new NodePool(chain, transports, this.events, clock)
@@ -109,7 +118,7 @@ export class Proxy {
           lane.set(
             node.id,
             options.createTransport?.(node, adapter) ??
-              new NodeClient({ nodeId: node.id, url: node.url, username: node.username, password: node.password, cookieFile: node.cookieFile, version: adapter.upstreamVersion, connections: 8 }),
+              new NodeClient({ ...clientOptions(node, adapter), connections: 8, maxReplyBytes: chain.routing.maxReplyBytes, replyBudget }),
           )
         }
         runtime.broadcastTransports = [...lane.values()]
@@ -133,6 +142,13 @@ export class Proxy {
       prober.start(pool.chain.health.intervalMs)
       rebroadcaster?.start()
     }
+    // A reorg may have taken a confirmed broadcast's block away: check open broadcasts now, not at the next interval.
+    this.#stopReorgWatch = this.events.subscribe({
+      'chain:reorg': (event) => {
+        if (!this.#closing) void this.#chains.get(event.chain)?.rebroadcaster?.tick().catch(() => undefined)
+      },
+    })
+    this.#journal.start()
   }
 
   /** Stops taking calls, lets in-flight calls finish, stops probing and closes node connections. */
@@ -140,6 +156,7 @@ export class Proxy {
     if (this.#closing) return
     this.#closing = true
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
+    this.#stopReorgWatch?.()
     const runtimes = [...this.#chains.values()]
     await Promise.all(runtimes.map(({ prober, rebroadcaster }) => Promise.all([prober.stop(), rebroadcaster?.stop()])))
     // Background sends of accepted broadcasts finish and are recorded before the journal closes.
@@ -216,12 +233,17 @@ export class Proxy {
     return runtime.adapter.classifyMethod(method) === 'forbidden' ? 'other' : method
   }
 
-  /** Every chain finished a probe round and has a routable node. */
+  /** Every chain finished a probe round and has a routable node, and the broadcast journal works. */
   isReady(): boolean {
     for (const { pool } of this.#chains.values()) {
       if (pool.probeRounds === 0 || pool.routable().length === 0) return false
     }
-    return this.#chains.size > 0 && !this.#closing
+    return this.#chains.size > 0 && !this.#closing && this.#journal.healthy
+  }
+
+  /** The broadcast journal's last known health (write failures and periodic checks), without I/O. */
+  journalHealth(): JournalHealth {
+    return this.#journal.state
   }
 
   snapshot(): ProxySnapshot {
@@ -274,7 +296,7 @@ export class Proxy {
   async handle(chain: string, bodyText: string, signal?: AbortSignal): Promise<HandledRequest> {
     const runtime = this.#chains.get(chain)
     if (runtime === undefined) return errorResponse(unknownChain(chain))
-    const parsed = parseBody(bodyText, this.config.server.maxBatchSize)
+    const parsed = parseBody(bodyText, this.config.server)
     if (parsed.kind === 'invalid') return errorResponse(parsed.error)
     const legacyStatuses = runtime.adapter.family === 'bitcoin'
     if (parsed.kind === 'single') {
@@ -341,8 +363,11 @@ export class Proxy {
         outcome = 'node-error'
       }
     } else {
-      // Broadcasts go only to at-head nodes: a stale node gives false "missing inputs" / "nonce too low".
-      const routed = await runtime.router.route(call, { signal, atHeadOnly: kind === 'broadcast' })
+      const routed =
+        kind === 'read'
+          ? await routeRead(this.#readContext(runtime), call, { signal })
+          : // Broadcasts go only to at-head nodes: a stale node gives false "missing inputs" / "nonce too low".
+            await runtime.router.route(call, { signal, atHeadOnly: kind === 'broadcast' })
       result = toCallResult(routed)
       outcome = routed.ok ? (routed.answer.error === undefined ? 'answer' : 'node-error') : 'proxy-error'
       code = routed.ok ? undefined : routed.error.code
@@ -361,6 +386,11 @@ export class Proxy {
     return result
   }
 
+  /** Monotonic, verified, capability-routed and empty-confirmed reads run over the chain's router (`src/routing/read-path.ts`). */
+  #readContext(runtime: ChainRuntime): ReadContext {
+    return { pool: runtime.pool, router: runtime.router, adapter: runtime.adapter, events: this.events }
+  }
+
   #runtime(chain: string): ChainRuntime {
     const runtime = this.#chains.get(chain)
     if (runtime === undefined) throw unknownChain(chain)
@@ -372,6 +402,11 @@ export class Proxy {
     if (node === undefined) throw new ProxyError('SY_INVALID_PARAMS', `chain ${chain} has no node ${nodeId}`, { chain, nodeId })
     return node
   }
+}
+
+/** Identity and credentials of a node's HTTP client (both lanes). */
+function clientOptions(node: ProxyConfig['chains'][string]['nodes'][number], adapter: ChainAdapter) {
+  return { nodeId: node.id, url: node.url, username: node.username, password: node.password, cookieFile: node.cookieFile, version: adapter.upstreamVersion }
 }
 
 function unknownChain(chain: string): ProxyError {

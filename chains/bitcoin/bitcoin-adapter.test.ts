@@ -5,7 +5,7 @@ import { type BcoinNode, startBcoin } from '../../src/devnet/bcoin.js'
 import { freePort } from '../../src/devnet/free-port.js'
 import { NodeClient } from '../../src/upstream/node-client.js'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
-import { createBitcoinAdapter, readBlockchainInfo } from './bitcoin-adapter.js'
+import { createBitcoinAdapter, readBlockchainInfo, readChainFacts, readIndexInfo } from './bitcoin-adapter.js'
 
 const REGTEST_GENESIS = '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206'
 
@@ -176,5 +176,91 @@ describe('readBlockchainInfo', () => {
   test('the lag threshold is the chain\'s', () => {
     expect(readBlockchainInfo({ blocks: 100, headers: 120 }, 20)).toEqual({ ok: true, height: 100, syncing: false })
     expect(readBlockchainInfo({ blocks: 100, headers: 121 }, 20)).toMatchObject({ syncing: true })
+  })
+})
+
+describe('fork check and capabilities against real bcoin', () => {
+  let node: BcoinNode | undefined
+  beforeAll(async () => {
+    node = await startBcoin({ id: 'caps' })
+  })
+  afterAll(async () => {
+    await node?.stop()
+  })
+
+  test('blockHashAt is getblockhash; a height the node lacks cannot be told', async () => {
+    const [hash] = await node!.generate(1)
+    const caller = client('caps', node!.url)
+    expect(await regtest.blockHashAt!(caller, 1, context)).toBe(hash)
+    expect(await regtest.blockHashAt!(caller, 0, context)).toBe(REGTEST_GENESIS)
+    expect(await regtest.blockHashAt!(caller, 50, context)).toBeUndefined()
+  })
+
+  test('the probe carries chainwork and pruning from getblockchaininfo', async () => {
+    const observation = await regtest.probe(client('caps', node!.url), context)
+    expect(observation).toMatchObject({ kind: 'ok', pruned: false, chainwork: expect.stringMatching(/^[0-9a-f]{64}$/) })
+  })
+
+  test('bcoin has no getindexinfo: txindex cannot be told', async () => {
+    expect(await regtest.probeTxIndex!(client('caps', node!.url), context)).toBeUndefined()
+  })
+})
+
+describe('capabilities from Bitcoin Core replies (fake node)', () => {
+  let fake: FakeNode | undefined
+  beforeAll(async () => {
+    fake = await startFakeNode({ genesisHash: REGTEST_GENESIS, version: '1.0', height: 100 })
+  })
+  afterAll(async () => {
+    await fake?.close()
+  })
+
+  test.each<{ name: string; reply: Parameters<FakeNode['on']>[1]; txindex: boolean | undefined }>([
+    { name: 'Core without -txindex answers {}', reply: { result: {} }, txindex: false },
+    { name: 'Core with -txindex', reply: { result: { txindex: { synced: true, best_block_height: 100 } } }, txindex: true },
+    { name: 'Core with only other indexes', reply: { result: { coinstatsindex: { synced: true, best_block_height: 100 } } }, txindex: false },
+    { name: 'Core before 0.21: method not found', reply: { error: { code: -32601, message: 'Method not found' } }, txindex: undefined },
+    { name: 'a failing node', reply: { status: 503, body: 'Work queue depth exceeded' }, txindex: undefined },
+  ])('$name → txindex $txindex', async ({ reply, txindex }) => {
+    fake!.on('getindexinfo', reply)
+    expect(await regtest.probeTxIndex!(client('core', fake!.url), context)).toBe(txindex)
+  })
+
+  test('a pruned Core node reports its prune height in the probe', async () => {
+    fake!.on('getblockchaininfo', { result: { chain: 'regtest', blocks: 100, headers: 100, initialblockdownload: false, chainwork: '00'.repeat(31) + 'ca', pruned: true, pruneheight: 42 } })
+    try {
+      expect(await regtest.probe(client('core', fake!.url), context)).toMatchObject({ kind: 'ok', height: 100, pruned: true, pruneHeight: 42, chainwork: '00'.repeat(31) + 'ca' })
+    } finally {
+      fake!.on('getblockchaininfo', () => undefined)
+    }
+  })
+
+  test('blockHashAt: an error or garbage cannot be told', async () => {
+    fake!.on('getblockhash', { error: { code: -8, message: 'Block height out of range' } })
+    expect(await regtest.blockHashAt!(client('core', fake!.url), 500, context)).toBeUndefined()
+    fake!.on('getblockhash', { result: 'not a hash' })
+    expect(await regtest.blockHashAt!(client('core', fake!.url), 5, context)).toBeUndefined()
+    fake!.on('getblockhash', () => undefined)
+  })
+})
+
+describe('readChainFacts / readIndexInfo', () => {
+  test.each<{ name: string; info: unknown; facts: ReturnType<typeof readChainFacts> }>([
+    { name: 'unpruned with chainwork', info: { chainwork: 'ABCD', pruned: false }, facts: { chainwork: 'abcd', pruned: false } },
+    { name: 'pruned with height', info: { pruned: true, pruneheight: 1000 }, facts: { pruned: true, pruneHeight: 1000 } },
+    { name: 'prune height ignored when not pruned', info: { pruned: false, pruneheight: 1000 }, facts: { pruned: false } },
+    { name: 'odd fields are left out', info: { chainwork: 'zz', pruned: 'yes', pruneheight: -1 }, facts: {} },
+    { name: 'not an object', info: null, facts: {} },
+  ])('$name', ({ info, facts }) => {
+    expect(readChainFacts(info)).toEqual(facts)
+  })
+
+  test.each<{ result: unknown; txindex: boolean | undefined }>([
+    { result: {}, txindex: false },
+    { result: { txindex: { synced: false, best_block_height: 5 } }, txindex: true },
+    { result: null, txindex: undefined },
+    { result: [], txindex: undefined },
+  ])('getindexinfo $result → $txindex', ({ result, txindex }) => {
+    expect(readIndexInfo(result)).toBe(txindex)
   })
 })

@@ -7,8 +7,10 @@ import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation 
 import type { ChainConfig } from '../../src/config/schema.js'
 import type { NodeTransport } from '../../src/upstream/node-transport.js'
 import { createBitcoinBroadcast } from './bitcoin-broadcast.js'
-import { classifyBitcoinMethod, isBitcoinNodeBehindAnswer, requiredBitcoinHeight } from './bitcoin-methods.js'
+import { classifyBitcoinMethod, requiredBitcoinHeight } from './bitcoin-methods.js'
+import { bitcoinCallCost, classifyBitcoinError } from './bitcoin-node-errors.js'
 import { networkOfGenesis, resolveGenesisHash } from './bitcoin-networks.js'
+import { bitcoinDataHeight, bitcoinMissingCapability, bitcoinRequirement, canonicalBitcoinAnswer, isBitcoinEmptyAnswer, pinBitcoinToHeight } from './bitcoin-read-rules.js'
 
 /** The adapter for one bitcoin-family chain; throws on a config without a usable genesis (see `resolveGenesisHash`). */
 export const createBitcoinAdapter: ChainAdapterFactory = (chain: ChainConfig): ChainAdapter => {
@@ -19,10 +21,19 @@ export const createBitcoinAdapter: ChainAdapterFactory = (chain: ChainConfig): C
     family: 'bitcoin',
     upstreamVersion: '1.0',
     probe: (node, context) => probeBitcoinNode(node, context, genesis, expected),
+    blockHashAt: bitcoinBlockHashAt,
+    probeTxIndex: probeBitcoinTxIndex,
     classifyMethod: classifyBitcoinMethod,
     requiredHeight: requiredBitcoinHeight,
     answerLocally: () => undefined,
-    isNodeBehindAnswer: isBitcoinNodeBehindAnswer,
+    classifyError: classifyBitcoinError,
+    callCost: bitcoinCallCost,
+    pinToHeight: pinBitcoinToHeight,
+    isEmptyAnswer: isBitcoinEmptyAnswer,
+    dataHeight: bitcoinDataHeight,
+    requirement: bitcoinRequirement,
+    missingCapability: bitcoinMissingCapability,
+    canonicalAnswer: canonicalBitcoinAnswer,
     broadcast: createBitcoinBroadcast(),
   }
 }
@@ -72,7 +83,47 @@ async function probeBitcoinNode(node: NodeTransport, context: ProbeContext, gene
   }
   const reading = readBlockchainInfo(infoOutcome.answer.result, context.maxLagBlocks)
   if (!reading.ok) return badResponse(`node ${node.nodeId}: ${reading.message}`, latencyMs)
-  return { kind: 'ok', height: reading.height, syncing: reading.syncing, syncingReason: reading.reason, latencyMs }
+  return { kind: 'ok', height: reading.height, syncing: reading.syncing, syncingReason: reading.reason, latencyMs, ...readChainFacts(infoOutcome.answer.result) }
+}
+
+/**
+ * getblockchaininfo facts beyond the verdict: `chainwork` (to prefer the most-work chain on a
+ * fork) and pruning (`pruned`, `pruneheight`: the lowest block it still has). Missing or odd
+ * fields are left out, never a probe failure.
+ */
+export function readChainFacts(info: unknown): { chainwork?: string; pruned?: boolean; pruneHeight?: number } {
+  if (typeof info !== 'object' || info === null) return {}
+  const { chainwork, pruned, pruneheight } = info as { chainwork?: unknown; pruned?: unknown; pruneheight?: unknown }
+  const facts: { chainwork?: string; pruned?: boolean; pruneHeight?: number } = {}
+  if (typeof chainwork === 'string' && /^[0-9a-fA-F]+$/.test(chainwork)) facts.chainwork = chainwork.toLowerCase()
+  if (typeof pruned === 'boolean') facts.pruned = pruned
+  if (pruned === true && typeof pruneheight === 'number' && Number.isSafeInteger(pruneheight) && pruneheight >= 0) facts.pruneHeight = pruneheight
+  return facts
+}
+
+/** getblockhash `height`; undefined when the node cannot tell (failure, error, garbage). */
+async function bitcoinBlockHashAt(node: NodeTransport, height: number, context: ProbeContext): Promise<string | undefined> {
+  const outcome = await node.call({ method: 'getblockhash', params: [height] }, { timeoutMs: context.timeoutMs, signal: context.signal })
+  if (!outcome.ok || outcome.answer.error !== undefined) return undefined
+  const result = outcome.answer.result
+  return typeof result === 'string' && /^[0-9a-fA-F]{64}$/.test(result) ? result.toLowerCase() : undefined
+}
+
+/**
+ * Whether the node keeps a transaction index, from getindexinfo (Core 0.21+): `{}` without
+ * -txindex, `{ txindex: { synced, best_block_height } }` with it. undefined when it cannot tell:
+ * no such method (bcoin, older Core), any error or failure.
+ */
+async function probeBitcoinTxIndex(node: NodeTransport, context: ProbeContext): Promise<boolean | undefined> {
+  const outcome = await node.call({ method: 'getindexinfo', params: [] }, { timeoutMs: context.timeoutMs, signal: context.signal })
+  if (!outcome.ok || outcome.answer.error !== undefined) return undefined
+  return readIndexInfo(outcome.answer.result)
+}
+
+export function readIndexInfo(result: unknown): boolean | undefined {
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) return undefined
+  const txindex = (result as { txindex?: unknown }).txindex
+  return typeof txindex === 'object' && txindex !== null
 }
 
 function badResponse(message: string, latencyMs: number): ProbeObservation {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { classifyBitcoinMethod, isBitcoinNodeBehindAnswer, requiredBitcoinHeight } from './bitcoin-methods.js'
+import { classifyBitcoinMethod, requiredBitcoinHeight } from './bitcoin-methods.js'
 
 describe('classifyBitcoinMethod', () => {
   test.each([
@@ -53,22 +53,5 @@ describe('requiredBitcoinHeight', () => {
     { method: 'getblockcount', params: [], height: undefined },
   ])('$method $params → $height', ({ method, params, height }) => {
     expect(requiredBitcoinHeight({ method, params })).toBe(height)
-  })
-})
-
-describe('isBitcoinNodeBehindAnswer', () => {
-  test.each<{ method: string; code: number; message: string; behind: boolean }>([
-    { method: 'getblockhash', code: -8, message: 'Block height out of range', behind: true },
-    { method: 'getblockhash', code: -8, message: 'Block height out of range.', behind: true }, // bcoin
-    { method: 'getblockhash', code: -8, message: 'BLOCK HEIGHT OUT OF RANGE', behind: true },
-    { method: 'getblockstats', code: -8, message: 'Target block height 500 after current tip 100', behind: true },
-    { method: 'getblockstats', code: -8, message: 'Target block height -1 is negative', behind: false },
-    { method: 'getblockhash', code: -1, message: 'JSON value is not an integer as expected', behind: false },
-    { method: 'getblockhash', code: -32602, message: 'Invalid params.', behind: false },
-    { method: 'getblockhash', code: -5, message: 'Block height out of range', behind: false },
-    { method: 'getblock', code: -5, message: 'Block not found', behind: false },
-    { method: 'getblockheader', code: -8, message: 'Block height out of range', behind: false },
-  ])('$method $code "$message" → $behind', ({ method, code, message, behind }) => {
-    expect(isBitcoinNodeBehindAnswer({ method, params: [] }, { code, message })).toBe(behind)
   })
 })

@@ -5,7 +5,7 @@
  * the chain, or take it down).
  */
 import type { MethodClass } from '../../src/chain-adapter.js'
-import type { JsonRpcErrorObject, RpcCall } from '../../src/jsonrpc/types.js'
+import type { RpcCall } from '../../src/jsonrpc/types.js'
 
 const READS = new Set([
   'getblockchaininfo',
@@ -54,17 +54,4 @@ export function requiredBitcoinHeight(call: RpcCall): number | undefined {
   const params = call.params
   const value = Array.isArray(params) ? params[0] : params?.[call.method === 'getblockhash' ? 'height' : 'hash_or_height']
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined
-}
-
-/**
- * A node below the height a call asks for, so another node may answer: `getblockhash N` gets -8
- * "Block height out of range" (Core and bcoin), `getblockstats N` gets -8 "Target block height N
- * after current tip M" (Core).
- */
-export function isBitcoinNodeBehindAnswer(call: RpcCall, error: JsonRpcErrorObject): boolean {
-  if (error.code !== -8) return false
-  const message = error.message.toLowerCase()
-  if (call.method === 'getblockhash') return message.includes('out of range')
-  if (call.method === 'getblockstats') return message.includes('after current tip')
-  return false
 }

@@ -1,4 +1,5 @@
 export { createBitcoinAdapter, readBlockchainInfo, type BlockchainInfoReading } from './bitcoin-adapter.js'
-export { classifyBitcoinMethod, isBitcoinNodeBehindAnswer, requiredBitcoinHeight } from './bitcoin-methods.js'
+export { classifyBitcoinMethod, requiredBitcoinHeight } from './bitcoin-methods.js'
+export { bitcoinCallCost, classifyBitcoinError } from './bitcoin-node-errors.js'
 export { genesisHashes, networkOfGenesis, resolveGenesisHash } from './bitcoin-networks.js'
 export { classifyBitcoinReply, createBitcoinBroadcast, decodeBitcoinTransaction, lookupBitcoinTransaction, normalizeReason } from './bitcoin-broadcast.js'

@@ -58,6 +58,16 @@ describe('probe against real anvil', () => {
     expect(after.latencyMs).toBeGreaterThan(0)
   })
 
+  test('blockHashAt is the block\'s hash; a block the node lacks cannot be told', async () => {
+    const adapter = adapterFor(31337)
+    const client = clientFor('eth-a', node().url)
+    await node().mine(1)
+    const height = await node().blockNumber()
+    const block = (await node().rpc('eth_getBlockByNumber', [`0x${height.toString(16)}`, false])) as { hash: string }
+    expect(await adapter.blockHashAt!(client, height, context)).toBe(block.hash.toLowerCase())
+    expect(await adapter.blockHashAt!(client, height + 100, context)).toBeUndefined()
+  })
+
   test('another --chain-id is wrong-chain, with the reason in decimal', async () => {
     const observation = await adapterFor(31337).probe(clientFor('eth-other', otherChain!.url), context)
     expect(observation).toMatchObject({ kind: 'wrong-chain', reason: 'reports chain id 31338, expected 31337' })
@@ -148,6 +158,21 @@ describe('probe replies real anvil cannot give', () => {
     expect(observation).toEqual({ kind: 'ok', height: 50, syncing, ...(reason === undefined ? {} : { syncingReason: reason }), latencyMs: expect.any(Number) })
   })
 
+  test.each<{ name: string; reply: FakeReply }>([
+    { name: 'no such block (null)', reply: { result: null } },
+    { name: 'an error', reply: { error: { code: -32000, message: 'header not found' } } },
+    { name: 'a block without a hash', reply: { result: { number: '0x5' } } },
+    { name: 'a malformed hash', reply: { result: { hash: '0x1234' } } },
+    { name: 'HTTP 503', reply: { status: 503, body: 'busy' } },
+  ])('blockHashAt cannot tell from $name', async ({ reply }) => {
+    fake!.on('eth_getBlockByNumber', reply)
+    try {
+      expect(await adapterFor(1).blockHashAt!(client, 5, context)).toBeUndefined()
+    } finally {
+      fake!.on('eth_getBlockByNumber', () => undefined)
+    }
+  })
+
   test.each<{ name: string; method: string; reply: FakeReply; message: string }>([
     { name: 'error answer to eth_blockNumber', method: 'eth_blockNumber', reply: { error: { code: -32000, message: 'warming up' } }, message: 'node f answered eth_blockNumber with error -32000: warming up' },
     { name: 'error answer to eth_chainId', method: 'eth_chainId', reply: { error: { code: -32601, message: 'no such method' } }, message: 'node f answered eth_chainId with error -32601: no such method' },
@@ -183,7 +208,8 @@ describe('adapter surface', () => {
     expect(adapter.upstreamVersion).toBe('2.0')
     expect(adapter.classifyMethod('eth_sendRawTransaction')).toBe('broadcast')
     expect(adapter.requiredHeight({ method: 'eth_getBlockByNumber', params: ['0x10', false] })).toBe(16)
-    expect(adapter.isNodeBehindAnswer({ method: 'eth_getBlockByNumber', params: ['0x10', false] }, { code: -32000, message: 'header not found' })).toBe(true)
+    expect(adapter.classifyError({ method: 'eth_getBlockByNumber', params: ['0x10', false] }, { code: -32000, message: 'header not found' })).toBe('behind')
+    expect(adapter.callCost({ method: 'eth_getLogs', params: [{}] })).toBe('heavy')
   })
 
   test.each([

@@ -6,9 +6,11 @@
 import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation } from '../../src/chain-adapter.js'
 import type { ChainConfig } from '../../src/config/schema.js'
 import type { CallOutcome, NodeTransport } from '../../src/upstream/node-transport.js'
-import { classifyEvmMethod, isEvmNodeBehindAnswer, quantity, requiredEvmHeight } from './evm-methods.js'
+import { classifyEvmMethod, quantity, requiredEvmHeight } from './evm-methods.js'
+import { classifyEvmError, evmCallCost } from './evm-node-errors.js'
 import { createEvmBroadcast } from './evm-broadcast.js'
 import { watchNewHeads } from './heads-subscription.js'
+import { evmDataHeight, evmMissingCapability, evmRequirement, isEvmEmptyAnswer, pinEvmToHeight } from './evm-read-rules.js'
 
 /**
  * Builds the EVM adapter for one chain.
@@ -23,11 +25,18 @@ export const createEvmAdapter: ChainAdapterFactory = (chain: ChainConfig): Chain
     family: 'evm',
     upstreamVersion: '2.0',
     probe: (node, context) => probeEvmNode(node, context, chainId, genesisHash),
+    blockHashAt: evmBlockHashAt,
     classifyMethod: classifyEvmMethod,
     requiredHeight: requiredEvmHeight,
     answerLocally: (call) => (call.method === 'eth_chainId' ? { result: chainIdHex } : undefined),
-    isNodeBehindAnswer: isEvmNodeBehindAnswer,
+    classifyError: classifyEvmError,
+    callCost: evmCallCost,
     watchHeads: (node, handlers) => (node.wsUrl === undefined ? undefined : watchNewHeads({ nodeId: node.id, url: node.wsUrl }, handlers)),
+    pinToHeight: pinEvmToHeight,
+    isEmptyAnswer: isEvmEmptyAnswer,
+    dataHeight: evmDataHeight,
+    requirement: evmRequirement,
+    missingCapability: evmMissingCapability,
     broadcast: createEvmBroadcast(chainId, chain.broadcast.allowUnprotected),
   }
 }
@@ -76,6 +85,15 @@ async function probeEvmNode(node: NodeTransport, context: ProbeContext, chainId:
     if (!(error instanceof BadProbeReply)) throw error
     return { kind: 'failed', failure: { kind: 'bad-response', message: error.message }, latencyMs }
   }
+}
+
+/** The hash of block `height` (eth_getBlockByNumber, no transactions); undefined when the node cannot tell. */
+async function evmBlockHashAt(node: NodeTransport, height: number, context: ProbeContext): Promise<string | undefined> {
+  const outcome = await node.call({ method: 'eth_getBlockByNumber', params: [`0x${height.toString(16)}`, false] }, { timeoutMs: context.timeoutMs, signal: context.signal })
+  if (!outcome.ok || outcome.answer.error !== undefined) return undefined
+  const block = outcome.answer.result
+  if (typeof block !== 'object' || block === null || !('hash' in block) || typeof block.hash !== 'string') return undefined
+  return /^0x[0-9a-fA-F]{64}$/.test(block.hash) ? normalizeHash(block.hash) : undefined
 }
 
 /**

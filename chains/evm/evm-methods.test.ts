@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import type { RpcCall } from '../../src/jsonrpc/types.js'
-import { classifyEvmMethod, isEvmNodeBehindAnswer, quantity, requiredEvmHeight } from './evm-methods.js'
+import { classifyEvmMethod, quantity, requiredEvmHeight, targetsBlock } from './evm-methods.js'
 
 const HASH = `0x${'ab'.repeat(32)}`
 
@@ -142,42 +142,16 @@ describe('quantity', () => {
   })
 })
 
-describe('isEvmNodeBehindAnswer', () => {
-  test.each<{ method: string; params?: unknown[]; code: number; message: string; behind: boolean }>([
-    // geth / reth, any case.
-    { method: 'eth_getBlockByNumber', params: ['0x10', false], code: -32000, message: 'header not found', behind: true },
-    { method: 'eth_call', params: [{}, '0x10'], code: -32000, message: 'Header not found', behind: true },
-    // A tag target counts: the node still lacks the block it was asked about.
-    { method: 'eth_getBalance', params: ['0xabc', 'latest'], code: -32000, message: 'header not found', behind: true },
-    // Besu: code alone, or message.
-    { method: 'eth_getBalance', params: ['0xabc', '0x10'], code: -39001, message: 'Unknown block', behind: true },
-    { method: 'eth_getCode', params: ['0xabc', '0x10'], code: -39001, message: 'whatever the text', behind: true },
-    { method: 'eth_getLogs', params: [{ fromBlock: '0x1', toBlock: '0x10' }], code: -32000, message: 'unknown block', behind: true },
-    { method: 'eth_getBlockReceipts', params: ['0x10'], code: -32000, message: 'Block not found', behind: true },
-    // Block addressed by hash.
-    { method: 'eth_getBlockByHash', params: [HASH, false], code: -32000, message: 'block not found', behind: true },
-    { method: 'eth_getTransactionByBlockHashAndIndex', params: [HASH, '0x0'], code: -32000, message: 'header not found', behind: true },
-    // anvil's exact reply for a block it does not have yet.
-    {
-      method: 'eth_getBalance',
-      params: ['0xabc', '0x100'],
-      code: -32602,
-      message: 'BlockOutOfRangeError: block height is 0 but requested was 256',
-      behind: true,
-    },
-    // Pruned state: an archive node in the pool may have it.
-    { method: 'eth_getBalance', params: ['0xabc', '0x10'], code: -32000, message: 'missing trie node abc (path )', behind: true },
-    // Answers, not lag.
-    { method: 'eth_call', params: [{}, '0x10'], code: 3, message: 'execution reverted', behind: false },
-    { method: 'eth_getBalance', params: ['0xabc', '0x10'], code: -32602, message: 'invalid argument 0', behind: false },
-    { method: 'eth_getBlockByNumber', params: ['0x10', false], code: -32601, message: 'the method does not exist', behind: false },
-    // Methods that do not target a block.
-    { method: 'eth_getTransactionByHash', params: [HASH], code: -32000, message: 'header not found', behind: false },
-    { method: 'eth_getTransactionReceipt', params: [HASH], code: -39001, message: 'Unknown block', behind: false },
-    { method: 'eth_sendRawTransaction', params: ['0x00'], code: -32000, message: 'nonce too low', behind: false },
-    { method: 'eth_blockNumber', params: [], code: -32000, message: 'header not found', behind: false },
-    { method: 'constructor', params: [], code: -32000, message: 'header not found', behind: false },
-  ])('$method "$message" ($code) → $behind', ({ method, params, code, message, behind }) => {
-    expect(isEvmNodeBehindAnswer({ method, params }, { code, message })).toBe(behind)
+describe('targetsBlock', () => {
+  test.each<[string, boolean]>([
+    ['eth_getBlockByNumber', true],
+    ['eth_getBlockByHash', true],
+    ['eth_getLogs', true],
+    ['eth_call', true],
+    ['eth_getTransactionByHash', false],
+    ['eth_blockNumber', false],
+    ['constructor', false],
+  ])('%s → %s', (method, expected) => {
+    expect(targetsBlock({ method, params: [] })).toBe(expected)
   })
 })

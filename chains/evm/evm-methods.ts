@@ -6,7 +6,7 @@
  * node-local state that a failover to another node would silently lose.
  */
 import type { MethodClass } from '../../src/chain-adapter.js'
-import type { JsonRpcErrorObject, RpcCall } from '../../src/jsonrpc/types.js'
+import type { RpcCall } from '../../src/jsonrpc/types.js'
 
 const READS: ReadonlySet<string> = new Set([
   'net_version',
@@ -55,7 +55,7 @@ export function classifyEvmMethod(method: string): MethodClass {
 }
 
 /** Index of the block parameter (number, tag or EIP-1898 object) of methods that take one. */
-const BLOCK_PARAM_INDEX: ReadonlyMap<string, number> = new Map([
+export const BLOCK_PARAM_INDEX: ReadonlyMap<string, number> = new Map([
   ['eth_getBlockByNumber', 0],
   ['eth_getBlockReceipts', 0],
   ['eth_getBlockTransactionCountByNumber', 0],
@@ -125,28 +125,7 @@ export function quantity(value: string): number | undefined {
   return Number.isSafeInteger(parsed) ? parsed : undefined
 }
 
-/**
- * Lower-cased fragments of "I do not have that block (or its state)" errors: geth/reth
- * `header not found`, Besu/Erigon `unknown block` / `block not found`, anvil
- * `BlockOutOfRangeError: block height is 5 but requested was 9`, and geth's `missing trie node`
- * (pruned state, which an archive node in the pool may still have).
- */
-const BEHIND_MESSAGES = ['header not found', 'unknown block', 'block not found', 'blockoutofrangeerror', 'missing trie node']
-/** Besu's "Unknown block" code. */
-const BESU_UNKNOWN_BLOCK = -39001
-
-/**
- * Whether a node's error means "this node does not have that block or state yet", so another node
- * may answer. Only for calls that target a block (by number, tag or hash): the same words from
- * any other method are the answer.
- */
-export function isEvmNodeBehindAnswer(call: RpcCall, error: JsonRpcErrorObject): boolean {
-  if (!targetsBlock(call)) return false
-  if (error.code === BESU_UNKNOWN_BLOCK) return true
-  const message = error.message.toLowerCase()
-  return BEHIND_MESSAGES.some((fragment) => message.includes(fragment))
-}
-
-function targetsBlock(call: RpcCall): boolean {
+/** Whether a call targets a block (by number, tag or hash): only then can "unknown block" mean the node is behind. */
+export function targetsBlock(call: RpcCall): boolean {
   return call.method === 'eth_getLogs' || BLOCK_PARAM_INDEX.has(call.method) || BLOCK_HASH_METHODS.has(call.method)
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import type { HeadWatcher } from '../../src/chain-adapter.js'
 import { type AnvilNode, startAnvil, stopAll } from '../../src/devnet/anvil.js'
 import { waitFor } from '../../src/devnet/wait-for.js'
-import { RECONNECT_BASE_MS, RECONNECT_CAP_MS, nextReconnectDelayMs, watchNewHeads } from './heads-subscription.js'
+import { RECONNECT_BASE_MS, RECONNECT_CAP_MS, type ReconnectTimers, nextReconnectDelayMs, watchNewHeads } from './heads-subscription.js'
 
 describe('nextReconnectDelayMs', () => {
   test.each<{ attempt: number; random: number; delayMs: number }>([
@@ -43,8 +43,31 @@ describe('nextReconnectDelayMs', () => {
   })
 })
 
-/** Ref'd timers of this process: what would keep it alive. */
-const activeTimers = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length
+/**
+ * The watcher's own timers, kept apart from every other timer in the process: `pending` holds the
+ * handles it set and has not cleared (or that have not fired yet).
+ */
+function ownTimers(): ReconnectTimers & { pending: Set<NodeJS.Timeout>; created: number } {
+  const pending = new Set<NodeJS.Timeout>()
+  const timers = {
+    pending,
+    created: 0,
+    setTimeout: (callback: () => void, delayMs: number) => {
+      timers.created += 1
+      const handle = setTimeout(() => {
+        pending.delete(handle)
+        callback()
+      }, delayMs)
+      pending.add(handle)
+      return handle
+    },
+    clearTimeout: (handle: unknown) => {
+      pending.delete(handle as NodeJS.Timeout)
+      clearTimeout(handle as NodeJS.Timeout)
+    },
+  }
+  return timers
+}
 
 describe('watchNewHeads against a real anvil', () => {
   let anvil: AnvilNode | undefined
@@ -56,11 +79,11 @@ describe('watchNewHeads against a real anvil', () => {
     anvil = undefined
   })
 
-  const watch = (node: AnvilNode, random = 0.5) => {
+  const watch = (node: AnvilNode, random = 0.5, timers?: ReconnectTimers) => {
     const heights: number[] = []
     const statuses: string[] = []
     watcher = watchNewHeads(
-      { nodeId: node.id, url: node.wsUrl, random: () => random },
+      { nodeId: node.id, url: node.wsUrl, random: () => random, timers },
       {
         onHeight: (height) => heights.push(height),
         onStatus: (status, detail) => statuses.push(detail === undefined ? status : `${status}: ${detail}`),
@@ -92,15 +115,20 @@ describe('watchNewHeads against a real anvil', () => {
 
   test('close() while a reconnect is pending leaves no timer behind', async () => {
     anvil = await startAnvil({ id: 'ws-b' })
-    const { statuses } = watch(anvil, 0.99)
+    const timers = ownTimers()
+    const { statuses } = watch(anvil, 0.99, timers)
     await waitFor(() => statuses.includes('connected'), { what: 'subscription' })
     // Subscribed and idle: the watcher has no timer now.
-    const baseline = activeTimers()
+    expect(timers.pending.size).toBe(0)
     await anvil.stop()
     // The node is gone: the watcher now waits out its backoff between refused reconnects.
-    await waitFor(() => activeTimers() === baseline + 1, { what: 'a pending reconnect' })
+    await waitFor(() => timers.pending.size === 1, { what: 'a pending reconnect' })
+    const created = timers.created
     watcher?.close()
-    expect(activeTimers()).toBe(baseline)
+    expect(timers.pending.size).toBe(0)
+    // Nothing re-arms after close, however long the test lingers.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(timers.created).toBe(created)
     expect(statuses).toEqual(['connected', expect.stringMatching(/^disconnected: /)])
   })
 })

@@ -35,6 +35,19 @@ export interface NewHeadsOptions {
   url: string
   /** Source of jitter draws in [0, 1). Default `Math.random`. */
   random?: () => number
+  /** Where reconnect timers come from. Default the global setTimeout/clearTimeout; tests inject their own to watch them. */
+  timers?: ReconnectTimers
+}
+
+/** The two timer functions the watcher uses, so a test can see exactly its timers and no one else's. */
+export interface ReconnectTimers {
+  setTimeout(callback: () => void, delayMs: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+const globalTimers: ReconnectTimers = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 }
 
 /** JSON-RPC id of our eth_subscribe call; each connection sends exactly one request. */
@@ -46,9 +59,10 @@ const SUBSCRIBE_ID = 1
  */
 export function watchNewHeads(options: NewHeadsOptions, handlers: HeadWatchHandlers): HeadWatcher {
   const random = options.random ?? Math.random
+  const timers = options.timers ?? globalTimers
   const { url, headers } = splitCredentials(options.url)
   let socket: WebSocket | undefined
-  let reconnectTimer: NodeJS.Timeout | undefined
+  let reconnectTimer: unknown
   let attempt = 0
   let closed = false
   let connected = false
@@ -63,7 +77,7 @@ export function watchNewHeads(options: NewHeadsOptions, handlers: HeadWatchHandl
     if (closed) return
     const delayMs = nextReconnectDelayMs(attempt, random())
     attempt += 1
-    reconnectTimer = setTimeout(connect, delayMs)
+    reconnectTimer = timers.setTimeout(connect, delayMs)
   }
 
   function connect(): void {
@@ -118,7 +132,7 @@ export function watchNewHeads(options: NewHeadsOptions, handlers: HeadWatchHandl
   return {
     close: () => {
       closed = true
-      if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
+      if (reconnectTimer !== undefined) timers.clearTimeout(reconnectTimer)
       reconnectTimer = undefined
       const ws = socket
       socket = undefined

@@ -1,5 +1,6 @@
 export { createEvmAdapter } from './evm-adapter.js'
-export { classifyEvmMethod, isEvmNodeBehindAnswer, quantity, requiredEvmHeight } from './evm-methods.js'
+export { classifyEvmMethod, quantity, requiredEvmHeight } from './evm-methods.js'
+export { classifyEvmError, evmCallCost } from './evm-node-errors.js'
 export {
   RECONNECT_BASE_MS,
   RECONNECT_CAP_MS,

@@ -2,24 +2,40 @@
  * The durable record of every accepted broadcast: written before the client hears "accepted", read
  * back after a restart so rebroadcasting resumes. One small interface, so a PostgreSQL store for
  * several replicas can sit behind it later; the embedded default is SQLite (sqlite-journal.ts).
+ *
+ * Writers never replace a record from a snapshot they read earlier: a record is created once
+ * (`insert`), and every later write is an `update` that appends outcomes (facts are never lost)
+ * and changes the status only if it is still the one the writer based its decision on
+ * (compare-and-set). The broadcaster's background write and a rebroadcast round on the same
+ * record therefore cannot overwrite each other.
  */
 
 /**
  * `pending` (accepted, not yet seen confirmed) → `seen` (in a mempool) → `confirmed` (depth reached);
- * or `dropped` (gone from every mempool past the drop window), `conflicted` (another transaction
- * spends its inputs / uses its nonce), `rejected` (no node accepted it; kept for the record).
+ * or `dropped` (no node holds it after `broadcast.dropAfterRounds` rebroadcast rounds),
+ * `conflicted` (another transaction spends its inputs / uses its nonce), `rejected` (no node can
+ * be shown to hold it; kept for the record).
  */
 export type BroadcastStatus = 'pending' | 'seen' | 'confirmed' | 'dropped' | 'conflicted' | 'rejected'
 
-/** One node's part in a broadcast: a send's verdict or a lookup's finding. */
+/** What a lookup on a node showed: the transaction in its mempool or a block, absent, conflicting, or no answer. */
+export type LookupState = 'mempool' | 'confirmed' | 'absent' | 'conflict' | 'unknown'
+
+/** One node's part in a broadcast: a send's verdict, a lookup's finding, or both. */
 export interface NodeOutcome {
   nodeId: string
-  /** accepted | already-known | ambiguous | conflict | invalid | node-local | failed | skipped | rebroadcast | seen | absent */
+  /**
+   * accepted | already-known | ambiguous | conflict | invalid | node-local | failed | id-mismatch |
+   * lookup (a lookup without a send); `repeat: <verdict>` (a client's repeat re-sent it);
+   * `rebroadcast: <verdict>`; `lookup: conflict`.
+   */
   outcome: string
   /** The node's error code, when it answered one. */
   code?: number | undefined
   /** Human-readable: the node's message or the failure, never a URL. */
   message?: string | undefined
+  /** What the lookup on this node right after its reply showed (only mempool/confirmed prove it holds the transaction). */
+  lookup?: LookupState | undefined
   /** ms since epoch */
   at: number
 }
@@ -40,6 +56,8 @@ export interface BroadcastRecord {
   confirmations: number
   /** Rebroadcasts made after the first fan-out. */
   rebroadcasts: number
+  /** Consecutive rebroadcast rounds in which no node was shown to hold it (reset when one does). */
+  unheldRounds?: number | undefined
   /** Deep enough that no reorg is expected: no longer watched. */
   settled?: boolean | undefined
   /** EVM sender and nonce, kept for conflict checks after a restart. */
@@ -55,14 +73,80 @@ export interface BroadcastQuery {
   limit?: number | undefined
 }
 
+/** Fields an update may set (null clears an optional one). */
+export interface RecordFields {
+  status?: BroadcastStatus
+  blockHeight?: number | null
+  blockHash?: string | null
+  confirmations?: number
+  unheldRounds?: number
+  settled?: boolean
+}
+
+export interface RecordChange {
+  /** Appended to the record's outcomes whatever its status: facts are never dropped. */
+  append?: readonly NodeOutcome[]
+  /** Added to `rebroadcasts` whatever the status (re-sends happened). */
+  rebroadcasts?: number
+  /**
+   * Compare-and-set: `set` applies only while the record's status is this one (or one of these).
+   * Omitted: `set` applies unconditionally (only for fields that do not depend on the status).
+   */
+  expect?: BroadcastStatus | readonly BroadcastStatus[]
+  set?: RecordFields
+  /** ms since epoch: the record's new `updatedAt`. */
+  at: number
+}
+
+export interface JournalHealth {
+  /** The store takes writes and its file (if any) is where it was opened. */
+  ok: boolean
+  /** Why not, or what was done about it (restored…), for people; '' when nothing to say. */
+  detail: string
+  /** It was broken and this check repaired it (a vanished file restored, writes work again). */
+  repaired?: boolean | undefined
+}
+
 export interface BroadcastJournal {
   get(chain: string, txid: string): Promise<BroadcastRecord | undefined>
-  /** Inserts or replaces the whole record. */
-  save(record: BroadcastRecord): Promise<void>
+  /** Adds a new record; false (and nothing written) when one exists for that chain and txid. */
+  insert(record: BroadcastRecord): Promise<boolean>
+  /**
+   * Appends outcomes and adds rebroadcasts, and applies `set` if the status still matches `expect`;
+   * atomically. Returns whether `set` applied (false also when there is no such record).
+   */
+  update(chain: string, txid: string, change: RecordChange): Promise<boolean>
   list(query: BroadcastQuery): Promise<BroadcastRecord[]>
   /** Records still to be watched (pending, seen, and confirmed ones still inside their reorg window). */
   open(chain: string): Promise<BroadcastRecord[]>
+  /**
+   * Checks that the store is usable now (file still there, writable; a store that failed a write
+   * is probed with a write) and repairs what it can. Never throws.
+   */
+  health(): Promise<JournalHealth>
   close(): Promise<void>
+}
+
+/** `record` after `change`, and whether `set` applied. Pure: both stores use it, so they cannot drift apart. */
+export function applyChange(record: BroadcastRecord, change: RecordChange): { record: BroadcastRecord; applied: boolean } {
+  const next: BroadcastRecord = {
+    ...record,
+    outcomes: change.append === undefined ? record.outcomes : [...record.outcomes, ...change.append],
+    rebroadcasts: record.rebroadcasts + (change.rebroadcasts ?? 0),
+    updatedAt: Math.max(record.updatedAt, change.at),
+  }
+  const expected = change.expect === undefined ? undefined : typeof change.expect === 'string' ? [change.expect] : change.expect
+  const applied = change.set !== undefined && (expected === undefined || expected.includes(record.status))
+  if (applied) {
+    const { status, blockHeight, blockHash, confirmations, unheldRounds, settled } = change.set!
+    if (status !== undefined) next.status = status
+    if (blockHeight !== undefined) next.blockHeight = blockHeight ?? undefined
+    if (blockHash !== undefined) next.blockHash = blockHash ?? undefined
+    if (confirmations !== undefined) next.confirmations = confirmations
+    if (unheldRounds !== undefined) next.unheldRounds = unheldRounds === 0 ? undefined : unheldRounds
+    if (settled !== undefined) next.settled = settled
+  }
+  return { record: next, applied }
 }
 
 /** A journal in memory, for library users who opt out of persistence and for tests. */
@@ -74,6 +158,23 @@ export class MemoryJournal implements BroadcastJournal {
     return record === undefined ? undefined : structuredClone(record)
   }
 
+  async insert(record: BroadcastRecord): Promise<boolean> {
+    const key = `${record.chain}/${record.txid}`
+    if (this.#records.has(key)) return false
+    this.#records.set(key, structuredClone(record))
+    return true
+  }
+
+  async update(chain: string, txid: string, change: RecordChange): Promise<boolean> {
+    const key = `${chain}/${txid}`
+    const record = this.#records.get(key)
+    if (record === undefined) return false
+    const { record: next, applied } = applyChange(record, structuredClone(change))
+    this.#records.set(key, next)
+    return applied
+  }
+
+  /** Puts a record as given, replacing any: for seeding tests and imports, never for the broadcast path. */
   async save(record: BroadcastRecord): Promise<void> {
     this.#records.set(`${record.chain}/${record.txid}`, structuredClone(record))
   }
@@ -82,12 +183,19 @@ export class MemoryJournal implements BroadcastJournal {
     return [...this.#records.values()]
       .filter((record) => (query.chain === undefined || record.chain === query.chain) && (query.status === undefined || record.status === query.status))
       .sort((a, b) => b.firstSeenAt - a.firstSeenAt)
-      .slice(0, Math.min(query.limit ?? 50, 1000))
+      .slice(0, Math.min(Math.max(1, query.limit ?? 50), 1000))
       .map((record) => structuredClone(record))
   }
 
   async open(chain: string): Promise<BroadcastRecord[]> {
-    return [...this.#records.values()].filter((record) => record.chain === chain && isOpen(record)).map((record) => structuredClone(record))
+    return [...this.#records.values()]
+      .filter((record) => record.chain === chain && isOpen(record))
+      .sort((a, b) => a.firstSeenAt - b.firstSeenAt)
+      .map((record) => structuredClone(record))
+  }
+
+  async health(): Promise<JournalHealth> {
+    return { ok: true, detail: '' }
   }
 
   async close(): Promise<void> {}

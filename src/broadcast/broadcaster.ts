@@ -1,11 +1,16 @@
 /**
  * The broadcast path of one chain. A signed transaction is decoded locally, sent in parallel to
- * `fanout` at-head nodes of distinct providers, and every reply gets a verdict. The client hears
- * the txid once `minAccepts` nodes hold it, and only after the journal has it; the other sends
- * finish in the background and are recorded. Transport failures and node-local refusals move the
+ * `fanout` at-head nodes of distinct providers, and every reply gets a verdict; a reply that claims
+ * the node holds it ("accepted", "already known", "nonce too low") is checked by a lookup on that
+ * node. `decideBroadcast` (broadcast-decision.ts) turns that evidence into the client's answer: the
+ * txid once enough nodes are shown to hold it and the journal has it; the other sends finish in the
+ * background and are appended to the record. Transport failures and node-local refusals move the
  * same bytes to a spare node. A transaction is never altered or re-signed.
+ *
+ * A repeat of a transaction the journal has as pending or seen is looked up on the at-head nodes,
+ * re-sent to those that lack it, and answered as soon as one holds it; only a confirmed one is
+ * answered from the journal alone.
  */
-import { LRUCache } from 'lru-cache'
 import type { BroadcastSupport, DecodedTransaction, TxPresence } from '../chain-adapter.js'
 import type { BroadcastConfig, ChainConfig } from '../config/schema.js'
 import { ProxyError } from '../errors/proxy-error.js'
@@ -15,30 +20,23 @@ import type { ProxyEvents } from '../proxy-events.js'
 import { selectCandidates } from '../routing/router.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 import type { Clock } from '../util/clock.js'
-import type { BroadcastJournal, BroadcastRecord, NodeOutcome } from './broadcast-journal.js'
+import { type BroadcastDecision, type BroadcastResult, type NodeEvidence, type SendVerdict, decideBroadcast, shown, summarizeEvidence, summarizeOutcomes } from './broadcast-decision.js'
+import type { BroadcastJournal, BroadcastRecord, BroadcastStatus, NodeOutcome } from './broadcast-journal.js'
 
-export interface BroadcastResult {
-  txid: string
-  /** Nodes that accepted it now. */
-  accepted: string[]
-  /** Nodes that already had it (mempool or chain). */
-  alreadyKnown: string[]
-  /** Nodes that refused it, with their own error. */
-  rejected: Array<{ nodeId: string; code: number; message: string }>
-  /** Sends still running when the answer was given. */
-  pending: string[]
-}
+export type { BroadcastResult } from './broadcast-decision.js'
 
 /** What the client gets: a result, or an error that is either the node's own or a ProxyError. */
 export type BroadcastAnswer =
   | { ok: true; result: BroadcastResult; nodeId: string | undefined; attempts: number }
   | { ok: false; error: JsonRpcErrorObject | ProxyError; nodeId: string | undefined; attempts: number }
 
+/** One send to one node: its verdict and, for a reply claiming the node holds it, what a lookup showed. */
 export interface SendOutcome {
   node: PoolNode
-  verdict: string
+  verdict: SendVerdict
   error?: JsonRpcErrorObject
   failure?: string
+  presence?: TxPresence
 }
 
 export interface BroadcasterOptions {
@@ -52,21 +50,21 @@ export interface BroadcasterOptions {
   clock: Clock
 }
 
-/** Up to 5 lookups 60 ms apart: bcoin answers the txid before its mempool has the transaction. */
+/** Up to 5 lookups 60 ms apart after "accepted": bcoin answers the txid before its mempool has the transaction. */
 const VERIFY_ATTEMPTS = 5
 const VERIFY_GAP_MS = 60
+/** At-head nodes outside the fan-out asked when the sends alone do not decide. */
+const CROSS_CHECK_NODES = 2
 
 export class Broadcaster {
   readonly #options: BroadcasterOptions
   readonly #config: BroadcastConfig
-  readonly #recent: LRUCache<string, BroadcastResult>
   readonly #inFlight = new Map<string, Promise<BroadcastAnswer>>()
   readonly #background = new Set<Promise<unknown>>()
 
   constructor(options: BroadcasterOptions) {
     this.#options = options
     this.#config = options.chain.broadcast
-    this.#recent = new LRUCache({ max: this.#config.recentCacheSize })
   }
 
   /** Broadcasts the transaction in a client's params; identical concurrent calls share one fan-out. */
@@ -85,142 +83,215 @@ export class Broadcaster {
     return await work
   }
 
-  /** Waits for background sends to settle (shutdown, tests). */
+  /** Waits for background sends to settle and be journaled (shutdown, tests). */
   async drain(): Promise<void> {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background])
   }
 
-  /** Sends the same bytes to `node` again (rebroadcast); returns the verdict. */
+  /** Sends the same bytes to `node` again (rebroadcast); returns the verdict and, for a claim, the lookup. */
   async resend(tx: DecodedTransaction, node: PoolNode): Promise<SendOutcome> {
     return await this.#send(tx, node)
   }
 
   async #broadcast(tx: DecodedTransaction): Promise<BroadcastAnswer> {
-    const { chain, journal, pool } = this.#options
-    const cached = this.#recent.get(tx.id)
-    if (cached !== undefined) return { ok: true, result: cached, nodeId: undefined, attempts: 0 }
-    const known = await journal.get(chain.name, tx.id)
-    if (known !== undefined && known.status !== 'rejected' && known.status !== 'dropped') {
-      // Idempotent repeat: same answer, no new fan-out storm. The rebroadcaster keeps it alive.
-      return { ok: true, result: summarize(known.txid, known.outcomes, []), nodeId: undefined, attempts: 0 }
+    const { chain, journal } = this.#options
+    let known: BroadcastRecord | undefined
+    try {
+      known = await journal.get(chain.name, tx.id)
+    } catch {
+      // An unreadable journal: send anyway; the write after the fan-out reports the journal's state.
+      known = undefined
     }
+    if (known?.status === 'confirmed') return { ok: true, result: summarizeOutcomes(tx.id, known.outcomes), nodeId: undefined, attempts: 0 }
+    return await this.#fanOut(tx, known)
+  }
 
-    const targets = this.#targets(new Set())
-    if (targets.length === 0) {
-      const statuses: Record<string, string> = {}
-      for (const node of pool.nodes) statuses[node.config.id] = node.health.status
-      return { ok: false, error: new ProxyError('SY_NO_ROUTABLE_NODE', `no healthy ${chain.name} node at the pool head to broadcast to`, { chain: chain.name, nodes: statuses }), nodeId: undefined, attempts: 0 }
-    }
+  /**
+   * Sends to the at-head targets (looking each up first on a repeat), asks the decision after each
+   * reply, answers early on success, and records everything.
+   */
+  async #fanOut(tx: DecodedTransaction, known: BroadcastRecord | undefined): Promise<BroadcastAnswer> {
+    const { chain } = this.#options
+    const repeat = known !== undefined && (known.status === 'pending' || known.status === 'seen')
+    const trustReplies = !this.#config.verifyAcceptance
+    // A repeat looks at every at-head node (lookups are cheap) so each one lacking it gets the bytes again.
+    const atHead = this.#candidates(new Set())
+    const targets = repeat ? atHead : this.#targets(new Set())
+    // Fresh sends need two holders while two at-head nodes exist: no single node's word answers the
+    // client while another can confirm it. A repeat of a verified record needs one.
+    const holdersNeeded = repeat || trustReplies ? this.#config.minAccepts : Math.max(this.#config.minAccepts, Math.min(2, atHead.length))
 
-    const outcomes: SendOutcome[] = []
+    const evidence = new Map<string, NodeEvidence>()
+    const outcomes: NodeOutcome[] = []
+    const prefix = repeat ? 'repeat: ' : ''
     const used = new Set<PoolNode>(targets)
     let attempts = 0
-    let settle: (() => void) | undefined
-    const enough = new Promise<void>((resolve) => (settle = resolve))
-    const successes = (): SendOutcome[] => outcomes.filter((outcome) => outcome.verdict === 'accepted' || outcome.verdict === 'already-known')
+    let early: ((decision: BroadcastDecision) => void) | undefined
+    const decidedEarly = new Promise<BroadcastDecision>((resolve) => (early = resolve))
+    const decide = (settled: boolean, crossChecked: boolean): BroadcastDecision =>
+      decideBroadcast({ chain: chain.name, txid: tx.id, evidence: [...evidence.values()], holdersNeeded, settled, crossChecked, trustReplies })
 
-    // One lane per target: on a transport failure or node-local refusal, the lane moves the same
-    // bytes to a spare node (never back to one already used).
     const lane = async (first: PoolNode): Promise<void> => {
       let node: PoolNode | undefined = first
       while (node !== undefined) {
+        const id = node.config.id
+        if (repeat) {
+          const presence = await this.#lookup(node, tx)
+          if (shown(presence.state)) {
+            evidence.set(id, { nodeId: id, lookup: presence.state })
+            outcomes.push({ nodeId: id, outcome: 'lookup', lookup: presence.state, at: this.#options.clock.now() })
+            const decision = decide(false, false)
+            if (decision.kind === 'success') early?.(decision)
+            return
+          }
+        }
+        evidence.set(id, { nodeId: id, running: true })
         attempts += 1
-        const outcome = await this.#send(tx, node)
-        outcomes.push(outcome)
-        if (successes().length >= this.#config.minAccepts) settle?.()
-        if (outcome.verdict !== 'failed' && outcome.verdict !== 'node-local') return
+        const sent = await this.#send(tx, node)
+        evidence.set(id, toEvidence(sent))
+        outcomes.push(toNodeOutcome(sent, prefix, this.#options.clock.now()))
+        const decision = decide(false, false)
+        if (decision.kind === 'success') early?.(decision)
+        if (sent.verdict !== 'failed' && sent.verdict !== 'node-local') return
         node = this.#targets(used)[0]
         if (node !== undefined) used.add(node)
       }
     }
-    const all = Promise.all(targets.map(lane))
-    await Promise.race([enough, all])
+    const all = targets.length === 0 ? Promise.resolve([]) : Promise.all(targets.map(lane))
+    const first = await Promise.race([decidedEarly, all.then(() => undefined)])
 
-    if (successes().length >= this.#config.minAccepts) {
-      const first = successes()[0]!
-      const record = this.#record(tx, outcomes, 'pending')
-      await journal.save(record)
-      const running = [...used].filter((node) => !outcomes.some((outcome) => outcome.node === node)).map((node) => node.config.id)
-      const result = summarize(tx.id, this.#nodeOutcomes(outcomes), running)
-      this.#recent.set(tx.id, result)
-      this.#options.events.emit('broadcast:accepted', { chain: chain.name, txid: tx.id, accepted: result.accepted, alreadyKnown: result.alreadyKnown })
-      const background = all.then(async () => {
-        const latest = (await journal.get(chain.name, tx.id)) ?? record
-        // Every send has settled: its verdicts replace the early ones; lookups and rebroadcasts
-        // the rebroadcaster may have recorded meanwhile stay.
-        const sends = this.#nodeOutcomes(outcomes)
-        await journal.save({ ...latest, outcomes: [...latest.outcomes.filter((entry) => !SEND_VERDICTS.has(entry.outcome)), ...sends], updatedAt: this.#options.clock.now() })
-        this.#recent.set(tx.id, summarize(tx.id, sends, []))
-      })
-      this.#track(background)
-      return { ok: true, result, nodeId: first.node.config.id, attempts }
+    if (first?.kind === 'success') {
+      const written = outcomes.length
+      const answer = await this.#succeed(tx, known, first.holders, [...evidence.values()], outcomes.slice(0, written), attempts, repeat)
+      // The other sends finish in the background; their verdicts are appended, never rewritten
+      // (not at all when the journal just failed: the client was told it is not journaled).
+      this.#track(
+        all.then(async () => {
+          const later = outcomes.slice(written)
+          if (answer.ok && later.length > 0) await this.#options.journal.update(chain.name, tx.id, { append: later, at: this.#options.clock.now() })
+        }),
+      )
+      return answer
     }
 
     await all
-    return await this.#settleWithoutAcceptance(tx, outcomes, attempts)
+    let decision = decide(true, false)
+    if (decision.kind === 'cross-check') {
+      const others = this.#candidates(new Set()).filter((node) => !evidence.has(node.config.id)).slice(0, CROSS_CHECK_NODES)
+      await Promise.all(
+        others.map(async (node) => {
+          const presence = await this.#lookup(node, tx)
+          const id = node.config.id
+          evidence.set(id, { nodeId: id, lookup: presence.state, ...(presence.state === 'conflict' ? { lookupDetail: presence.detail } : {}) })
+          outcomes.push({ nodeId: id, outcome: 'lookup', lookup: presence.state, message: 'detail' in presence ? presence.detail : undefined, at: this.#options.clock.now() })
+        }),
+      )
+      decision = decide(true, true)
+    }
+    return await this.#conclude(tx, known, decision, evidence, outcomes, attempts, repeat)
   }
 
-  /** No node accepted: resolve ambiguity by lookups, report conflicts, or pass the node's error on. */
-  async #settleWithoutAcceptance(tx: DecodedTransaction, outcomes: SendOutcome[], attempts: number): Promise<BroadcastAnswer> {
-    const { chain, journal, events } = this.#options
-    const ambiguous = outcomes.filter((outcome) => outcome.verdict === 'ambiguous')
-    let conflictDetail = outcomes.find((outcome) => outcome.verdict === 'conflict')?.error?.message
-    // Lookups settle what the replies could not: ambiguous verdicts, silent drops (bcoin-style nodes
-    // drop double-spends without an error) and sends that never got an answer.
-    const unsettled = outcomes.every((outcome) => ['failed', 'node-local', 'dropped-silently', 'ambiguous'].includes(outcome.verdict))
-    if (ambiguous.length > 0 || unsettled) {
-      const presences = await this.#lookupAtHead(tx, 2)
-      const holder = presences.find((entry) => entry.presence.state === 'mempool' || entry.presence.state === 'confirmed')
-      if (holder !== undefined) {
-        const known: SendOutcome = { node: holder.node, verdict: 'already-known' }
-        const all = [...outcomes, known]
-        await journal.save(this.#record(tx, all, 'pending'))
-        const result = summarize(tx.id, this.#nodeOutcomes(all), [])
-        this.#recent.set(tx.id, result)
-        events.emit('broadcast:accepted', { chain: chain.name, txid: tx.id, accepted: result.accepted, alreadyKnown: result.alreadyKnown })
-        return { ok: true, result, nodeId: holder.node.config.id, attempts }
-      }
-      const conflict = presences.find((entry) => entry.presence.state === 'conflict')
-      if (conflict !== undefined && conflict.presence.state === 'conflict') conflictDetail ??= conflict.presence.detail
+  /** Every send settled: record the decision and build the client's answer. */
+  async #conclude(
+    tx: DecodedTransaction,
+    known: BroadcastRecord | undefined,
+    decision: BroadcastDecision,
+    evidence: ReadonlyMap<string, NodeEvidence>,
+    outcomes: NodeOutcome[],
+    attempts: number,
+    repeat: boolean,
+  ): Promise<BroadcastAnswer> {
+    const { chain, pool, events } = this.#options
+    if (decision.kind === 'success') return await this.#succeed(tx, known, decision.holders, [...evidence.values()], outcomes, attempts, repeat)
+    if (decision.kind === 'wait' || decision.kind === 'cross-check') throw new Error(`broadcast decision left undecided after every send settled (${decision.kind})`)
+    if (decision.status !== undefined) {
+      // A repeat that fails (nodes unreachable, a refusal) leaves a pending record's status to the
+      // rebroadcaster's rounds, unless it found a conflict; its outcomes are appended either way.
+      // The answer does not depend on recording a failure: the journal's monitor reports that.
+      const status = repeat && decision.status !== 'conflicted' ? known!.status : decision.status
+      await this.#journal(tx, known, outcomes, status).catch(() => undefined)
     }
-    if (conflictDetail !== undefined) {
-      await journal.save(this.#record(tx, outcomes, 'conflicted'))
-      events.emit('broadcast:conflict', { chain: chain.name, txid: tx.id, detail: conflictDetail })
-      return {
-        ok: false,
-        error: new ProxyError('SY_TX_CONFLICT', `transaction ${tx.id} conflicts with another transaction: ${conflictDetail}`, { chain: chain.name, txid: tx.id }),
-        nodeId: undefined,
-        attempts,
-      }
+    if (decision.kind === 'node-error') return { ok: false, error: decision.error, nodeId: decision.nodeId, attempts }
+    if (decision.code === 'SY_TX_CONFLICT') events.emit('broadcast:conflict', { chain: chain.name, txid: tx.id, detail: decision.detail ?? decision.message })
+    if (decision.code === 'SY_NO_ROUTABLE_NODE') {
+      const statuses: Record<string, string> = {}
+      for (const node of pool.nodes) statuses[node.config.id] = node.health.status
+      return { ok: false, error: new ProxyError(decision.code, decision.message, { chain: chain.name, nodes: statuses }), nodeId: undefined, attempts }
     }
-    await journal.save(this.#record(tx, outcomes, 'rejected'))
-    // The most informative node answer: a definitive rejection, else the ambiguous one.
-    const verdictOrder = ['invalid', 'ambiguous', 'node-local']
-    for (const verdict of verdictOrder) {
-      const answered = outcomes.find((outcome) => outcome.verdict === verdict && outcome.error !== undefined)
-      if (answered?.error !== undefined) return { ok: false, error: answered.error, nodeId: answered.node.config.id, attempts }
-    }
-    const mismatch = outcomes.find((outcome) => outcome.verdict === 'id-mismatch')
-    if (mismatch !== undefined) {
-      return { ok: false, error: new ProxyError('SY_TX_ID_MISMATCH', `node ${mismatch.node.config.id} returned another transaction id than ${tx.id}`, { chain: chain.name, txid: tx.id }), nodeId: undefined, attempts }
-    }
-    const silent = outcomes.find((outcome) => outcome.verdict === 'dropped-silently')
-    if (silent !== undefined) {
-      return {
-        ok: false,
-        error: new ProxyError('SY_TX_NOT_ACCEPTED', `no node holds transaction ${tx.id} after sending it (it was dropped without an error: invalid, e.g. a bad signature)`, { chain: chain.name, txid: tx.id }),
-        nodeId: undefined,
-        attempts,
-      }
-    }
-    const causes = outcomes.map((outcome) => `${outcome.node.config.id}: ${outcome.failure ?? outcome.verdict}`)
-    return { ok: false, error: new ProxyError('SY_ALL_NODES_FAILED', `no ${chain.name} node took transaction ${tx.id} (${causes.join(', ')})`, { chain: chain.name, txid: tx.id, causes }), nodeId: undefined, attempts }
+    const details = { chain: chain.name, txid: tx.id, ...(decision.causes === undefined ? {} : { causes: decision.causes }) }
+    return { ok: false, error: new ProxyError(decision.code, decision.message, details), nodeId: undefined, attempts }
   }
 
-  /** One send: the node's verdict. Only transport failures count against the node's health. */
+  /** Journals a success, then tells the client (and the event's subscribers); a failed write is SY_TX_NOT_JOURNALED. */
+  async #succeed(
+    tx: DecodedTransaction,
+    known: BroadcastRecord | undefined,
+    holders: string[],
+    evidence: NodeEvidence[],
+    outcomes: NodeOutcome[],
+    attempts: number,
+    repeat: boolean,
+  ): Promise<BroadcastAnswer> {
+    const { chain, events } = this.#options
+    const result = summarizeEvidence(tx.id, evidence, !this.#config.verifyAcceptance)
+    try {
+      await this.#journal(tx, known, outcomes, repeat ? known!.status : 'pending')
+    } catch {
+      return this.#notJournaled(tx, holders, attempts)
+    }
+    if (!repeat) events.emit('broadcast:accepted', { chain: chain.name, txid: tx.id, accepted: result.accepted, alreadyKnown: result.alreadyKnown })
+    return { ok: true, result, nodeId: holders[0], attempts }
+  }
+
+  /**
+   * Records the broadcast: a new record, or the outcomes appended to the existing one, whose status
+   * moves to `status` only if it is still the one this broadcast started from (compare-and-set).
+   */
+  async #journal(tx: DecodedTransaction, known: BroadcastRecord | undefined, outcomes: NodeOutcome[], status: BroadcastStatus): Promise<void> {
+    const { journal, chain, clock } = this.#options
+    const now = clock.now()
+    if (known === undefined) {
+      const record: BroadcastRecord = {
+        chain: chain.name,
+        txid: tx.id,
+        raw: tx.raw,
+        status,
+        firstSeenAt: now,
+        updatedAt: now,
+        confirmations: 0,
+        rebroadcasts: 0,
+        sender: tx.sender,
+        nonce: tx.nonce,
+        outcomes,
+      }
+      if (await journal.insert(record)) return
+      // Recorded meanwhile (another proxy instance, or a read that failed): append to it instead.
+      known = await journal.get(chain.name, tx.id)
+      if (known === undefined) throw new Error(`journal insert of ${tx.id} neither created nor found a record`)
+    }
+    const holders = outcomes.some((outcome) => shown(outcome.lookup))
+    await journal.update(chain.name, tx.id, {
+      append: outcomes,
+      expect: known.status,
+      set: status === known.status ? (holders ? { unheldRounds: 0 } : {}) : { status, unheldRounds: 0 },
+      at: now,
+    })
+  }
+
+  #notJournaled(tx: DecodedTransaction, holders: string[], attempts: number): BroadcastAnswer {
+    const chain = this.#options.chain.name
+    const error = new ProxyError(
+      'SY_TX_NOT_JOURNALED',
+      `transaction ${tx.id} was sent and is held by ${holders.join(', ')}, but the journal write failed: do not re-sign it; re-send the same bytes or look it up`,
+      { chain, txid: tx.id, heldBy: holders },
+    )
+    return { ok: false, error, nodeId: undefined, attempts }
+  }
+
+  /** One send: the node's verdict, and for a claim the lookup. Only transport failures count against the node's health. */
   async #send(tx: DecodedTransaction, node: PoolNode): Promise<SendOutcome> {
-    const { support, pool, transports } = this.#options
-    const transport = transports.get(node.config.id) ?? node.transport
+    const { support, pool } = this.#options
+    const transport = this.#transport(node)
     const outcome = await transport.call({ method: support.method, params: support.sendParams(tx) }, { timeoutMs: this.#config.timeoutMs })
     if (!outcome.ok) {
       pool.recordFailure(node, outcome.failure)
@@ -228,31 +299,40 @@ export class Broadcaster {
     }
     pool.recordSuccess(node, outcome.latencyMs)
     const classified = support.classifyReply(outcome.answer)
-    if (classified.verdict !== 'accepted') return { node, verdict: classified.verdict, ...(outcome.answer.error ? { error: outcome.answer.error } : {}) }
-    if (classified.returnedId !== tx.id) return { node, verdict: 'id-mismatch', failure: `returned ${classified.returnedId ?? 'nothing'}` }
-    if (!this.#config.verifyAcceptance) return { node, verdict: 'accepted' }
-    return (await this.#holds(transport, tx)) ? { node, verdict: 'accepted' } : { node, verdict: 'dropped-silently' }
-  }
-
-  async #holds(transport: NodeTransport, tx: DecodedTransaction): Promise<boolean> {
-    for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
-      const presence = await this.#options.support.lookup(transport, tx, { timeoutMs: this.#config.timeoutMs })
-      if (presence.state === 'mempool' || presence.state === 'confirmed') return true
-      // A node we cannot ask keeps its word: its reply said accepted.
-      if (presence.state === 'unknown') return true
-      if (attempt < VERIFY_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, VERIFY_GAP_MS))
+    if (classified.verdict === 'accepted' && classified.returnedId !== tx.id) return { node, verdict: 'id-mismatch', failure: `returned ${classified.returnedId ?? 'nothing'}` }
+    const sent: SendOutcome = { node, verdict: classified.verdict, ...(outcome.answer.error ? { error: outcome.answer.error } : {}) }
+    const claim = classified.verdict === 'accepted' || classified.verdict === 'already-known'
+    if ((claim && this.#config.verifyAcceptance) || classified.verdict === 'ambiguous') {
+      sent.presence = await this.#verify(node, tx, classified.verdict === 'accepted' ? VERIFY_ATTEMPTS : 1)
     }
-    return false
+    return sent
   }
 
-  async #lookupAtHead(tx: DecodedTransaction, count: number): Promise<Array<{ node: PoolNode; presence: TxPresence }>> {
-    const nodes = this.#targets(new Set()).slice(0, Math.max(count, 2))
-    return await Promise.all(
-      nodes.map(async (node) => ({
-        node,
-        presence: await this.#options.support.lookup(this.#options.transports.get(node.config.id) ?? node.transport, tx, { timeoutMs: this.#config.timeoutMs }),
-      })),
-    )
+  /** Looks the transaction up on `node`, again while it is absent (up to `attempts` times). */
+  async #verify(node: PoolNode, tx: DecodedTransaction, attempts: number): Promise<TxPresence> {
+    for (let attempt = 1; ; attempt++) {
+      const presence = await this.#lookup(node, tx)
+      if (presence.state !== 'absent' || attempt >= attempts) return presence
+      await new Promise((resolve) => setTimeout(resolve, VERIFY_GAP_MS))
+    }
+  }
+
+  async #lookup(node: PoolNode, tx: DecodedTransaction): Promise<TxPresence> {
+    try {
+      return await this.#options.support.lookup(this.#transport(node), tx, { timeoutMs: this.#config.timeoutMs })
+    } catch (error) {
+      return { state: 'unknown', detail: error instanceof Error ? error.message : String(error) }
+    }
+  }
+
+  #transport(node: PoolNode): NodeTransport {
+    return this.#options.transports.get(node.config.id) ?? node.transport
+  }
+
+  /** Routable at-head nodes not in `exclude`, best score first. */
+  #candidates(exclude: ReadonlySet<PoolNode>): PoolNode[] {
+    const { pool } = this.#options
+    return selectCandidates(pool.nodes, pool.head, undefined, exclude, true).sort((a, b) => pool.score(b) - pool.score(a))
   }
 
   /**
@@ -260,8 +340,7 @@ export class Broadcaster {
    * first within a provider), then the best of the rest.
    */
   #targets(exclude: ReadonlySet<PoolNode>): PoolNode[] {
-    const { pool } = this.#options
-    const candidates = selectCandidates(pool.nodes, pool.head, undefined, exclude, true).sort((a, b) => pool.score(b) - pool.score(a))
+    const candidates = this.#candidates(exclude)
     const chosen: PoolNode[] = []
     const providers = new Set<string>()
     for (const node of candidates) {
@@ -274,57 +353,32 @@ export class Broadcaster {
     return chosen.slice(0, this.#config.fanout)
   }
 
-  #record(tx: DecodedTransaction, outcomes: SendOutcome[], status: BroadcastRecord['status']): BroadcastRecord {
-    const now = this.#options.clock.now()
-    return {
-      chain: this.#options.chain.name,
-      txid: tx.id,
-      raw: tx.raw,
-      status,
-      firstSeenAt: now,
-      updatedAt: now,
-      confirmations: 0,
-      rebroadcasts: 0,
-      sender: tx.sender,
-      nonce: tx.nonce,
-      outcomes: outcomes.map((outcome) => toNodeOutcome(outcome, now)),
-    }
-  }
-
-  #nodeOutcomes(outcomes: SendOutcome[]): NodeOutcome[] {
-    const now = this.#options.clock.now()
-    return outcomes.map((outcome) => toNodeOutcome(outcome, now))
-  }
-
   #track(work: Promise<unknown>): void {
     const tracked = work.catch(() => undefined).finally(() => this.#background.delete(tracked))
     this.#background.add(tracked)
   }
 }
 
-function toNodeOutcome(outcome: SendOutcome, at: number): NodeOutcome {
+export function toEvidence(sent: SendOutcome): NodeEvidence {
   return {
-    nodeId: outcome.node.config.id,
-    outcome: outcome.verdict,
-    code: outcome.error?.code,
-    message: outcome.error?.message ?? outcome.failure,
-    at,
+    nodeId: sent.node.config.id,
+    verdict: sent.verdict,
+    error: sent.error,
+    failure: sent.failure,
+    lookup: sent.presence?.state,
+    ...(sent.presence?.state === 'conflict' ? { lookupDetail: sent.presence.detail } : {}),
   }
 }
 
-/** Verdicts of sends (as opposed to the rebroadcaster's lookup and re-send entries). */
-const SEND_VERDICTS = new Set(['accepted', 'already-known', 'ambiguous', 'conflict', 'invalid', 'node-local', 'failed', 'id-mismatch', 'dropped-silently'])
-
-/** The per-node result of a broadcast, from its recorded outcomes (live ones or the journal's). */
-function summarize(txid: string, outcomes: readonly NodeOutcome[], pending: string[]): BroadcastResult {
-  const ids = (verdict: string) => [...new Set(outcomes.filter((outcome) => outcome.outcome === verdict).map((outcome) => outcome.nodeId))]
+/** A send as the journal keeps it; `prefix` marks re-sends (`repeat: `, `rebroadcast: `). */
+export function toNodeOutcome(sent: SendOutcome, prefix: string, at: number): NodeOutcome {
+  const presenceDetail = sent.presence !== undefined && 'detail' in sent.presence ? sent.presence.detail : undefined
   return {
-    txid,
-    accepted: ids('accepted'),
-    alreadyKnown: ids('already-known'),
-    rejected: outcomes
-      .filter((outcome) => outcome.code !== undefined && outcome.outcome !== 'already-known')
-      .map((outcome) => ({ nodeId: outcome.nodeId, code: outcome.code!, message: outcome.message ?? '' })),
-    pending,
+    nodeId: sent.node.config.id,
+    outcome: `${prefix}${sent.verdict}`,
+    code: sent.error?.code,
+    message: sent.error?.message ?? sent.failure ?? presenceDetail,
+    lookup: sent.presence?.state,
+    at,
   }
 }

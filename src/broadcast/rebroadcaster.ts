@@ -4,6 +4,12 @@
  * lack it, advances its status (pending → seen → confirmed at the chain's depth), notices when its
  * block leaves the chain (reorg: back to pending), and reports conflicts and drops. Records are
  * read from the journal each round, so a restarted proxy picks up where the last one stopped.
+ *
+ * Only lookups count: a re-send answered "accepted" or "already known" keeps a record alive only
+ * once a lookup finds it on that node. After `dropAfterRounds` rounds in a row in which no node
+ * holds it, it is `dropped`. Every write appends outcomes and changes the status by
+ * compare-and-set against the status this round started from, so a concurrent write (the
+ * broadcaster's background sends, a client's repeat) is never overwritten.
  */
 import type { BroadcastSupport, DecodedTransaction, TxPresence } from '../chain-adapter.js'
 import type { ChainConfig } from '../config/schema.js'
@@ -12,8 +18,9 @@ import type { ProxyEvents } from '../proxy-events.js'
 import { selectCandidates } from '../routing/router.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 import type { Clock } from '../util/clock.js'
-import type { BroadcastJournal, BroadcastRecord, NodeOutcome } from './broadcast-journal.js'
-import type { Broadcaster } from './broadcaster.js'
+import { shown } from './broadcast-decision.js'
+import type { BroadcastJournal, BroadcastRecord, BroadcastStatus, RecordChange } from './broadcast-journal.js'
+import { type Broadcaster, toNodeOutcome } from './broadcaster.js'
 
 export interface RebroadcasterOptions {
   chain: ChainConfig
@@ -79,7 +86,7 @@ export class Rebroadcaster {
   }
 
   async #check(record: BroadcastRecord): Promise<void> {
-    const { support, pool, chain, journal, events, clock } = this.#options
+    const { support, pool, chain, events, clock } = this.#options
     const nodes = selectCandidates(pool.nodes, pool.head, undefined, new Set(), true)
     if (nodes.length === 0 || pool.head === undefined) return
     let tx: DecodedTransaction
@@ -89,23 +96,31 @@ export class Rebroadcaster {
       return
     }
     const timeoutMs = chain.broadcast.timeoutMs
-    const presences = await Promise.all(nodes.map(async (node) => ({ node, presence: await support.lookup(this.#transport(node), tx, { timeoutMs }) })))
+    const presences = await Promise.all(nodes.map(async (node) => ({ node, presence: await this.#lookup(node, tx) })))
     const now = clock.now()
-    const next: BroadcastRecord = { ...record, updatedAt: now, outcomes: [...record.outcomes] }
+    // The status this round's decisions are based on; every status change is compare-and-set against it.
+    let status: BroadcastStatus = record.status
+    const write = async (change: Omit<RecordChange, 'at' | 'expect'>): Promise<boolean> => {
+      try {
+        return await this.#options.journal.update(chain.name, record.txid, { ...change, expect: status, at: now })
+      } catch {
+        // The journal's monitor reports the failure (event, /readyz); the next round tries again.
+        return false
+      }
+    }
 
     const confirmed = presences.find((entry) => entry.presence.state === 'confirmed')
     if (confirmed !== undefined && confirmed.presence.state === 'confirmed') {
       const { height, blockHash } = confirmed.presence
       const depth = Math.max(0, pool.head - height + 1)
-      Object.assign(next, { blockHeight: height, blockHash, confirmations: depth })
-      if (depth >= chain.confirmations && record.status !== 'confirmed') {
-        next.status = 'confirmed'
+      const reached = depth >= chain.confirmations && status !== 'confirmed'
+      const next: BroadcastStatus = reached ? 'confirmed' : status === 'pending' ? 'seen' : status
+      const applied = await write({
+        set: { status: next, blockHeight: height, blockHash, confirmations: depth, unheldRounds: 0, ...(depth >= chain.confirmations * SETTLE_FACTOR ? { settled: true } : {}) },
+      })
+      if (applied && reached) {
         events.emit('broadcast:confirmed', { chain: chain.name, txid: record.txid, detail: `${depth} confirmations at height ${height}`, height, confirmations: depth })
-      } else if (record.status === 'pending') {
-        next.status = 'seen'
       }
-      if (depth >= chain.confirmations * SETTLE_FACTOR) next.settled = true
-      await journal.save(next)
       return
     }
 
@@ -113,52 +128,65 @@ export class Rebroadcaster {
       // It was in a block and no node sees it there now: did that block leave the chain?
       const canonical = await support.isBlockCanonical(this.#transport(nodes[0]!), record.blockHeight, record.blockHash, { timeoutMs })
       if (canonical === false) {
+        const applied = await write({ set: { status: 'pending', blockHeight: null, blockHash: null, confirmations: 0 } })
+        if (!applied) return
         events.emit('broadcast:reorged', { chain: chain.name, txid: record.txid, detail: `block ${record.blockHash} at height ${record.blockHeight} left the chain`, height: record.blockHeight })
-        Object.assign(next, { status: 'pending', blockHeight: undefined, blockHash: undefined, confirmations: 0 })
-      } else if (record.status === 'confirmed') {
+        status = 'pending'
+      } else if (status === 'confirmed') {
         // Still canonical (its outputs may simply be spent by now): count depth from the block.
-        next.confirmations = Math.max(0, pool.head - record.blockHeight + 1)
-        if (next.confirmations >= chain.confirmations * SETTLE_FACTOR) next.settled = true
-        await journal.save(next)
+        const confirmations = Math.max(0, pool.head - record.blockHeight + 1)
+        await write({ set: { confirmations, ...(confirmations >= chain.confirmations * SETTLE_FACTOR ? { settled: true } : {}) } })
         return
       }
     }
 
-    const holders = presences.filter((entry) => entry.presence.state === 'mempool')
+    const holders = presences.filter((entry) => shown(entry.presence.state))
     const conflicts = presences.filter((entry): entry is { node: PoolNode; presence: Extract<TxPresence, { state: 'conflict' }> } => entry.presence.state === 'conflict')
     if (holders.length === 0 && conflicts.length > 0) {
-      next.status = 'conflicted'
-      next.outcomes.push(...conflicts.map((entry) => outcome(entry.node, 'lookup: conflict', entry.presence.detail, now)))
-      await journal.save(next)
-      events.emit('broadcast:conflict', { chain: chain.name, txid: record.txid, detail: conflicts[0]!.presence.detail })
+      const append = conflicts.map((entry) => ({ nodeId: entry.node.config.id, outcome: 'lookup: conflict', message: entry.presence.detail, lookup: 'conflict' as const, at: now }))
+      if (await write({ append, set: { status: 'conflicted' } })) {
+        events.emit('broadcast:conflict', { chain: chain.name, txid: record.txid, detail: conflicts[0]!.presence.detail })
+      }
       return
     }
-    if (holders.length > 0 && next.status === 'pending') next.status = 'seen'
 
     const lacking = presences.filter((entry) => entry.presence.state === 'absent').map((entry) => entry.node)
-    if (lacking.length === 0) {
-      await journal.save(next)
+    const resends = await Promise.all(lacking.map((node) => this.#options.broadcaster.resend(tx, node)))
+    const append = resends.map((sent) => toNodeOutcome(sent, 'rebroadcast: ', now))
+    const rebroadcasts = resends.length > 0 ? 1 : 0
+    const trust = !chain.broadcast.verifyAcceptance
+    const tookIt = resends.filter((sent) => shown(sent.presence?.state) || (trust && (sent.verdict === 'accepted' || sent.verdict === 'already-known')))
+    if (holders.length + tookIt.length > 0) {
+      await write({ append, rebroadcasts, set: { status: status === 'pending' ? 'seen' : status, unheldRounds: 0 } })
       return
     }
-    const verdicts = await Promise.all(lacking.map((node) => this.#options.broadcaster.resend(tx, node)))
-    next.rebroadcasts += 1
-    for (const verdict of verdicts) next.outcomes.push(outcome(verdict.node, `rebroadcast: ${verdict.verdict}`, verdict.error?.message ?? verdict.failure, now, verdict.error?.code))
-    const took = verdicts.some((verdict) => verdict.verdict === 'accepted' || verdict.verdict === 'already-known')
-    if (holders.length === 0 && !took && verdicts.every((verdict) => verdict.verdict === 'invalid' || verdict.verdict === 'dropped-silently')) {
-      next.status = 'dropped'
-      const detail = verdicts.find((verdict) => verdict.error !== undefined)?.error?.message ?? 'no node keeps it after re-sending'
-      events.emit('broadcast:dropped', { chain: chain.name, txid: record.txid, detail })
-    } else if (took && next.status === 'pending') {
-      next.status = 'seen'
+
+    // No node holds it. A round counts only if some node could say so (not every lookup unanswered).
+    const answered = lacking.length > 0
+    if (!answered) {
+      await write({ append, rebroadcasts })
+      return
     }
-    await journal.save(next)
+    const rounds = (record.unheldRounds ?? 0) + 1
+    if (rounds < chain.broadcast.dropAfterRounds) {
+      await write({ append, rebroadcasts, set: { unheldRounds: rounds } })
+      return
+    }
+    if (await write({ append, rebroadcasts, set: { status: 'dropped', unheldRounds: rounds } })) {
+      const refusal = resends.find((sent) => sent.error !== undefined && sent.verdict !== 'already-known')?.error?.message
+      events.emit('broadcast:dropped', { chain: chain.name, txid: record.txid, detail: refusal ?? `no node holds it after ${rounds} rebroadcast rounds` })
+    }
+  }
+
+  async #lookup(node: PoolNode, tx: DecodedTransaction): Promise<TxPresence> {
+    try {
+      return await this.#options.support.lookup(this.#transport(node), tx, { timeoutMs: this.#options.chain.broadcast.timeoutMs })
+    } catch (error) {
+      return { state: 'unknown', detail: error instanceof Error ? error.message : String(error) }
+    }
   }
 
   #transport(node: PoolNode): NodeTransport {
     return this.#options.transports.get(node.config.id) ?? node.transport
   }
-}
-
-function outcome(node: PoolNode, kind: string, message: string | undefined, at: number, code?: number): NodeOutcome {
-  return { nodeId: node.config.id, outcome: kind, code, message, at }
 }

@@ -1,9 +1,16 @@
+/**
+ * What only the SQLite store has to get right: durability across reopen, old files, one owner, no
+ * -shm mmap (SIGBUS), and files that vanish or stop being writable while the process runs.
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, test } from 'vitest'
-import { type BroadcastJournal, type BroadcastRecord, MemoryJournal } from './broadcast-journal.js'
-import { SqliteJournal } from './sqlite-journal.js'
+import Database from 'better-sqlite3'
+import { afterEach, expect, test } from 'vitest'
+import type { BroadcastRecord } from './broadcast-journal.js'
+import { JournalWriteError, SqliteJournal } from './sqlite-journal.js'
 
 const record = (txid: string, extra: Partial<BroadcastRecord> = {}): BroadcastRecord => ({
   chain: 'btc',
@@ -14,41 +21,130 @@ const record = (txid: string, extra: Partial<BroadcastRecord> = {}): BroadcastRe
   updatedAt: 1_000,
   confirmations: 0,
   rebroadcasts: 0,
-  outcomes: [{ nodeId: 'a', outcome: 'accepted', at: 1_000 }],
+  outcomes: [{ nodeId: 'a', outcome: 'accepted', lookup: 'mempool', at: 1_000 }],
   ...extra,
 })
 
-describe.each<[string, () => Promise<BroadcastJournal>]>([
-  ['SqliteJournal', async () => new SqliteJournal(join(await mkdtemp(join(tmpdir(), 'switchyard-journal-')), 'nested', 'journal.sqlite'))],
-  ['MemoryJournal', async () => new MemoryJournal()],
-])('%s', (_name, create) => {
-  test('save, get, update, list by chain/status, open records', async () => {
-    const journal = await create()
-    await journal.save(record('t1', { firstSeenAt: 1 }))
-    await journal.save(record('t2', { firstSeenAt: 2, status: 'confirmed', blockHash: 'h', blockHeight: 5, confirmations: 2 }))
-    await journal.save(record('t5', { firstSeenAt: 0, status: 'confirmed', blockHash: 'h', blockHeight: 1, confirmations: 9, settled: true }))
-    await journal.save(record('t3', { firstSeenAt: 3, status: 'rejected' }))
-    await journal.save(record('t4', { firstSeenAt: 4, chain: 'eth', sender: '0xabc', nonce: 7 }))
-    expect(await journal.get('btc', 't1')).toEqual(record('t1', { firstSeenAt: 1 }))
-    expect(await journal.get('eth', 't1')).toBeUndefined()
-    expect((await journal.get('eth', 't4'))?.nonce).toBe(7)
-    await journal.save({ ...record('t1', { firstSeenAt: 1 }), status: 'seen', updatedAt: 9, outcomes: [{ nodeId: 'b', outcome: 'seen', at: 9 }] })
-    expect(await journal.get('btc', 't1')).toMatchObject({ status: 'seen', updatedAt: 9, outcomes: [{ nodeId: 'b', outcome: 'seen', at: 9 }] })
-    expect((await journal.list({})).map((entry) => entry.txid)).toEqual(['t4', 't3', 't2', 't1', 't5'])
-    expect((await journal.get('btc', 't5'))?.settled).toBe(true)
-    expect((await journal.list({ chain: 'btc', limit: 2 })).map((entry) => entry.txid)).toEqual(['t3', 't2'])
-    expect((await journal.list({ status: 'rejected' })).map((entry) => entry.txid)).toEqual(['t3'])
-    expect((await journal.open('btc')).map((entry) => entry.txid)).toEqual(['t1', 't2'])
-    await journal.close()
-  })
+const opened: SqliteJournal[] = []
+const immutable: string[] = []
+afterEach(async () => {
+  for (const path of immutable.splice(0)) execFileSync('chattr', ['-i', path])
+  await Promise.all(opened.splice(0).map((journal) => journal.close()))
 })
 
-test('SqliteJournal survives reopening the same file', async () => {
-  const path = join(await mkdtemp(join(tmpdir(), 'switchyard-journal-')), 'journal.sqlite')
-  const first = new SqliteJournal(path)
-  await first.save(record('persisted'))
-  await first.close()
+async function journalAt(): Promise<{ dir: string; path: string; journal: SqliteJournal }> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'switchyard-journal-')), 'journal')
+  const path = join(dir, 'journal.sqlite')
+  const journal = new SqliteJournal(path)
+  opened.push(journal)
+  return { dir, path, journal }
+}
+
+/** chattr +i works as root (where chmod does not stop writes) on file systems that support it. */
+function canMakeImmutable(): boolean {
+  const probe = join(tmpdir(), `switchyard-chattr-${process.pid}`)
+  try {
+    writeFileSync(probe, 'x')
+    execFileSync('chattr', ['+i', probe], { stdio: 'ignore' })
+    execFileSync('chattr', ['-i', probe], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  } finally {
+    rmSync(probe, { force: true })
+  }
+}
+
+test('survives reopening the same file', async () => {
+  const { path, journal } = await journalAt()
+  await journal.insert(record('persisted'))
+  await journal.close()
   const second = new SqliteJournal(path)
+  opened.push(second)
   expect(await second.get('btc', 'persisted')).toEqual(record('persisted'))
-  await second.close()
+})
+
+test('opens a file written before unheld_rounds existed, and uses the new column', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-journal-'))
+  const path = join(dir, 'old.sqlite')
+  const old = new Database(path)
+  old.exec(`CREATE TABLE broadcasts (chain TEXT NOT NULL, txid TEXT NOT NULL, raw TEXT NOT NULL, status TEXT NOT NULL, first_seen_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL, block_height INTEGER, block_hash TEXT, confirmations INTEGER NOT NULL DEFAULT 0, rebroadcasts INTEGER NOT NULL DEFAULT 0,
+    sender TEXT, nonce INTEGER, settled INTEGER NOT NULL DEFAULT 0, outcomes TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (chain, txid))`)
+  old.prepare(`INSERT INTO broadcasts (chain, txid, raw, status, first_seen_at, updated_at, outcomes) VALUES ('btc', 'legacy', 'raw', 'pending', 1, 1, '[]')`).run()
+  old.close()
+  const journal = new SqliteJournal(path)
+  opened.push(journal)
+  expect(await journal.get('btc', 'legacy')).toMatchObject({ txid: 'legacy', status: 'pending' })
+  expect(await journal.update('btc', 'legacy', { expect: 'pending', set: { unheldRounds: 2 }, at: 2 })).toBe(true)
+  expect((await journal.get('btc', 'legacy'))?.unheldRounds).toBe(2)
+})
+
+test('one process owns the file: the WAL index is in memory (no -shm to mmap), and a second opener is refused', async () => {
+  const { path, journal } = await journalAt()
+  await journal.insert(record('t1'))
+  await journal.update('btc', 't1', { set: { confirmations: 1 }, at: 2 })
+  expect(existsSync(`${path}-wal`)).toBe(true)
+  expect(existsSync(`${path}-shm`)).toBe(false)
+  expect(() => new SqliteJournal(path)).toThrow(/locked/)
+})
+
+test('the directory deleted at run time: the next write is refused as not durable, and a check restores the file with every record', async () => {
+  const { dir, path, journal } = await journalAt()
+  await journal.insert(record('before'))
+  rmSync(dir, { recursive: true })
+  // Committed into a file no restart would find: the write says so instead of pretending.
+  await expect(journal.insert(record('during'))).rejects.toThrow(JournalWriteError)
+  await expect(journal.update('btc', 'before', { set: { confirmations: 1 }, at: 2 })).rejects.toThrow(/not durable: journal file .* is gone/)
+  const health = await journal.health()
+  expect(health).toMatchObject({ ok: true, repaired: true, detail: expect.stringMatching(/is gone .*restored from the open connection/) })
+  expect(await journal.health()).toEqual({ ok: true, detail: '' })
+  await journal.insert(record('after'))
+  await journal.close()
+  const reopened = new SqliteJournal(path)
+  opened.push(reopened)
+  expect((await reopened.list({})).map((entry) => entry.txid).sort()).toEqual(['after', 'before', 'during'])
+  expect((await reopened.get('btc', 'before'))?.confirmations).toBe(1)
+})
+
+test('the directory replaced by a file (works as root): unhealthy until the path is usable again, then restored', async () => {
+  const { dir, path, journal } = await journalAt()
+  await journal.insert(record('before'))
+  rmSync(dir, { recursive: true })
+  writeFileSync(dir, 'not a directory')
+  await expect(journal.insert(record('during'))).rejects.toThrow(JournalWriteError)
+  expect(await journal.health()).toMatchObject({ ok: false, detail: expect.stringMatching(/is gone \(ENOTDIR\); cannot restore it/) })
+  expect(await journal.health()).toMatchObject({ ok: false })
+  rmSync(dir)
+  expect(await journal.health()).toMatchObject({ ok: true, repaired: true })
+  await journal.close()
+  const reopened = new SqliteJournal(path)
+  opened.push(reopened)
+  expect((await reopened.list({})).map((entry) => entry.txid).sort()).toEqual(['before', 'during'])
+})
+
+test('a path that now names another file is reported, never overwritten', async () => {
+  const { path, journal } = await journalAt()
+  await journal.insert(record('mine'))
+  rmSync(path)
+  writeFileSync(path, 'an operator put this here')
+  await expect(journal.insert(record('t2'))).rejects.toThrow(JournalWriteError)
+  expect(await journal.health()).toMatchObject({ ok: false, detail: expect.stringMatching(/replaced by another file/) })
+  expect(existsSync(path)).toBe(true)
+  expect(await journal.get('btc', 'mine')).toBeDefined()
+})
+
+test.skipIf(!canMakeImmutable())('journal files made unwritable while running (chattr +i, effective as root): writes fail with an error, no crash; writable again → healthy', async () => {
+  const { path, journal } = await journalAt()
+  await journal.insert(record('before'))
+  for (const file of [path, `${path}-wal`]) {
+    execFileSync('chattr', ['+i', file])
+    immutable.push(file)
+  }
+  await expect(journal.insert(record('during'))).rejects.toThrow(/journal write failed/)
+  expect(await journal.health()).toMatchObject({ ok: false, detail: expect.stringMatching(/not writable/) })
+  for (const file of immutable.splice(0)) execFileSync('chattr', ['-i', file])
+  expect(await journal.health()).toMatchObject({ ok: true, repaired: true })
+  expect(await journal.insert(record('after'))).toBe(true)
+  expect((await journal.list({})).map((entry) => entry.txid).sort()).toEqual(['after', 'before'])
 })

@@ -1,11 +1,22 @@
 /**
  * The embedded broadcast journal: one SQLite file (better-sqlite3, WAL mode, synchronous=FULL so
  * an acknowledged "accepted" survives a power cut, not only a process crash).
+ *
+ * The file belongs to one process: `locking_mode=EXCLUSIVE` is set before the first WAL access, so
+ * the WAL index lives in heap memory instead of a mmapped `-shm` file. A truncated or unwritable
+ * `-shm` used to kill the whole process with SIGBUS; now such faults are I/O errors, reported like
+ * any failed write. A second proxy on the same file fails at start ("database is locked").
+ *
+ * An open connection keeps writing to a file that was deleted (or whose directory was), and those
+ * records would be gone after a restart. So every write checks afterwards that the path still
+ * names the file this connection has open, and `health()` checks it (and write access) too. A file
+ * that vanished is restored from the open connection (`VACUUM INTO`, then a new connection), so
+ * nothing written meanwhile is lost; a path that now names something else is left alone.
  */
-import { mkdirSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import type { BroadcastJournal, BroadcastQuery, BroadcastRecord } from './broadcast-journal.js'
+import { type BroadcastJournal, type BroadcastQuery, type BroadcastRecord, type JournalHealth, type RecordChange, applyChange } from './broadcast-journal.js'
 
 interface Row {
   chain: string
@@ -18,65 +29,68 @@ interface Row {
   block_hash: string | null
   confirmations: number
   rebroadcasts: number
+  unheld_rounds: number
   sender: string | null
   nonce: number | null
   settled: number
   outcomes: string
 }
 
+interface Statements {
+  get: Database.Statement<[string, string], Row>
+  insert: Database.Statement<Row>
+  replace: Database.Statement<Row>
+  open: Database.Statement<[string], Row>
+  probe: Database.Statement<[number]>
+}
+
+interface FileIdentity {
+  dev: number
+  ino: number
+}
+
+/** Thrown by writes: the SQLite error, or the file vanished under the connection. */
+export class JournalWriteError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'JournalWriteError'
+  }
+}
+
 export class SqliteJournal implements BroadcastJournal {
-  readonly #db: Database.Database
-  readonly #get: Database.Statement<[string, string], Row>
-  readonly #save: Database.Statement<Row>
-  readonly #open: Database.Statement<[string], Row>
+  readonly #path: string
+  #db: Database.Database
+  #statements: Statements
+  #identity: FileIdentity | undefined
+  /** Why the last write failed, until a probe write succeeds. */
+  #writeFailure: string | undefined
 
   /** `path`: a file (created with its directory) or ':memory:'. */
   constructor(path: string) {
+    this.#path = path
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-    this.#db = new Database(path)
-    this.#db.pragma('journal_mode = WAL')
-    this.#db.pragma('synchronous = FULL')
-    this.#db.exec(`
-      CREATE TABLE IF NOT EXISTS broadcasts (
-        chain TEXT NOT NULL,
-        txid TEXT NOT NULL,
-        raw TEXT NOT NULL,
-        status TEXT NOT NULL,
-        first_seen_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        block_height INTEGER,
-        block_hash TEXT,
-        confirmations INTEGER NOT NULL DEFAULT 0,
-        rebroadcasts INTEGER NOT NULL DEFAULT 0,
-        sender TEXT,
-        nonce INTEGER,
-        settled INTEGER NOT NULL DEFAULT 0,
-        outcomes TEXT NOT NULL DEFAULT '[]',
-        PRIMARY KEY (chain, txid)
-      );
-      CREATE INDEX IF NOT EXISTS broadcasts_status ON broadcasts (chain, status);
-      CREATE INDEX IF NOT EXISTS broadcasts_recent ON broadcasts (first_seen_at DESC);
-    `)
-    this.#get = this.#db.prepare('SELECT * FROM broadcasts WHERE chain = ? AND txid = ?')
-    this.#save = this.#db.prepare(`
-      INSERT INTO broadcasts (chain, txid, raw, status, first_seen_at, updated_at, block_height, block_hash, confirmations, rebroadcasts, sender, nonce, settled, outcomes)
-      VALUES (@chain, @txid, @raw, @status, @first_seen_at, @updated_at, @block_height, @block_hash, @confirmations, @rebroadcasts, @sender, @nonce, @settled, @outcomes)
-      ON CONFLICT (chain, txid) DO UPDATE SET
-        status = excluded.status, updated_at = excluded.updated_at, block_height = excluded.block_height,
-        block_hash = excluded.block_hash, confirmations = excluded.confirmations, rebroadcasts = excluded.rebroadcasts,
-        settled = excluded.settled, outcomes = excluded.outcomes`)
-    this.#open = this.#db.prepare(
-      `SELECT * FROM broadcasts WHERE chain = ? AND (status IN ('pending', 'seen') OR (status = 'confirmed' AND settled = 0)) ORDER BY first_seen_at`,
-    )
+    this.#db = openDatabase(path)
+    this.#statements = prepare(this.#db)
+    this.#identity = path === ':memory:' ? undefined : identityOf(path)
   }
 
   async get(chain: string, txid: string): Promise<BroadcastRecord | undefined> {
-    const row = this.#get.get(chain, txid)
+    const row = this.#statements.get.get(chain, txid)
     return row === undefined ? undefined : fromRow(row)
   }
 
-  async save(record: BroadcastRecord): Promise<void> {
-    this.#save.run(toRow(record))
+  async insert(record: BroadcastRecord): Promise<boolean> {
+    return this.#write(() => this.#statements.insert.run(toRow(record)).changes === 1)
+  }
+
+  async update(chain: string, txid: string, change: RecordChange): Promise<boolean> {
+    return this.#write(() => {
+      const row = this.#statements.get.get(chain, txid)
+      if (row === undefined) return false
+      const { record, applied } = applyChange(fromRow(row), change)
+      this.#statements.replace.run(toRow(record))
+      return applied
+    })
   }
 
   async list(query: BroadcastQuery): Promise<BroadcastRecord[]> {
@@ -96,12 +110,169 @@ export class SqliteJournal implements BroadcastJournal {
   }
 
   async open(chain: string): Promise<BroadcastRecord[]> {
-    return this.#open.all(chain).map(fromRow)
+    return this.#statements.open.all(chain).map(fromRow)
+  }
+
+  async health(): Promise<JournalHealth> {
+    if (!this.#db.open) return { ok: false, detail: 'the journal is closed' }
+    const problem = this.#fileProblem()
+    if (problem?.kind === 'missing') return this.#restore(problem.detail)
+    if (problem !== undefined) return { ok: false, detail: problem.detail }
+    if (this.#writeFailure !== undefined) {
+      try {
+        this.#statements.probe.run(Date.now())
+      } catch (error) {
+        return { ok: false, detail: `writes fail: ${describe(error)}` }
+      }
+      const cleared = this.#writeFailure
+      this.#writeFailure = undefined
+      return { ok: true, detail: `writes work again (last failure: ${cleared})`, repaired: true }
+    }
+    return { ok: true, detail: '' }
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close()
+    if (!this.#db.open) return
+    try {
+      this.#db.close()
+    } catch {
+      // A vanished directory makes the final checkpoint fail; nothing more can be saved here.
+    }
   }
+
+  #write<T>(work: () => T): T {
+    let result: T
+    try {
+      result = this.#db.transaction(work).immediate()
+    } catch (error) {
+      this.#writeFailure = describe(error)
+      throw new JournalWriteError(`journal write failed: ${this.#writeFailure}`, { cause: error })
+    }
+    const problem = this.#fileProblem()
+    if (problem?.kind === 'missing' || problem?.kind === 'replaced') {
+      // Committed, but into a file no restart will find: not durable.
+      this.#writeFailure = problem.detail
+      throw new JournalWriteError(`journal write not durable: ${problem.detail}`)
+    }
+    return result
+  }
+
+  /** Whether the path still names the open file, and the process may write to it and its directory. */
+  #fileProblem(): { kind: 'missing' | 'replaced' | 'unwritable'; detail: string } | undefined {
+    if (this.#identity === undefined) return undefined
+    let now: FileIdentity
+    try {
+      now = identityOf(this.#path)
+    } catch (error) {
+      return { kind: 'missing', detail: `journal file ${this.#path} is gone (${(error as NodeJS.ErrnoException).code ?? describe(error)})` }
+    }
+    if (now.dev !== this.#identity.dev || now.ino !== this.#identity.ino) {
+      return { kind: 'replaced', detail: `journal file ${this.#path} was replaced by another file; restart to use it (records written since are only in the open one)` }
+    }
+    try {
+      accessSync(this.#path, constants.W_OK)
+      accessSync(dirname(this.#path), constants.W_OK)
+    } catch (error) {
+      return { kind: 'unwritable', detail: `journal file ${this.#path} is not writable (${(error as NodeJS.ErrnoException).code ?? describe(error)})` }
+    }
+    return undefined
+  }
+
+  /** Copies the open connection's database to the path again and continues on the copy. */
+  #restore(problem: string): JournalHealth {
+    const temp = `${this.#path}.restore-${process.pid}`
+    try {
+      mkdirSync(dirname(this.#path), { recursive: true })
+      rmSync(temp, { force: true })
+      this.#db.prepare('VACUUM INTO ?').run(temp)
+      renameSync(temp, this.#path)
+      const previous = this.#db
+      this.#db = openDatabase(this.#path)
+      this.#statements = prepare(this.#db)
+      this.#identity = identityOf(this.#path)
+      this.#writeFailure = undefined
+      try {
+        previous.close()
+      } catch {
+        // Its directory may be gone: its data is in the copy.
+      }
+    } catch (error) {
+      try {
+        rmSync(temp, { force: true })
+      } catch {
+        // The directory is not usable at all: nothing was left there.
+      }
+      return { ok: false, detail: `${problem}; cannot restore it: ${describe(error)}` }
+    }
+    return { ok: true, detail: `${problem}; restored from the open connection, no record lost`, repaired: true }
+  }
+}
+
+function openDatabase(path: string): Database.Database {
+  const db = new Database(path)
+  try {
+    // Before the first WAL access, so the WAL index is kept in heap memory (no -shm mmap: no SIGBUS).
+    db.pragma('locking_mode = EXCLUSIVE')
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS broadcasts (
+        chain TEXT NOT NULL,
+        txid TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        status TEXT NOT NULL,
+        first_seen_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        block_height INTEGER,
+        block_hash TEXT,
+        confirmations INTEGER NOT NULL DEFAULT 0,
+        rebroadcasts INTEGER NOT NULL DEFAULT 0,
+        sender TEXT,
+        nonce INTEGER,
+        settled INTEGER NOT NULL DEFAULT 0,
+        outcomes TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (chain, txid)
+      );
+      CREATE INDEX IF NOT EXISTS broadcasts_status ON broadcasts (chain, status);
+      CREATE INDEX IF NOT EXISTS broadcasts_recent ON broadcasts (first_seen_at DESC);
+      CREATE TABLE IF NOT EXISTS journal_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+    `)
+    const columns = (db.prepare('PRAGMA table_info(broadcasts)').all() as Array<{ name: string }>).map((column) => column.name)
+    if (!columns.includes('unheld_rounds')) db.exec('ALTER TABLE broadcasts ADD COLUMN unheld_rounds INTEGER NOT NULL DEFAULT 0')
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  return db
+}
+
+function prepare(db: Database.Database): Statements {
+  const columns = 'chain, txid, raw, status, first_seen_at, updated_at, block_height, block_hash, confirmations, rebroadcasts, unheld_rounds, sender, nonce, settled, outcomes'
+  const values = '@chain, @txid, @raw, @status, @first_seen_at, @updated_at, @block_height, @block_hash, @confirmations, @rebroadcasts, @unheld_rounds, @sender, @nonce, @settled, @outcomes'
+  return {
+    get: db.prepare('SELECT * FROM broadcasts WHERE chain = ? AND txid = ?'),
+    insert: db.prepare(`INSERT INTO broadcasts (${columns}) VALUES (${values}) ON CONFLICT (chain, txid) DO NOTHING`),
+    replace: db.prepare(`
+      UPDATE broadcasts SET status = @status, updated_at = @updated_at, block_height = @block_height, block_hash = @block_hash,
+        confirmations = @confirmations, rebroadcasts = @rebroadcasts, unheld_rounds = @unheld_rounds, settled = @settled, outcomes = @outcomes
+      WHERE chain = @chain AND txid = @txid`),
+    open: db.prepare(`SELECT * FROM broadcasts WHERE chain = ? AND (status IN ('pending', 'seen') OR (status = 'confirmed' AND settled = 0)) ORDER BY first_seen_at`),
+    probe: db.prepare('INSERT OR REPLACE INTO journal_probe (id, at) VALUES (1, ?)'),
+  }
+}
+
+function identityOf(path: string): FileIdentity {
+  const stats = statSync(path)
+  if (!stats.isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOTFILE' })
+  return { dev: stats.dev, ino: stats.ino }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return typeof code === 'string' && !error.message.includes(code) ? `${code}: ${error.message}` : error.message
+  }
+  return String(error)
 }
 
 function toRow(record: BroadcastRecord): Row {
@@ -116,6 +287,7 @@ function toRow(record: BroadcastRecord): Row {
     block_hash: record.blockHash ?? null,
     confirmations: record.confirmations,
     rebroadcasts: record.rebroadcasts,
+    unheld_rounds: record.unheldRounds ?? 0,
     sender: record.sender ?? null,
     nonce: record.nonce ?? null,
     settled: record.settled === true ? 1 : 0,
@@ -135,6 +307,7 @@ function fromRow(row: Row): BroadcastRecord {
     blockHash: row.block_hash ?? undefined,
     confirmations: row.confirmations,
     rebroadcasts: row.rebroadcasts,
+    ...(row.unheld_rounds > 0 ? { unheldRounds: row.unheld_rounds } : {}),
     sender: row.sender ?? undefined,
     nonce: row.nonce ?? undefined,
     ...(row.settled === 1 ? { settled: true } : {}),

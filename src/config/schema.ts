@@ -64,8 +64,8 @@ export const healthSchema = z.strictObject({
   /** A node more than this many blocks behind the pool head is `lagging`. Default: bitcoin 1, evm 3. */
   maxLagBlocks: nonNegativeInt.optional(),
   /**
-   * A node below the head whose height has not moved for this long, while the head moved, is
-   * `lagging` even inside maxLagBlocks. Default: bitcoin 120000, evm 15000 (ms).
+   * A node below the head for this long, counted from when the pool head first passed its height,
+   * is `lagging` even inside maxLagBlocks. Default: bitcoin 120000, evm 15000 (ms).
    */
   staleAfterMs: positiveMs.optional(),
   /** Consecutive failures (probes and live traffic) that make a node `down`. Default 3. */
@@ -137,20 +137,35 @@ export const verifySchema = z.strictObject({
 export const broadcastSchema = z.strictObject({
   /** Nodes each signed transaction is sent to at once, spread across providers. Default 3 (all if fewer). */
   fanout: z.number().int().min(1).default(3),
-  /** Accepting nodes needed before the client gets the txid; the other sends finish in the background. Default 1. */
+  /**
+   * Nodes shown (by lookup) to hold a transaction before the client gets the txid while sends are
+   * still running; at least 2 unless only one at-head node exists. The other sends finish in the
+   * background. Default 1 (so effectively 2).
+   */
   minAccepts: z.number().int().min(1).default(1),
   /** Timeout of one send or lookup, ms. Default 10000. */
   timeoutMs: positiveMs.default(10_000),
   /** How often pending transactions are checked and re-sent to nodes that lack them, ms. Default 30000. */
   rebroadcastIntervalMs: positiveMs.default(30_000),
   /**
-   * Confirm every "accepted" reply by looking the transaction up on that node (bcoin-style nodes
-   * answer the txid before validating). Default true.
+   * Rebroadcast rounds in a row in which no node is shown by lookup to hold a pending transaction
+   * (re-sends included: a node's "accepted"/"already known" counts only once a lookup finds it),
+   * after which it becomes `dropped` (event `broadcast:dropped`) and is no longer re-sent. Rounds in
+   * which no node could be asked do not count. Default 3 rounds (about 90 s at the default interval).
+   */
+  dropAfterRounds: z.number().int().min(1).default(3),
+  /**
+   * Count an "accepted" / "already known" reply only once a lookup on that node finds the
+   * transaction (bcoin answers the txid before validating; a node can lie). false: trust replies,
+   * no protection against lying nodes. Default true.
    */
   verifyAcceptance: z.boolean().default(true),
   /** EVM: accept transactions without EIP-155 replay protection. Default false. */
   allowUnprotected: z.boolean().default(false),
-  /** Recent broadcast answers kept in memory for idempotent repeats. Default 10000. */
+  /**
+   * No longer used: repeats are now checked against the nodes (see README, broadcasts). Still
+   * accepted so existing configs load. Default 10000.
+   */
   recentCacheSize: z.number().int().positive().default(10_000),
 })
 

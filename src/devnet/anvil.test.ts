@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest'
-import { type AnvilNode, anvilBinary, startAnvil, stopAll } from './anvil.js'
+import { type AnvilNode, GENESIS_TIMESTAMP, anvilBinary, copyAnvilBlocks, startAnvil, stopAll } from './anvil.js'
 import { waitFor } from './wait-for.js'
 
 const isAlive = (pid: number): boolean => {
@@ -34,6 +34,63 @@ describe('startAnvil', () => {
     await node.mine(3)
     expect(await node.blockNumber()).toBe(3)
     expect(isAlive(node.pid)).toBe(true)
+  })
+
+  test('nodes started apart share the genesis and mine identical blocks (one chain)', async () => {
+    const a = await start()
+    const b = await start()
+    const hashAt = async (node: AnvilNode, height: number) => ((await node.rpc('eth_getBlockByNumber', [`0x${height.toString(16)}`, false])) as { hash: string; timestamp: string })
+    expect((await hashAt(a, 0)).hash).toBe((await hashAt(b, 0)).hash)
+    expect(Number((await hashAt(a, 0)).timestamp)).toBe(GENESIS_TIMESTAMP)
+    await a.mine(3)
+    await b.mine(1)
+    await b.mine(2)
+    for (const height of [1, 2, 3]) expect((await hashAt(a, height)).hash).toBe((await hashAt(b, height)).hash)
+    expect(Number((await hashAt(a, 3)).timestamp)).toBe(GENESIS_TIMESTAMP + 36)
+  })
+
+  test('another genesis timestamp is another genesis', async () => {
+    const a = await start()
+    const b = await start({ timestamp: GENESIS_TIMESTAMP + 1 })
+    const genesis = async (node: AnvilNode) => ((await node.rpc('eth_getBlockByNumber', ['0x0', false])) as { hash: string }).hash
+    expect(await genesis(a)).not.toBe(await genesis(b))
+  })
+
+  test('copyAnvilBlocks brings a lagging node to identical blocks, automined transactions included', async () => {
+    const a = await start()
+    const b = await start()
+    await a.mine(2)
+    // An automined block: wall-clock timestamp, only on a.
+    const txHash = await a.rpc('eth_sendTransaction', [{ from: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', to: '0x70997970C51812dc3A010C54b17F93b37fc5dBAF', value: '0x1' }])
+    await a.mine(2)
+    expect(await copyAnvilBlocks(a, b)).toBe(5)
+    const tip = async (node: AnvilNode) => ((await node.rpc('eth_getBlockByNumber', ['latest', false])) as { hash: string }).hash
+    expect(await tip(b)).toBe(await tip(a))
+    expect(await b.rpc('eth_getTransactionReceipt', [txHash])).toMatchObject({ blockNumber: '0x3' })
+    // b automines again afterwards, as before.
+    expect(await b.rpc('anvil_getAutomine')).toBe(true)
+    expect(await copyAnvilBlocks(a, b)).toBe(0)
+  })
+
+  test('copyAnvilBlocks with dropPending: the copy holds exactly the source block, whatever the target had pending', async () => {
+    const a = await start({ noMining: true })
+    const b = await start({ noMining: true })
+    const send = (node: AnvilNode, value: string) => node.rpc('eth_sendTransaction', [{ from: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', to: '0x70997970C51812dc3A010C54b17F93b37fc5dBAF', value }])
+    const shared = await send(a, '0x1')
+    await send(b, '0x1') // the same transaction, already in b's pool
+    await a.mine(1)
+    await send(b, '0x2') // b only: would make b's block differ
+    await expect(copyAnvilBlocks(a, b)).rejects.toThrow(/copy of block 1 to anvil-\d+ is 0x[0-9a-f]+, not 0x[0-9a-f]+ as on anvil-\d+/)
+    const c = await start({ noMining: true })
+    await send(c, '0x1')
+    await send(c, '0x3')
+    expect(await copyAnvilBlocks(a, c, { dropPending: true })).toBe(1)
+    expect(await c.rpc('eth_getTransactionReceipt', [shared])).toMatchObject({ blockNumber: '0x1' })
+  })
+
+  test('extraArgs reach anvil', async () => {
+    const node = await start({ extraArgs: ['--gas-limit', '12345678'] })
+    expect(await node.rpc('eth_getBlockByNumber', ['0x0', false])).toMatchObject({ gasLimit: '0xbc614e' })
   })
 
   test('options: id and chain id', async () => {

@@ -1,6 +1,13 @@
 /**
  * Real anvil processes (from the `@foundry-rs/anvil` package) on 127.0.0.1 for tests and the demo.
  * Nothing is registered globally: whoever starts a node stops it (`stop()` / `stopAll()`).
+ *
+ * Several anvils model ONE chain, as a fork detector needs honest nodes to agree: every node starts
+ * with the same genesis timestamp (`GENESIS_TIMESTAMP`, so the same genesis block), and `mine()`
+ * gives each block a timestamp that depends only on the chain (`t0 + 12·height`), so the same
+ * mining on several processes makes identical blocks. Automined blocks (a transaction sent with
+ * automine on) take the process's clock instead and differ between processes: two automining
+ * anvils are two chains under one chain id. `copyAnvilBlocks` brings a node to another's blocks.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -22,8 +29,12 @@ export interface AnvilOptions {
   port?: number
   /** Keep sent transactions pending until mined explicitly. Default false (automine). */
   noMining?: boolean
-  /** Mine a block every N seconds. Default: off. */
+  /** Mine a block every N seconds (wall-clock timestamps: not identical across nodes). Default: off. */
   blockTimeSec?: number
+  /** Genesis block timestamp, s. Default `GENESIS_TIMESTAMP`, the same for every node, so they share a genesis. */
+  timestamp?: number
+  /** More anvil flags (e.g. `--prune-history`), after the ones above. */
+  extraArgs?: readonly string[]
 }
 
 export interface AnvilNode {
@@ -38,7 +49,13 @@ export interface AnvilNode {
   readonly pid: number
   /** JSON-RPC call; throws with the node's message on a JSON-RPC error. */
   rpc(method: string, params?: unknown[]): Promise<unknown>
-  /** Mines `blocks` blocks at once (`anvil_mine`). */
+  /** Genesis timestamp, s. */
+  readonly genesisTimestamp: number
+  /**
+   * Mines `blocks` blocks at once with chain-determined timestamps (`t0 + 12·height`, or 12 s
+   * after the parent when an automined block is later than that): the same call on nodes with the
+   * same chain and pending transactions makes identical blocks.
+   */
   mine(blocks: number): Promise<void>
   blockNumber(): Promise<number>
   /** Sends a signal to the process (SIGSTOP freezes it, SIGCONT resumes, SIGKILL crashes it). */
@@ -51,6 +68,11 @@ export interface AnvilNode {
    */
   restart(): Promise<void>
 }
+
+/** Genesis timestamp every node starts with unless told otherwise (2023-11-14T22:13:20Z). */
+export const GENESIS_TIMESTAMP = 1_700_000_000
+/** Seconds between blocks made by `mine()`. */
+export const BLOCK_INTERVAL_SEC = 12
 
 const READY_TIMEOUT_MS = 15_000
 const RPC_TIMEOUT_MS = 10_000
@@ -80,7 +102,8 @@ export function anvilBinary(): string {
 /** Starts anvil and resolves once it answers `eth_chainId`. */
 export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode> {
   const chainId = options.chainId ?? 31337
-  let { child, port } = await launch(options, chainId, options.port)
+  const genesisTimestamp = options.timestamp ?? GENESIS_TIMESTAMP
+  let { child, port } = await launch(options, chainId, options.port, genesisTimestamp)
   let restarting: Promise<void> | undefined
   const id = options.id ?? `anvil-${port}`
   const url = `http://127.0.0.1:${port}`
@@ -100,9 +123,16 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
     get pid() {
       return child.pid ?? -1
     },
+    genesisTimestamp,
     rpc,
     mine: async (blocks) => {
-      await rpc('anvil_mine', [`0x${blocks.toString(16)}`])
+      if (blocks <= 0) return
+      const parent = (await rpc('eth_getBlockByNumber', ['latest', false])) as { number: string; timestamp: string }
+      const height = Number.parseInt(parent.number, 16)
+      const parentTimestamp = Number.parseInt(parent.timestamp, 16)
+      const next = Math.max(genesisTimestamp + BLOCK_INTERVAL_SEC * (height + 1), parentTimestamp + BLOCK_INTERVAL_SEC)
+      await rpc('evm_setNextBlockTimestamp', [next])
+      await rpc('anvil_mine', [`0x${blocks.toString(16)}`, `0x${BLOCK_INTERVAL_SEC.toString(16)}`])
     },
     blockNumber: async () => Number.parseInt(String(await rpc('eth_blockNumber')), 16),
     signal: (signal) => signalProcess(child, signal),
@@ -114,11 +144,59 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
     restart: () => {
       restarting = (async () => {
         await stopProcess(child)
-        ;({ child } = await launch(options, chainId, port))
+        ;({ child } = await launch(options, chainId, port, genesisTimestamp))
       })()
       return restarting
     },
   }
+}
+
+interface BlockHeader {
+  number: string
+  hash: string
+  timestamp: string
+  transactions: string[]
+}
+
+/**
+ * Makes `to` hold the blocks `from` has above `to`'s height, identical (same hashes): for each
+ * block, the same raw transactions go into `to`'s pool (automine paused) and a block is mined with
+ * the source block's timestamp. Works for automined source blocks too. `to` must share `from`'s
+ * chain up to its own height (same genesis timestamp and blocks). `to`'s own pending transactions
+ * would end up in the copies: `dropPending` drops them first (they stay wherever else they were
+ * sent); without it `to` should have none.
+ * @throws Error when a copied block's hash differs from the source's.
+ */
+export async function copyAnvilBlocks(from: AnvilNode, to: AnvilNode, options: { dropPending?: boolean } = {}): Promise<number> {
+  const target = await from.blockNumber()
+  let height = await to.blockNumber()
+  if (height >= target) return 0
+  const automine = (await to.rpc('anvil_getAutomine')) === true
+  if (automine) await to.rpc('evm_setAutomine', [false])
+  let copied = 0
+  try {
+    for (height += 1; height <= target; height++) {
+      const block = (await from.rpc('eth_getBlockByNumber', [`0x${height.toString(16)}`, false])) as BlockHeader
+      if (options.dropPending === true) await to.rpc('anvil_dropAllTransactions')
+      for (const hash of block.transactions) {
+        const raw = await from.rpc('eth_getRawTransactionByHash', [hash])
+        try {
+          await to.rpc('eth_sendRawTransaction', [raw])
+        } catch (error) {
+          // Already in its pool (sent to it as well): it goes into the block all the same.
+          if (!/already (imported|known)/i.test(error instanceof Error ? error.message : '')) throw error
+        }
+      }
+      await to.rpc('evm_setNextBlockTimestamp', [Number.parseInt(block.timestamp, 16)])
+      await to.rpc('anvil_mine', ['0x1'])
+      const copy = (await to.rpc('eth_getBlockByNumber', [`0x${height.toString(16)}`, false])) as BlockHeader
+      if (copy.hash !== block.hash) throw new Error(`copy of block ${height} to ${to.id} is ${copy.hash}, not ${block.hash} as on ${from.id}`)
+      copied += 1
+    }
+  } finally {
+    if (automine) await to.rpc('evm_setAutomine', [true])
+  }
+  return copied
 }
 
 /** Stops every node given (skipping `undefined`, e.g. from a half-finished `beforeAll`). */
@@ -128,24 +206,25 @@ export async function stopAll(nodes: Iterable<AnvilNode | undefined>): Promise<v
 
 type SpawnOutcome = { ok: true; child: ChildProcess } | { ok: false; message: string; portTaken: boolean }
 
-async function launch(options: AnvilOptions, chainId: number, fixedPort: number | undefined): Promise<{ child: ChildProcess; port: number }> {
+async function launch(options: AnvilOptions, chainId: number, fixedPort: number | undefined, genesisTimestamp: number): Promise<{ child: ChildProcess; port: number }> {
   for (let attempt = 1; ; attempt += 1) {
     const port = fixedPort ?? (await freePort())
-    const outcome = await spawnOnPort(options, chainId, port)
+    const outcome = await spawnOnPort(options, chainId, port, genesisTimestamp)
     if (outcome.ok) return { child: outcome.child, port }
     if (!outcome.portTaken || fixedPort !== undefined || attempt >= PORT_ATTEMPTS) throw new Error(outcome.message)
   }
 }
 
-async function spawnOnPort(options: AnvilOptions, chainId: number, port: number): Promise<SpawnOutcome> {
+async function spawnOnPort(options: AnvilOptions, chainId: number, port: number, genesisTimestamp: number): Promise<SpawnOutcome> {
   // anvil writes --config-out only after binding its port: the file proves the port is ours.
   // Without it, a node that took the port in the race after freePort() could answer our readiness
   // check while ours dies. (Not /dev/stdout: Node's stdio "pipes" are sockets, which anvil cannot open.)
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-anvil-'))
   const configOut = join(dir, 'config.json')
-  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--silent', '--config-out', configOut]
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--timestamp', String(genesisTimestamp), '--silent', '--config-out', configOut]
   if (options.noMining === true) args.push('--no-mining')
   if (options.blockTimeSec !== undefined) args.push('--block-time', String(options.blockTimeSec))
+  if (options.extraArgs !== undefined) args.push(...options.extraArgs)
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   let ended: string | undefined

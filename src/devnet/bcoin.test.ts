@@ -1,6 +1,7 @@
+import { payments } from 'bitcoinjs-lib'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { recordFigure } from '../../test/support/figures.js'
-import { BCOIN_REGTEST_BURN_ADDRESS, type BcoinNode, copyBlocks, startBcoin, startPeeredBcoins, waitForHeight } from './bcoin.js'
+import { BCOIN_REGTEST_BURN_ADDRESS, type BcoinNode, bcoinRegtestNetwork, copyBlocks, copyChain, forkPoint, startBcoin, startPeeredBcoins, waitForHeight } from './bcoin.js'
 
 const started: BcoinNode[] = []
 afterAll(async () => {
@@ -59,6 +60,22 @@ describe('single nodes', () => {
     expect(await target.rpc('getbestblockhash')).toBe(await source.rpc('getbestblockhash'))
     // Copying blocks the node already has is harmless.
     await copyBlocks(source, [target], 100, 101)
+  })
+
+  test('a real fork: two unlinked nodes mining apart; copyChain reorgs the one with less work onto the other', async () => {
+    const [a, b] = await Promise.all([startBcoin({ id: 'fork-a' }), startBcoin({ id: 'fork-b' })])
+    started.push(a, b)
+    await a.generate(3)
+    await copyBlocks(a, [b], 1, 3)
+    await a.generate(3)
+    // Another payout address: blocks mined in the same second on the same parent must still differ.
+    await b.generate(2, payments.p2pkh({ hash: new Uint8Array(20).fill(1), network: bcoinRegtestNetwork }).address!)
+    expect(await forkPoint(a, b)).toBe(3)
+    expect(await a.rpc('getblockhash', [5])).not.toBe(await b.rpc('getblockhash', [5]))
+    await copyChain(a, [b])
+    expect(await b.height()).toBe(6)
+    expect(await b.rpc('getbestblockhash')).toBe(await a.rpc('getbestblockhash'))
+    expect(await forkPoint(a, b)).toBe(6)
   })
 
   test('the default payout address is a valid address for bcoin regtest', async () => {

@@ -4,7 +4,8 @@
  * bcoin facts these helpers depend on:
  * - It needs `NODE_BACKEND=js` (its native crypto addons do not build on Node 20).
  * - It cannot report a port it picked, so ports come from `freePort()`, retried if taken.
- * - RPC is HTTP basic auth with any user name and the API key as password.
+ * - RPC is HTTP basic auth with any user name and the API key as password. A wrong key gets 401,
+ *   which tells our node from any other server that took its port before it bound it.
  * - It keeps re-dialling its `--only` peers, even banned ones, so RPC cannot hold a node apart.
  *   Links between nodes therefore go through small TCP relays in this process (`Link`), which
  *   `isolate()` cuts and `reconnect()` restores while the node keeps running and serving RPC.
@@ -169,6 +170,9 @@ async function launch(spec: LaunchSpec, label: string, fixed?: Ports): Promise<{
         async () => {
           if (child.exitCode !== null || child.signalCode !== null) return 'exited' as const
           await call(ports.http, spec.apiKey, label, 'getblockchaininfo', [], 1_000)
+          // Another process may have taken the port between freePort() and bcoin binding it; only
+          // a bcoin with our key refuses a wrong one. Not ours: keep waiting until ours exits.
+          if (!(await refusesWrongKey(ports.http))) return false
           return 'ready' as const
         },
         { timeoutMs: READY_TIMEOUT_MS, everyMs: 50, what: `bcoin ${label} to answer getblockchaininfo` },
@@ -185,6 +189,17 @@ async function launch(spec: LaunchSpec, label: string, fixed?: Ports): Promise<{
 }
 
 let nextRequestId = 1
+
+async function refusesWrongKey(httpPort: number): Promise<boolean> {
+  const response = await fetch(`http://127.0.0.1:${httpPort}/`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('x:not-the-key').toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ method: 'getblockcount', params: [], id: 0 }),
+    signal: AbortSignal.timeout(1_000),
+  })
+  await response.arrayBuffer()
+  return response.status === 401
+}
 
 async function call(httpPort: number, apiKey: string, label: string, method: string, params: unknown[], timeoutMs = RPC_TIMEOUT_MS): Promise<unknown> {
   // fetch refuses URLs with credentials, so the basic-auth header is built here.
@@ -423,6 +438,23 @@ export async function copyBlocks(from: BcoinNode, to: readonly BcoinNode[], from
       if (!accepted(reply)) throw new Error(`submitblock of block ${height} to ${node.id}: ${String(reply)}`)
     }
   }
+}
+
+/** The highest height at which both nodes have the same block (0 at worst: regtest genesis is shared). */
+export async function forkPoint(a: BcoinNode, b: BcoinNode): Promise<number> {
+  for (let height = Math.min(await a.height(), await b.height()); height > 0; height--) {
+    if ((await a.rpc('getblockhash', [height])) === (await b.rpc('getblockhash', [height]))) return height
+  }
+  return 0
+}
+
+/**
+ * Gives each of `to` the chain of `from` by submitblock: the blocks above the fork point. A node
+ * on a branch with less work reorgs onto it, as it would on hearing the blocks from a peer.
+ */
+export async function copyChain(from: BcoinNode, to: readonly BcoinNode[]): Promise<void> {
+  const top = await from.height()
+  for (const node of to) await copyBlocks(from, [node], (await forkPoint(from, node)) + 1, top)
 }
 
 /** Waits until `node` has at least `height` blocks. */

@@ -3,12 +3,16 @@
  * front. Blocks keep coming; every cycle one node of each chain is made to fall behind and then
  * catch up, so ejection and re-admission can be watched live. Ctrl-C stops everything started.
  *
+ * Each chain is ONE chain, so the fork check sees honest nodes agree: eth-a mines (its pending
+ * transactions included) and its blocks are copied, identical, to the other anvils; btc-a mines
+ * and its blocks spread by P2P. A lagging node catches up with the same blocks.
+ *
  * Environment: DEMO_PORT (default 8545, falls back to a free port), DEMO_CYCLE_MS (default
  * 60000: how often a node is made to lag), DEMO_LAG_MS (default 20000: how long it lags).
  */
 import { createProxy } from '../index.js'
 import { buildApp } from '../server/build-app.js'
-import { type AnvilNode, startAnvil } from './anvil.js'
+import { type AnvilNode, copyAnvilBlocks, startAnvil } from './anvil.js'
 import { type BcoinNode, startPeeredBcoins } from './bcoin.js'
 
 const cycleMs = Number(process.env.DEMO_CYCLE_MS ?? 60_000)
@@ -37,7 +41,8 @@ async function main(): Promise<void> {
 
   try {
     say('starting 3 anvil nodes (chain id 31337) and 3 peered bcoin regtest nodes…')
-    const anvils: AnvilNode[] = await Promise.all(['eth-a', 'eth-b', 'eth-c'].map((id) => startAnvil({ id })))
+    // No automine: a transaction waits for eth-a's next block, which every node then gets as is.
+    const anvils: AnvilNode[] = await Promise.all(['eth-a', 'eth-b', 'eth-c'].map((id) => startAnvil({ id, noMining: true })))
     for (const anvil of anvils) stoppers.push(() => anvil.stop())
     const bcoins: BcoinNode[] = await startPeeredBcoins(3, { ids: ['btc-a', 'btc-b', 'btc-c'] })
     for (const bcoin of bcoins) stoppers.push(() => bcoin.stop())
@@ -52,17 +57,24 @@ async function main(): Promise<void> {
           family: 'evm',
           chainId: 31337,
           health: { intervalMs: 1_000, maxLagBlocks: 3 },
+          // Deposit crediting reads must be confirmed by two nodes.
+          verify: { methods: ['eth_getTransactionReceipt', 'eth_getLogs', 'eth_getBlockByNumber', 'eth_getBlockByHash'] },
           nodes: anvils.map((anvil, index) => ({ id: anvil.id, url: anvil.url, wsUrl: anvil.wsUrl, provider: `operator-${index + 1}`, region: 'local' })),
         },
         btc: {
           family: 'bitcoin',
           network: 'regtest',
           health: { intervalMs: 2_000, maxLagBlocks: 1 },
+          verify: { methods: ['getrawtransaction', 'getblockhash', 'getblockheader'] },
           nodes: bcoins.map((bcoin, index) => ({ id: bcoin.id, url: bcoin.url, provider: `operator-${index + 1}`, region: 'local' })),
         },
       },
     })
     proxy.events.on('node:state', (event) => say(`${event.chain}/${event.nodeId}: ${event.from} → ${event.to} (${event.reason})`))
+    proxy.events.on('chain:fork', (event) =>
+      say(`${event.chain}: block hashes at ${event.height}: ${event.groups.map((group) => `${group.hash} (${group.nodes.join(', ')})`).join(' vs ')}${event.resolved ? '' : ' (no majority)'}`),
+    )
+    proxy.events.on('chain:reorg', (event) => say(`${event.chain}: reorg from height ${event.height}, depth ${event.depth}`))
     await proxy.start()
     const app = buildApp(proxy, { logger: false })
     stoppers.push(async () => {
@@ -76,33 +88,63 @@ async function main(): Promise<void> {
       address = await app.listen({ host: '127.0.0.1', port: 0 })
     }
 
-    // Blocks: every anvil not currently lagging mines; bitcoin blocks come from btc-a and spread by P2P.
+    // Blocks: eth-a mines and every anvil not currently lagging gets the same block; bitcoin blocks
+    // come from btc-a and spread by P2P.
     const lagging = new Set<string>()
+    const [miner, ...followers] = anvils as [AnvilNode, ...AnvilNode[]]
+    // One mining step at a time (a block, then its copies): a timer tick finding one running skips.
+    let mining: Promise<void> | undefined
+    const mineEvmBlock = async (count = 1, wait = false): Promise<void> => {
+      while (mining !== undefined) {
+        if (!wait) return
+        await mining.catch(() => undefined)
+      }
+      mining = (async () => {
+        await miner.mine(count)
+        // Pending transactions a follower holds are dropped from its copy: eth-a's block decides.
+        await Promise.all(followers.filter((anvil) => !lagging.has(anvil.id)).map((anvil) => copyAnvilBlocks(miner, anvil, { dropPending: true })))
+      })().finally(() => {
+        mining = undefined
+      })
+      await mining
+    }
     timers.push(
-      setInterval(() => {
-        for (const anvil of anvils) if (!lagging.has(anvil.id)) void anvil.mine(1).catch(() => undefined)
-      }, evmBlockMs),
+      setInterval(() => void mineEvmBlock().catch(() => undefined), evmBlockMs),
       setInterval(() => void bcoins[0]!.generate(1).catch(() => undefined), bitcoinBlockMs),
     )
 
-    // Every cycle, the next node of each chain falls behind for lagMs, then catches up.
+    // Every cycle, the next node of each chain falls behind for lagMs, then catches up. One node
+    // at a time: with two of three behind, the quorum head would be theirs and the one in sync `ahead`.
     let turn = 0
+    let lagInProgress = false
     const lagOne = async (): Promise<void> => {
+      if (lagInProgress) return
+      lagInProgress = true
       const anvil = anvils[1 + (turn % 2)]!
       const bcoin = bcoins[1 + (turn % 2)]!
       turn += 1
       say(`demo: ${anvil.id} stops mining and ${bcoin.id} is cut off from its peers for ${Math.round(lagMs / 1000)} s`)
       lagging.add(anvil.id)
-      await bcoin.isolate()
+      try {
+        await bcoin.isolate()
+        // Past maxLagBlocks at once (evm 3, bitcoin 1), whatever the block timers manage meanwhile.
+        await Promise.all([mineEvmBlock(4, true), bcoins[0]!.generate(2)])
+      } catch {
+        // A busy node: the block timers still make it fall behind.
+      }
       setTimeout(() => {
         void (async () => {
-          const target = Math.max(...(await Promise.all(anvils.filter((node) => node !== anvil).map((node) => node.blockNumber()))))
-          const own = await anvil.blockNumber()
-          if (target > own) await anvil.mine(target - own)
+          // The blocks it missed, identical to eth-a's; the next mining tick copies on from there.
+          await copyAnvilBlocks(miner, anvil, { dropPending: true })
           lagging.delete(anvil.id)
           await bcoin.reconnect()
           say(`demo: ${anvil.id} and ${bcoin.id} catch up`)
-        })().catch(() => undefined)
+        })()
+          .catch(() => undefined)
+          .finally(() => {
+            lagging.delete(anvil.id)
+            lagInProgress = false
+          })
       }, lagMs).unref()
     }
     timers.push(setInterval(() => void lagOne().catch(() => undefined), cycleMs))

@@ -4,7 +4,9 @@ import { errorCatalog, type ProxyErrorCode } from './catalog.js'
 const brand = Symbol.for('switchyard.error')
 
 /** Detail values carried to clients in `error.data`: node ids and counts, never URLs or secrets. */
-export type ErrorDetails = Readonly<Record<string, string | number | boolean | readonly string[] | Readonly<Record<string, string>>>>
+export type ErrorDetails = Readonly<
+  Record<string, string | number | boolean | readonly string[] | Readonly<Record<string, string>> | ReadonlyArray<Readonly<Record<string, string>>>>
+>
 
 /** An error made by the proxy (not a node's answer). */
 export class ProxyError extends Error {

@@ -2,9 +2,16 @@
  * Probes every node of one chain every `health.intervalMs`, never overlapping itself. `tick()` runs
  * one round and can be called directly (tests, the admin "probe now" action); `start()`/`stop()`
  * own the timer, which is unref'd so it never keeps a process alive.
+ *
+ * A round: probe every node → apply heights and verdicts → fork check (block hashes at a common
+ * height, `health.forkCheck`) and due capability reads (getindexinfo), side by side → the round
+ * is complete (`probe:complete`). Fork and capability look-ups never count against a node.
  */
 import type { ChainAdapter, HeadWatcher, ProbeObservation } from '../chain-adapter.js'
-import type { NodePool } from '../pool/node-pool.js'
+import { type ForkCandidate, ForkWatch } from '../pool/fork-watch.js'
+import type { NodePool, PoolNode } from '../pool/node-pool.js'
+
+type RoundResult = { node: PoolNode; observation: ProbeObservation }
 
 export class Prober {
   readonly #pool: NodePool
@@ -14,6 +21,7 @@ export class Prober {
   #queued: Promise<void> | undefined
   #stopped = true
   #watchers: HeadWatcher[] = []
+  readonly #forkWatch = new ForkWatch()
 
   constructor(pool: NodePool, adapter: ChainAdapter) {
     this.#pool = pool
@@ -82,7 +90,56 @@ export class Prober {
         return { node, observation }
       }),
     )
-    this.#pool.applyProbeRound(results)
+    this.#pool.applyProbeResults(results)
+    await Promise.all([this.#checkForks(results), this.#readCapabilities(results)])
+    this.#pool.completeProbeRound()
+  }
+
+  async #checkForks(results: readonly RoundResult[]): Promise<void> {
+    const { forkCheck, timeoutMs, maxLagBlocks } = this.#pool.chain.health
+    const blockHashAt = this.#adapter.blockHashAt
+    if (!forkCheck || blockHashAt === undefined) return
+    const byId = new Map<string, PoolNode>()
+    const candidates: ForkCandidate[] = []
+    for (const { node, observation } of results) {
+      // Wrong-chain nodes are another chain altogether; cordoned ones are the operator's.
+      if (observation.kind !== 'ok' || node.health.status === 'wrong-chain' || node.health.status === 'cordoned') continue
+      byId.set(node.config.id, node)
+      candidates.push({ nodeId: node.config.id, height: observation.height, chainwork: observation.chainwork })
+    }
+    const round = await this.#forkWatch.check({
+      head: this.#pool.head,
+      maxLagBlocks,
+      candidates,
+      hashAt: async (nodeId, height) => {
+        const node = byId.get(nodeId)
+        if (node === undefined) return undefined
+        try {
+          return await blockHashAt.call(this.#adapter, node.transport, height, { timeoutMs, maxLagBlocks })
+        } catch {
+          return undefined
+        }
+      },
+    })
+    if (round !== undefined) this.#pool.applyForkRound(round)
+  }
+
+  async #readCapabilities(results: readonly RoundResult[]): Promise<void> {
+    const probeTxIndex = this.#adapter.probeTxIndex
+    if (probeTxIndex === undefined) return
+    const { timeoutMs, maxLagBlocks } = this.#pool.chain.health
+    await Promise.all(
+      results.map(async ({ node, observation }) => {
+        if (observation.kind !== 'ok' || !this.#pool.capabilitiesDue(node)) return
+        let txindex: boolean | undefined
+        try {
+          txindex = await probeTxIndex.call(this.#adapter, node.transport, { timeoutMs, maxLagBlocks })
+        } catch {
+          txindex = undefined
+        }
+        this.#pool.applyTxIndex(node, txindex)
+      }),
+    )
   }
 
   #startWatchers(): void {

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest'
-import { parseBody, parseCall } from './parse.js'
+import { exceedsDepth, parseBody, parseCall } from './parse.js'
 import { shapeReply } from './reply.js'
+
+const LIMITS = { maxBatchSize: 10, maxCallBytes: 1024, maxParamsDepth: 4 }
 
 describe('parseBody', () => {
   test.each<{ text: string; code: string }>([
@@ -9,13 +11,13 @@ describe('parseBody', () => {
     { text: '[]', code: 'SY_INVALID_REQUEST' },
     { text: JSON.stringify(Array.from({ length: 4 }, (_, id) => ({ jsonrpc: '2.0', id, method: 'm' }))), code: 'SY_BATCH_TOO_LARGE' },
   ])('$text → $code', ({ text, code }) => {
-    const parsed = parseBody(text, 3)
+    const parsed = parseBody(text, { ...LIMITS, maxBatchSize: 3 })
     expect(parsed.kind).toBe('invalid')
     if (parsed.kind === 'invalid') expect(parsed.error.code).toBe(code)
   })
 
   test('a batch keeps its elements in order, invalid ones included', () => {
-    const parsed = parseBody('[{"jsonrpc":"2.0","id":1,"method":"a"},1,{"jsonrpc":"2.0","method":"n"}]', 10)
+    const parsed = parseBody('[{"jsonrpc":"2.0","id":1,"method":"a"},1,{"jsonrpc":"2.0","method":"n"}]', LIMITS)
     expect(parsed.kind).toBe('batch')
     if (parsed.kind !== 'batch') return
     expect(parsed.entries.map((entry) => [entry.id, entry.call?.method, entry.error?.code, entry.notification])).toEqual([
@@ -23,6 +25,62 @@ describe('parseBody', () => {
       [null, undefined, 'SY_INVALID_REQUEST', false],
       [null, 'n', undefined, true],
     ])
+  })
+})
+
+describe('request limits checked before any node sees a call', () => {
+  const call = (id: number, params: unknown) => ({ jsonrpc: '2.0', id, method: 'eth_call', params })
+
+  test('a call over maxCallBytes gets SY_REQUEST_TOO_LARGE with the limit; the other batch entries proceed', () => {
+    const big = call(1, [{ data: `0x${'ab'.repeat(600)}` }, 'latest'])
+    const small = call(2, [{ data: '0x' }, 'latest'])
+    const parsed = parseBody(JSON.stringify([big, small]), LIMITS)
+    expect(parsed.kind).toBe('batch')
+    if (parsed.kind !== 'batch') return
+    const [first, second] = parsed.entries
+    expect(first).toMatchObject({ id: 1, version: '2.0', notification: false })
+    expect(first!.call).toBeUndefined()
+    expect(first!.error?.code).toBe('SY_REQUEST_TOO_LARGE')
+    expect(first!.error?.toJsonRpcError()).toMatchObject({ code: -32600, data: { code: 'SY_REQUEST_TOO_LARGE', limit: 1024, bound: 'server.maxCallBytes' } })
+    expect(second).toMatchObject({ id: 2, call: { method: 'eth_call' } })
+    expect(second!.error).toBeUndefined()
+  })
+
+  test('a single call over the limit keeps its id and version for the reply', () => {
+    const parsed = parseBody(JSON.stringify({ id: 'x', method: 'getblock', params: ['a'.repeat(2000)] }), LIMITS)
+    expect(parsed.kind).toBe('single')
+    if (parsed.kind !== 'single') return
+    expect(parsed.entry).toMatchObject({ id: 'x', version: '1.0' })
+    expect(parsed.entry.error?.code).toBe('SY_REQUEST_TOO_LARGE')
+  })
+
+  test('a body under maxCallBytes is not measured; calls exactly at the limit pass', () => {
+    const params = ['a'.repeat(1024 - 'm'.length - '[""]'.length)]
+    const parsed = parseBody(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'm', params }), LIMITS)
+    expect(parsed.kind === 'single' && parsed.entry.error).toBe(undefined)
+  })
+
+  test('multi-byte characters count as bytes, not characters', () => {
+    const parsed = parseBody(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'm', params: ['é'.repeat(600)] }), LIMITS)
+    expect(parsed.kind === 'single' && parsed.entry.error?.code).toBe('SY_REQUEST_TOO_LARGE')
+  })
+
+  test.each<{ name: string; params: unknown; tooDeep: boolean }>([
+    { name: 'flat params', params: [1, 'a', null], tooDeep: false },
+    { name: 'at the depth limit', params: [[[[1]]]], tooDeep: false },
+    { name: 'one level over', params: [[[[[1]]]]], tooDeep: true },
+    { name: 'objects count as levels', params: [{ a: { b: { c: {} } } }], tooDeep: true },
+    { name: 'named params object', params: { a: [1, [2]] }, tooDeep: false },
+  ])('params depth: $name → tooDeep $tooDeep', ({ params, tooDeep }) => {
+    expect(exceedsDepth(params, LIMITS.maxParamsDepth)).toBe(tooDeep)
+    const parsed = parseBody(JSON.stringify(call(1, params)), LIMITS)
+    expect(parsed.kind === 'single' && parsed.entry.error?.code).toBe(tooDeep ? 'SY_REQUEST_TOO_LARGE' : undefined)
+  })
+
+  test('very deep nesting is judged without recursion', () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 100_000; i++) deep = [deep]
+    expect(exceedsDepth(deep, 32)).toBe(true)
   })
 })
 

@@ -21,24 +21,81 @@ export type ParsedBody =
   | { kind: 'batch'; entries: ParsedCall[] }
   | { kind: 'invalid'; error: ProxyError }
 
-export function parseBody(text: string, maxBatchSize: number): ParsedBody {
+/** Limits checked before any node sees a call (server config). */
+export interface BodyLimits {
+  /** Most calls in one batch. */
+  maxBatchSize: number
+  /** Largest single call (method and params as sent to a node), bytes. */
+  maxCallBytes: number
+  /** Deepest nesting of arrays/objects in a call's params. */
+  maxParamsDepth: number
+}
+
+/**
+ * Parses a body into calls. Each call over `maxCallBytes` or nesting its params deeper than
+ * `maxParamsDepth` gets SY_REQUEST_TOO_LARGE in its own entry (other batch entries proceed): the
+ * proxy's own verdict, so no node ever sees it and no node can be blamed for refusing it. Sizes are
+ * measured only when the whole body is larger than `maxCallBytes`, so small requests pay nothing.
+ */
+export function parseBody(text: string, limits: BodyLimits): ParsedBody {
   let body: unknown
   try {
     body = JSON.parse(text)
   } catch {
     return { kind: 'invalid', error: new ProxyError('SY_PARSE_ERROR', 'Parse error: the request body is not valid JSON') }
   }
+  const measure = text.length > limits.maxCallBytes / 3 && Buffer.byteLength(text) > limits.maxCallBytes
+  const parse = (value: unknown): ParsedCall => withinLimits(parseCall(value), limits, measure)
   if (Array.isArray(body)) {
     if (body.length === 0) return { kind: 'invalid', error: new ProxyError('SY_INVALID_REQUEST', 'Invalid Request: empty batch') }
-    if (body.length > maxBatchSize) {
+    if (body.length > limits.maxBatchSize) {
       return {
         kind: 'invalid',
-        error: new ProxyError('SY_BATCH_TOO_LARGE', `Invalid Request: batch of ${body.length} calls exceeds the limit of ${maxBatchSize}`, { limit: maxBatchSize }),
+        error: new ProxyError('SY_BATCH_TOO_LARGE', `Invalid Request: batch of ${body.length} calls exceeds the limit of ${limits.maxBatchSize}`, { limit: limits.maxBatchSize }),
       }
     }
-    return { kind: 'batch', entries: body.map(parseCall) }
+    return { kind: 'batch', entries: body.map(parse) }
   }
-  return { kind: 'single', entry: parseCall(body) }
+  return { kind: 'single', entry: parse(body) }
+}
+
+function withinLimits(entry: ParsedCall, limits: BodyLimits, measure: boolean): ParsedCall {
+  const call = entry.call
+  if (call === undefined) return entry
+  if (exceedsDepth(call.params, limits.maxParamsDepth)) {
+    return tooLarge(entry, `Request too large: params nest deeper than ${limits.maxParamsDepth} levels (server.maxParamsDepth)`, { limit: limits.maxParamsDepth, bound: 'server.maxParamsDepth' })
+  }
+  if (measure) {
+    const bytes = Buffer.byteLength(call.method) + Buffer.byteLength(JSON.stringify(call.params ?? []))
+    if (bytes > limits.maxCallBytes) {
+      return tooLarge(entry, `Request too large: this call is ${bytes} bytes, over the limit of ${limits.maxCallBytes} (server.maxCallBytes)`, {
+        limit: limits.maxCallBytes,
+        bytes,
+        bound: 'server.maxCallBytes',
+      })
+    }
+  }
+  return entry
+}
+
+function tooLarge(entry: ParsedCall, message: string, details: Record<string, string | number>): ParsedCall {
+  const { call: _call, ...rest } = entry
+  return { ...rest, error: new ProxyError('SY_REQUEST_TOO_LARGE', message, details) }
+}
+
+/** Whether `value` nests arrays/objects deeper than `maxDepth` (params itself is level 1). Iterative: no stack to overflow. */
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const stack: Array<{ value: object; depth: number }> = [{ value, depth: 1 }]
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!
+    if (depth > maxDepth) return true
+    const children = Array.isArray(current) ? current : Object.values(current)
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) stack.push({ value: child, depth: depth + 1 })
+    }
+  }
+  return false
 }
 
 export function parseCall(value: unknown): ParsedCall {

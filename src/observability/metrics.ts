@@ -261,6 +261,15 @@ export function createMetrics(proxy: Proxy): Metrics {
   })
 
   new Gauge({
+    name: 'switchyard_journal_healthy',
+    help: 'The broadcast journal works (1) or failed (0: writes failing, file gone or not writable); /readyz is 503 while 0',
+    registers,
+    collect() {
+      this.set(proxy.journalHealth().ok ? 1 : 0)
+    },
+  })
+
+  new Gauge({
     name: 'switchyard_event_listener_errors',
     help: 'Event subscribers (metrics, logs, alerts, dashboard) that threw so far; contained, never failing a call or probe round',
     registers,

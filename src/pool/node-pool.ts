@@ -1,14 +1,17 @@
 /**
  * The nodes of one chain and their live figures. Applies health inputs through the pure policy
- * (`nextNodeHealth`), keeps the pool head, and emits `node:state` / `chain:head` on change.
+ * (`nextNodeHealth`), keeps the pool head (and when it reached each recent height, for the stale
+ * rule), applies fork-check rounds, and emits `node:state` / `chain:head` / `chain:fork` /
+ * `chain:reorg` on change.
  */
 import type { ProbeObservation } from '../chain-adapter.js'
 import type { ChainConfig, NodeConfig } from '../config/schema.js'
 import type { ProxyEvents } from '../proxy-events.js'
 import { scoreNode } from '../routing/scoring.js'
-import type { NodeFailure } from '../upstream/node-failure.js'
+import { type NodeFailure, countsAgainstNode } from '../upstream/node-failure.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 import type { Clock } from '../util/clock.js'
+import { type ForkRound, shortHash } from './fork-watch.js'
 import { LatencyTracker } from './latency-tracker.js'
 import { type HealthInput, type NodeHealth, type NodeStatus, initialHealth, isRoutable, nextNodeHealth } from './node-health.js'
 import { computeHead } from './pool-head.js'
@@ -43,6 +46,23 @@ export interface PoolNode {
   emptyAnswers: number[]
   /** Times (ms) the node's verified-read answer lost to an agreed one, within the evidence window. */
   disputes: number[]
+  /** When getindexinfo was last read (ms); undefined: read it at the next good probe (admission). */
+  capabilitiesCheckedAt: number | undefined
+}
+
+/** A fork seen by the last compared round, while any node is forked or the dispute is unresolved. */
+export interface ChainFork {
+  /** The height whose block hashes were compared. */
+  height: number
+  /** Nodes by the hash they gave there (full hashes). */
+  groups: Array<{ hash: string; nodes: string[] }>
+  /** Whether a canonical chain was decided (majority, or bitcoin's most work). */
+  resolved: boolean
+  decidedBy: 'majority' | 'chainwork' | null
+  /** Reads at or above this height need agreeing nodes (unresolved disputes only). */
+  agreementRequiredFrom: number | null
+  /** When this fork state began, ISO 8601. */
+  since: string
 }
 
 export interface NodeSnapshot {
@@ -70,6 +90,14 @@ export interface NodeSnapshot {
   lastError: string | null
   /** newHeads subscription: connected / disconnected; null when the node has no wsUrl. */
   headsSubscription: 'connected' | 'disconnected' | null
+  /** What the node can serve beyond the tip; null: not known (yet). */
+  capabilities: {
+    pruned: boolean | null
+    pruneHeight: number | null
+    txindex: boolean | null
+    archive: boolean | null
+    stateMissingBelow: number | null
+  }
 }
 
 export interface ChainSnapshot {
@@ -77,8 +105,13 @@ export interface ChainSnapshot {
   family: string
   head: number | null
   routable: number
+  /** Set while block hashes differ across nodes at a compared height; null otherwise. */
+  fork: ChainFork | null
   nodes: NodeSnapshot[]
 }
+
+/** Heights of the head's recent past remembered for the stale rule. */
+const HEAD_HISTORY = 512
 
 export class NodePool {
   readonly chain: ChainConfig
@@ -91,6 +124,11 @@ export class NodePool {
   readonly #events: ProxyEvents
   readonly #clock: Clock
   #readHead: number | undefined
+  /** When the head first reached each recent height, ms. */
+  readonly #headReachedAt = new Map<number, number>()
+  #fork: ChainFork | undefined
+  /** Forked node ids and the dispute flag as last published with chain:fork (none at start). */
+  #forkState = forkState([], false)
 
   constructor(chain: ChainConfig, transports: ReadonlyMap<string, NodeTransport>, events: ProxyEvents, clock: Clock) {
     this.chain = chain
@@ -113,6 +151,7 @@ export class NodePool {
         capabilities: { pruned: undefined, pruneHeight: undefined, txindex: undefined, archive: config.archive, stateMissingBelow: undefined },
         emptyAnswers: [],
         disputes: [],
+        capabilitiesCheckedAt: undefined,
       }
     })
     this.#byId = new Map(this.nodes.map((node) => [node.config.id, node]))
@@ -135,12 +174,12 @@ export class NodePool {
 
   /** The node answered empty for data another node had (see routing). Past the threshold: `unreliable`. */
   recordEmptyAnswer(node: PoolNode, detail: string): void {
-    this.#recordEvidence(node, node.emptyAnswers, this.chain.health.emptyAnswersToEject, `answered empty ${node.emptyAnswers.length + 1} times where other nodes had the data; last: ${detail}`)
+    this.#recordEvidence(node, node.emptyAnswers, this.chain.health.emptyAnswersToEject, (count) => `answered empty ${count} times where other nodes had the data; last: ${detail}`)
   }
 
   /** The node's verified-read answer lost to an agreed one. Past the threshold: `unreliable`. */
   recordDispute(node: PoolNode, detail: string): void {
-    this.#recordEvidence(node, node.disputes, this.chain.health.disputesToEject, `lost ${node.disputes.length + 1} verified-read disputes; last: ${detail}`)
+    this.#recordEvidence(node, node.disputes, this.chain.health.disputesToEject, (count) => `lost ${count} verified-read disputes; last: ${detail}`)
   }
 
   /** The node lacks state (or blocks) at `height`: reads below `height + 1` avoid it. */
@@ -151,14 +190,40 @@ export class NodePool {
     if (caps.archive === undefined) caps.archive = false
   }
 
-  // Stub until the pool owner implements the `unreliable` transition in node-health.
-  #recordEvidence(node: PoolNode, log: number[], threshold: number, reason: string): void {
+  /**
+   * Evidence counts within `evidenceWindowMs`; reaching `threshold` ejects the node as `unreliable`.
+   * Each piece also counts as an error for scoring, so the node gets less traffic before that.
+   */
+  #recordEvidence(node: PoolNode, log: number[], threshold: number, reason: (count: number) => string): void {
     const now = this.#clock.now()
     log.push(now)
     while (log.length > 0 && now - log[0]! > this.chain.health.evidenceWindowMs) log.shift()
     node.tracker.observeOutcome(true)
-    void threshold
-    void reason
+    if (log.length < threshold || !isRoutable(node.health)) return
+    const windowS = Math.round(this.chain.health.evidenceWindowMs / 1000)
+    this.#apply(node, { kind: 'evidence', reason: `${reason(log.length)} (limit ${threshold} in ${windowS} s)` }, now)
+  }
+
+  /** Now on the pool's clock, ms (routing uses it to time evidence and disputes alike). */
+  now(): number {
+    return this.#clock.now()
+  }
+
+  /** getindexinfo is due: never read since admission, or older than `capabilitiesIntervalMs`. */
+  capabilitiesDue(node: PoolNode): boolean {
+    const checkedAt = node.capabilitiesCheckedAt
+    return checkedAt === undefined || this.#clock.now() - checkedAt >= this.chain.health.capabilitiesIntervalMs
+  }
+
+  /** Records what getindexinfo said (undefined: the node cannot tell, e.g. bcoin). */
+  applyTxIndex(node: PoolNode, txindex: boolean | undefined): void {
+    node.capabilities.txindex = txindex
+    node.capabilitiesCheckedAt = this.#clock.now()
+  }
+
+  /** The fork state shown in the admin view; undefined while every compared node agrees. */
+  get fork(): ChainFork | undefined {
+    return this.#fork
   }
 
   get(nodeId: string): PoolNode | undefined {
@@ -169,21 +234,86 @@ export class NodePool {
     return this.nodes.filter((node) => isRoutable(node.health))
   }
 
-  /** Applies one probe round: heights first, then the head, then each node's verdict. */
+  /** Applies one probe round and completes it (`applyProbeResults` + `completeProbeRound`). */
   applyProbeRound(results: ReadonlyArray<{ node: PoolNode; observation: ProbeObservation }>): void {
+    this.applyProbeResults(results)
+    this.completeProbeRound()
+  }
+
+  /** A round's probe results: heights first, then the head, then each node's verdict. */
+  applyProbeResults(results: ReadonlyArray<{ node: PoolNode; observation: ProbeObservation }>): void {
     const now = this.#clock.now()
     for (const { node, observation } of results) {
       node.lastProbeAt = now
-      node.tracker.observeOutcome(observation.kind === 'failed')
-      if (observation.kind === 'ok') node.tracker.observeLatency(observation.latencyMs, now)
-      if (observation.kind === 'ok' && node.health.height !== observation.height) {
-        node.health = { ...node.health, height: observation.height, heightChangedAt: now }
+      if (observation.kind !== 'failed' || countsAgainstNode(observation.failure)) node.tracker.observeOutcome(observation.kind === 'failed')
+      if (observation.kind !== 'ok') continue
+      node.tracker.observeLatency(observation.latencyMs, now)
+      if (observation.pruned !== undefined) node.capabilities.pruned = observation.pruned
+      if (observation.pruned === false) node.capabilities.pruneHeight = undefined
+      else if (observation.pruneHeight !== undefined) node.capabilities.pruneHeight = observation.pruneHeight
+      if (node.health.height !== observation.height) {
+        // behindSince belongs to the old height; the verdict below works it out for the new one.
+        node.health = { ...node.health, height: observation.height, heightChangedAt: now, behindSince: undefined }
       }
     }
     this.#recomputeHead(now)
     for (const { node, observation } of results) this.#apply(node, { kind: 'probe', observation }, now)
+  }
+
+  /** Ends a probe round (after the fork check): counts it and emits `probe:complete`. */
+  completeProbeRound(): void {
     this.probeRounds += 1
-    this.#events.emit('probe:complete', { chain: this.chain.name, head: this.head, routable: this.routable().length, at: now })
+    this.#events.emit('probe:complete', { chain: this.chain.name, head: this.head, routable: this.routable().length, at: this.#clock.now() })
+  }
+
+  /**
+   * Applies a fork-check round: minority nodes become `forked`, canonical ones agree again; an
+   * unresolved dispute sets `agreementRequiredFrom`. Emits `chain:fork` when the set of forked
+   * nodes or the dispute changes, and `chain:reorg` when the canonical hash at a remembered height
+   * changed.
+   */
+  applyForkRound(round: ForkRound): void {
+    const now = this.#clock.now()
+    const { verdict, reorg } = round
+    for (const [nodeId, reason] of verdict.forked) {
+      const node = this.#byId.get(nodeId)
+      if (node !== undefined) this.#apply(node, { kind: 'fork', reason }, now)
+    }
+    for (const nodeId of verdict.agreeing) {
+      const node = this.#byId.get(nodeId)
+      if (node !== undefined) this.#apply(node, { kind: 'fork', reason: undefined }, now)
+    }
+    const resolved = verdict.canonical !== undefined
+    this.agreementRequiredFrom = resolved ? undefined : verdict.height
+    const forkedIds = this.nodes.filter((node) => node.health.forkReason !== undefined).map((node) => node.config.id)
+    const state = forkState(forkedIds, !resolved)
+    const changed = state !== this.#forkState
+    this.#forkState = state
+    const quiet = forkedIds.length === 0 && resolved
+    if (quiet) this.#fork = undefined
+    else {
+      this.#fork = {
+        height: verdict.height,
+        groups: verdict.groups.map((group) => ({ hash: group.hash, nodes: [...group.nodes] })),
+        resolved,
+        decidedBy: verdict.decidedBy === 'majority' || verdict.decidedBy === 'chainwork' ? verdict.decidedBy : null,
+        agreementRequiredFrom: this.agreementRequiredFrom ?? null,
+        since: changed || this.#fork === undefined ? new Date(now).toISOString() : this.#fork.since,
+      }
+    }
+    if (changed) {
+      this.#events.emit('chain:fork', {
+        chain: this.chain.name,
+        height: verdict.height,
+        groups: verdict.groups.map((group) => ({ hash: shortHash(group.hash), nodes: [...group.nodes] })),
+        resolved,
+        at: now,
+      })
+    }
+    if (reorg !== undefined) {
+      const depth = Math.max(1, (this.head ?? reorg.height) - reorg.height + 1)
+      this.#events.emit('chain:reorg', { chain: this.chain.name, height: reorg.height, depth, oldHash: reorg.oldHash, newHash: reorg.newHash, at: now })
+    }
   }
 
   /** A height pushed by the node (WebSocket head): may eject nodes at once, never re-admits. */
@@ -236,6 +366,7 @@ export class NodePool {
       family: this.chain.family,
       head: this.head ?? null,
       routable: this.routable().length,
+      fork: this.#fork === undefined ? null : { ...this.#fork, groups: this.#fork.groups.map((group) => ({ ...group, nodes: [...group.nodes] })) },
       nodes: this.nodes.map((node) => this.#nodeSnapshot(node)),
     }
   }
@@ -265,14 +396,28 @@ export class NodePool {
       lastProbeAt: node.lastProbeAt === undefined ? null : new Date(node.lastProbeAt).toISOString(),
       lastError: health.lastError ?? null,
       headsSubscription: node.headsSubscription ?? null,
+      capabilities: {
+        pruned: node.capabilities.pruned ?? null,
+        pruneHeight: node.capabilities.pruneHeight ?? null,
+        txindex: node.capabilities.txindex ?? null,
+        archive: node.capabilities.archive ?? null,
+        stateMissingBelow: node.capabilities.stateMissingBelow ?? null,
+      },
     }
   }
 
   #apply(node: PoolNode, input: HealthInput, now: number): void {
     const prev = node.health
-    const next = nextNodeHealth(prev, input, { head: this.head, headChangedAt: this.headChangedAt, now }, this.chain.health)
+    const view = { head: this.head, headChangedAt: this.headChangedAt, now, headReachedAt: (height: number) => this.#headReachedAt.get(height) }
+    const next = nextNodeHealth(prev, input, view, this.chain.health)
     node.health = next
     if (next.status !== prev.status) {
+      if (isRoutable(prev)) node.capabilitiesCheckedAt = undefined // re-read at re-admission
+      if (prev.status === 'unreliable' && isRoutable(next)) {
+        // Re-admitted: the evidence was paid for by the hold-off.
+        node.emptyAnswers.length = 0
+        node.disputes.length = 0
+      }
       this.#events.emit('node:state', { chain: this.chain.name, nodeId: node.config.id, from: prev.status, to: next.status, reason: next.reason, at: now })
     }
   }
@@ -292,8 +437,24 @@ export class NodePool {
     const previous = this.head
     this.head = head
     if (previous === undefined || head > previous) this.headChangedAt = now
+    this.#rememberHead(previous, head, now)
     this.#events.emit('chain:head', { chain: this.chain.name, head, previous, at: now })
   }
+
+  /** Records when the head first reached each height (bounded); heights it fell back from are forgotten. */
+  #rememberHead(previous: number | undefined, head: number, now: number): void {
+    if (previous !== undefined && head < previous) {
+      for (const height of this.#headReachedAt.keys()) if (height > head) this.#headReachedAt.delete(height)
+      return
+    }
+    const from = previous === undefined ? head : Math.max(previous + 1, head - HEAD_HISTORY + 1)
+    for (let height = from; height <= head; height++) if (!this.#headReachedAt.has(height)) this.#headReachedAt.set(height, now)
+    for (const height of this.#headReachedAt.keys()) if (height <= head - HEAD_HISTORY) this.#headReachedAt.delete(height)
+  }
+}
+
+function forkState(forkedIds: readonly string[], disputed: boolean): string {
+  return JSON.stringify({ forkedIds, disputed })
 }
 
 function nullableRound(value: number | undefined): number | null {

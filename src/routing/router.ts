@@ -1,20 +1,34 @@
 /**
  * Routes one read call of one chain: picks the best routable node for the call's height needs,
- * fails over on node failures within one overall deadline, and records every attempt's outcome
- * in the pool (latency, error rate, consecutive failures → `down`).
+ * fails over within one overall deadline, and is the one place that applies the blame table
+ * (`decideAttempt`): whether to try another node, and whether a failure counts against the node
+ * now, only once the same call works on another node, or never. It never queues: a node with
+ * routing.maxInFlightPerNode calls in flight is skipped, and when every candidate is at that bound
+ * the call gets SY_OVERLOADED at once.
  */
 import type { ChainAdapter } from '../chain-adapter.js'
 import { ProxyError } from '../errors/proxy-error.js'
-import type { RpcAnswer, RpcCall } from '../jsonrpc/types.js'
+import type { JsonRpcErrorObject, RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
 import { isRoutable } from '../pool/node-health.js'
-import { decideAttempt } from './retry-policy.js'
+import { type NodeFailure, shortNodeMessage } from '../upstream/node-failure.js'
+import type { CallOutcome } from '../upstream/node-transport.js'
+import { type AttemptDecision, type FailureSign, decideAttempt } from './attempt-decision.js'
 import { pickWeighted } from './scoring.js'
 
 export interface RouteOptions {
   signal?: AbortSignal | undefined
   /** Only nodes at the pool head may serve (broadcast-grade freshness). */
   atHeadOnly?: boolean
+  /**
+   * Nodes not to ask. The router adds every node it tries to this very set, so concurrent
+   * `route()` calls sharing one set never ask the same node.
+   */
+  exclude?: Set<PoolNode> | undefined
+  /** Only nodes passing this are candidates (capability routing); none passing → no candidates. */
+  filter?: ((node: PoolNode) => boolean) | undefined
+  /** Overrides `adapter.requiredHeight(call)` when given. */
+  minHeight?: number | undefined
 }
 
 export type RouteResult =
@@ -33,8 +47,9 @@ export function selectCandidates(
   minHeight: number | undefined,
   tried: ReadonlySet<PoolNode>,
   atHeadOnly = false,
+  filter?: (node: PoolNode) => boolean,
 ): PoolNode[] {
-  const routable = nodes.filter((node) => isRoutable(node.health) && !tried.has(node))
+  const routable = nodes.filter((node) => isRoutable(node.health) && !tried.has(node) && (filter === undefined || filter(node)))
   const atHead = head === undefined ? routable : routable.filter((node) => (node.health.height ?? -1) >= head)
   if (atHeadOnly) return atHead
   if (minHeight !== undefined) {
@@ -58,42 +73,76 @@ export class Router {
   async route(call: RpcCall, options: RouteOptions = {}): Promise<RouteResult> {
     const chain = this.#pool.chain
     const deadline = performance.now() + chain.routing.deadlineMs
-    const minHeight = this.#adapter.requiredHeight(call)
-    const tried = new Set<PoolNode>()
+    const minHeight = options.minHeight ?? this.#adapter.requiredHeight(call)
+    const cost = this.#adapter.callCost(call)
+    const tried = options.exclude ?? new Set<PoolNode>()
+    const earlier = new Set<FailureSign>()
+    /** Failures counted only if a later node answers this same call. */
+    const suspects: Array<{ node: PoolNode; failure: NodeFailure }> = []
     const causes: string[] = []
-    let behindAnswer: { answer: RpcAnswer; nodeId: string } | undefined
+    let fallback: { answer: RpcAnswer; nodeId: string } | undefined
     let attempts = 0
     while (attempts < chain.routing.maxAttempts) {
-      const candidates = selectCandidates(this.#pool.nodes, this.#pool.head, minHeight, tried, options.atHeadOnly)
-      const node = pickWeighted(candidates, (candidate) => this.#pool.score(candidate), this.#random)
+      const candidates = selectCandidates(this.#pool.nodes, this.#pool.head, minHeight, tried, options.atHeadOnly, options.filter)
+      if (candidates.length === 0) break
+      const free = candidates.filter((candidate) => candidate.inFlight < chain.routing.maxInFlightPerNode)
+      if (free.length === 0) return { ok: false, error: this.#inFlightError(candidates.length), attempts }
+      const node = pickWeighted(free, (candidate) => this.#pool.score(candidate), this.#random)
       if (node === undefined) break
       const remainingMs = deadline - performance.now()
       if (remainingMs <= 0) return { ok: false, error: this.#deadlineError(causes), attempts }
       tried.add(node)
       attempts += 1
+      const timeoutMs = Math.min(chain.requestTimeoutMs, remainingMs)
       node.inFlight += 1
-      let outcome
+      let outcome: CallOutcome
       try {
-        outcome = await node.transport.call(call, { timeoutMs: Math.min(chain.requestTimeoutMs, remainingMs), signal: options.signal })
+        outcome = await node.transport.call(call, { timeoutMs, signal: options.signal })
       } finally {
         node.inFlight -= 1
       }
-      const decision = decideAttempt(outcome, call, this.#adapter)
-      if (outcome.ok) this.#pool.recordSuccess(node, outcome.latencyMs)
-      else if (decision === 'try-next-failed') this.#pool.recordFailure(node, outcome.failure)
-      if (decision === 'answer' && outcome.ok) return { ok: true, answer: outcome.answer, nodeId: node.config.id, attempts }
-      if (decision === 'stop') {
-        return { ok: false, error: new ProxyError('SY_DEADLINE_EXCEEDED', `call to ${chain.name} was cancelled`, { chain: chain.name }), attempts }
-      }
-      if (decision === 'try-next-behind' && outcome.ok) {
-        behindAnswer = { answer: outcome.answer, nodeId: node.config.id }
-        causes.push(`${node.config.id}: behind`)
-      } else if (!outcome.ok) {
-        causes.push(`${node.config.id}: ${outcome.failure.kind}`)
+      const nodeError = outcome.ok ? outcome.answer.error : undefined
+      const errorClass = nodeError === undefined ? undefined : this.#adapter.classifyError(call, nodeError)
+      const nodeHasHeight = minHeight !== undefined && (node.health.height ?? -1) >= minHeight
+      const timeoutCut = timeoutMs < chain.requestTimeoutMs
+      const decision = decideAttempt(outcome, { errorClass, cost, nodeHasHeight, timeoutCut, earlier })
+      const failure = outcome.ok ? refusal(node.config.id, nodeError, errorClass === 'behind' && nodeHasHeight) : outcome.failure
+      this.#applyBlame(node, outcome, decision, failure, suspects)
+      if (decision.missingState === true && minHeight !== undefined) this.#pool.noteMissingState(node, minHeight)
+      switch (decision.action) {
+        case 'answer':
+          // The call worked here, so the suspects' failures were theirs; unless this answer is the
+          // same verdict on the request (errorClass request-invalid): then nobody failed.
+          if (errorClass !== 'request-invalid') for (const suspect of suspects) this.#pool.recordFailure(suspect.node, suspect.failure)
+          if (outcome.ok) return { ok: true, answer: outcome.answer, nodeId: node.config.id, attempts }
+          break
+        case 'stop':
+          return { ok: false, error: new ProxyError('SY_DEADLINE_EXCEEDED', `call to ${chain.name} was cancelled`, { chain: chain.name }), attempts }
+        case 'overloaded':
+          return { ok: false, error: this.#replyBudgetError(failure), attempts }
+        case 'reply-too-large':
+          return {
+            ok: false,
+            error: new ProxyError('SY_REPLY_TOO_LARGE', `the ${call.method} reply is larger than ${chain.routing.maxReplyBytes} bytes (routing.maxReplyBytes): narrow the request`, {
+              chain: chain.name,
+              limit: chain.routing.maxReplyBytes,
+            }),
+            attempts,
+          }
+        case 'request-fault':
+          causes.push(causeOf(node.config.id, outcome, errorClass))
+          return { ok: false, error: this.#requestFaultError(call, decision.fault ?? 'SY_REQUEST_REJECTED', causes), attempts }
+        case 'try-next':
+          if (decision.sign !== undefined) earlier.add(decision.sign)
+          if (decision.fallback === true && outcome.ok) fallback = { answer: outcome.answer, nodeId: node.config.id }
+          causes.push(causeOf(node.config.id, outcome, decision.blame === 'now' && errorClass === 'behind' ? 'refusal' : errorClass))
+          // The deadline, not the node, ended this attempt: no time is left for another.
+          if (timeoutCut && !outcome.ok && outcome.failure.kind === 'timeout') return { ok: false, error: this.#deadlineError(causes), attempts }
+          break
       }
     }
-    // Every node that could be asked said "not yet": that is the answer.
-    if (behindAnswer !== undefined) return { ok: true, ...behindAnswer, attempts }
+    // Every node that could be asked said "not yet" / "not available here": that is the answer.
+    if (fallback !== undefined) return { ok: true, ...fallback, attempts }
     if (attempts === 0) return { ok: false, error: this.#noRoutableError(), attempts }
     if (performance.now() >= deadline) return { ok: false, error: this.#deadlineError(causes), attempts }
     return {
@@ -105,6 +154,13 @@ export class Router {
       }),
       attempts,
     }
+  }
+
+  #applyBlame(node: PoolNode, outcome: CallOutcome, decision: AttemptDecision, failure: NodeFailure, suspects: Array<{ node: PoolNode; failure: NodeFailure }>): void {
+    if (decision.blame === 'now') this.#pool.recordFailure(node, failure)
+    else if (decision.blame === 'if-it-works-elsewhere') suspects.push({ node, failure })
+    // A node that answered (even "not yet") is responsive; a failure that is not its fault says nothing.
+    else if (outcome.ok) this.#pool.recordSuccess(node, outcome.latencyMs)
   }
 
   #noRoutableError(): ProxyError {
@@ -121,4 +177,61 @@ export class Router {
       causes,
     })
   }
+
+  #inFlightError(candidates: number): ProxyError {
+    const chain = this.#pool.chain
+    const limit = chain.routing.maxInFlightPerNode
+    return new ProxyError('SY_OVERLOADED', `all ${candidates} ${chain.name} nodes that could serve this call have ${limit} calls in flight (routing.maxInFlightPerNode); retry shortly`, {
+      chain: chain.name,
+      bound: 'routing.maxInFlightPerNode',
+      limit,
+    })
+  }
+
+  #replyBudgetError(failure: NodeFailure): ProxyError {
+    const chain = this.#pool.chain.name
+    return new ProxyError('SY_OVERLOADED', `switchyard holds too many reply bytes in memory (server.maxReplyBytesInFlight); retry shortly`, {
+      chain,
+      bound: 'server.maxReplyBytesInFlight',
+      detail: failure.message,
+    })
+  }
+
+  #requestFaultError(call: RpcCall, fault: 'SY_REQUEST_REJECTED' | 'SY_CALL_TOO_HEAVY', causes: string[]): ProxyError {
+    const chain = this.#pool.chain
+    if (fault === 'SY_CALL_TOO_HEAVY') {
+      return new ProxyError(
+        'SY_CALL_TOO_HEAVY',
+        `${call.method} did not complete within ${chain.requestTimeoutMs} ms on two ${chain.name} nodes: the call is too heavy (narrow the block range or the work); no node's health changed`,
+        { chain: chain.name, method: call.method, timeoutMs: chain.requestTimeoutMs, causes },
+      )
+    }
+    return new ProxyError(
+      'SY_REQUEST_REJECTED',
+      `two ${chain.name} nodes rejected this ${call.method} call the same way: the request itself is at fault (too large or malformed for them); no node's health changed`,
+      { chain: chain.name, method: call.method, causes },
+    )
+  }
+}
+
+/** The NodeFailure recorded for a JSON-RPC error the table counts against the node. */
+function refusal(nodeId: string, error: JsonRpcErrorObject | undefined, claimedHeight: boolean): NodeFailure {
+  if (error === undefined) return { kind: 'refused', message: `node ${nodeId} refused the call` }
+  const said = `${error.code} ${shortNodeMessage(error.message)}`
+  return claimedHeight
+    ? { kind: 'refused', message: `node ${nodeId} answered ${said} for a block at or below its reported height` }
+    : { kind: 'refused', message: `node ${nodeId} refused the call: ${said}` }
+}
+
+/** One attempt's cause for the client's error data: node id and what happened, never a URL. */
+function causeOf(nodeId: string, outcome: CallOutcome, errorClass: string | undefined): string {
+  if (outcome.ok) {
+    const error = outcome.answer.error
+    if (errorClass === 'behind') return `${nodeId}: behind`
+    return error === undefined ? `${nodeId}: answered` : `${nodeId}: ${errorClass ?? 'answer'} ${error.code} ${shortNodeMessage(error.message)}`
+  }
+  const failure = outcome.failure
+  if (failure.kind === 'request-rejected') return `${nodeId}: request-rejected (${failure.message})`
+  if (failure.kind === 'timeout' && failure.stalled === true) return `${nodeId}: timeout (switchyard stalled)`
+  return `${nodeId}: ${failure.kind}`
 }

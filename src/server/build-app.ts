@@ -118,7 +118,7 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   app.get('/readyz', async (_request, reply) => {
     const ready = proxy.isReady()
     const chains = proxy.snapshot().chains.map((chain) => ({ name: chain.name, head: chain.head, routable: chain.routable }))
-    return reply.code(ready ? 200 : 503).send({ ready, chains })
+    return reply.code(ready ? 200 : 503).send({ ready, chains, journal: proxy.journalHealth() })
   })
 
   return app

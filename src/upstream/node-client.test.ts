@@ -1,10 +1,15 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
+import { type Server, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { waitFor } from '../devnet/wait-for.js'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
-import { NodeClient, interpret } from './node-client.js'
+import { LARGE_REQUEST_BYTES, NodeClient, interpret, stallThresholdMs } from './node-client.js'
+import { ReplyBudget } from './reply-budget.js'
 
 describe('interpret (body first, status second)', () => {
   test.each<{ name: string; status: number; text: string; expected: unknown }>([
@@ -29,6 +34,11 @@ describe('interpret (body first, status second)', () => {
     { name: 'wrong id', status: 200, text: '{"jsonrpc":"2.0","id":8,"result":1}', kind: 'bad-response' },
     { name: 'error object without code', status: 200, text: '{"jsonrpc":"2.0","id":7,"error":{"message":"x"}}', kind: 'bad-response' },
     { name: 'array reply to a single call', status: 200, text: '[{"jsonrpc":"2.0","id":7,"result":1}]', kind: 'bad-response' },
+    { name: 'id null with an error: a verdict on the request (anvil on a huge body)', status: 200, text: '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid request"}}', kind: 'request-rejected' },
+    { name: '413 without a JSON-RPC body', status: 413, text: 'request entity too large', kind: 'request-rejected' },
+    { name: '400 without a JSON-RPC body', status: 400, text: '', kind: 'request-rejected' },
+    { name: '414 / 431', status: 431, text: '<html>headers too large</html>', kind: 'request-rejected' },
+    { name: 'id null with a result is still not ours', status: 200, text: '{"jsonrpc":"2.0","id":null,"result":1}', kind: 'bad-response' },
   ])('$name → $kind failure', ({ status, text, kind }) => {
     const outcome = interpret('n1', 7, status, text)
     expect(outcome.ok).toBe(false)
@@ -114,3 +124,168 @@ describe('NodeClient against a real HTTP server', () => {
     await client.close()
   })
 })
+
+describe('what switchyard itself causes is not charged to the node', () => {
+  let node: FakeNode | undefined
+  let server: Server | undefined
+  afterEach(async () => {
+    await node?.close()
+    node = undefined
+    server?.closeAllConnections()
+    await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())))
+    server = undefined
+  })
+
+  test('a call waiting for a connection slot starts its timeout only when it gets one', async () => {
+    node = await startFakeNode()
+    node.queue({ hang: true })
+    const client = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0', connections: 1 })
+    const first = client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 300 })
+    // Queued behind `first` for its whole 300 ms: a timer started now would fire long before.
+    const second = client.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 100 })
+    expect(client.activeCalls).toBe(1)
+    expect(await first).toMatchObject({ ok: false, failure: { kind: 'timeout' } })
+    expect(await second).toMatchObject({ ok: true, answer: { result: '0x64' } })
+    await client.close()
+  })
+
+  test('a call aborted while waiting for a slot never reaches the node', async () => {
+    node = await startFakeNode()
+    node.queue({ hang: true })
+    const client = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0', connections: 1 })
+    const first = client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 200 })
+    const controller = new AbortController()
+    const waiting = client.call({ method: 'eth_gasPrice', params: [] }, { timeoutMs: 5_000, signal: controller.signal })
+    controller.abort()
+    expect(await waiting).toMatchObject({ ok: false, failure: { kind: 'aborted' } })
+    await first
+    expect(node.calls).not.toContain('eth_gasPrice')
+    await client.close()
+  })
+
+  test('a timer that fires late because the event loop was blocked reports a stalled timeout', async () => {
+    node = await startFakeNode()
+    node.queue({ hang: true })
+    const client = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0' })
+    const pending = client.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 50 })
+    // Once the call is out (its 50 ms timer armed), block this thread well past the timer's due
+    // time plus the stall threshold (100 ms). Timers run in due order, so this runs first.
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        const until = performance.now() + 400
+        while (performance.now() < until) {
+          // busy: this is the stall being simulated
+        }
+        resolve()
+      }, 5),
+    )
+    expect(await pending).toMatchObject({ ok: false, failure: { kind: 'timeout', stalled: true } })
+    await client.close()
+  })
+
+  test('a reply that arrived while the event loop was blocked is still read, not timed out', async () => {
+    // The node runs in its own process, so it answers while this one is blocked.
+    const child = spawn(process.execPath, ['-e', CHILD_NODE], { stdio: ['ignore', 'pipe', 'inherit'] })
+    try {
+      const lines = createInterface({ input: child.stdout! })
+      const iterator = lines[Symbol.asyncIterator]()
+      const port = Number((await iterator.next()).value)
+      const client = new NodeClient({ nodeId: 'n1', url: `http://127.0.0.1:${port}/`, version: '2.0' })
+      // Warm the connection so the timed call goes out at once.
+      expect(await client.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 5_000 })).toMatchObject({ ok: true })
+      await iterator.next()
+      const pending = client.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 50 })
+      // The node says it got the call (and answers 20 ms later); this process then stalls 600 ms.
+      await iterator.next()
+      const until = performance.now() + 600
+      while (performance.now() < until) {
+        // busy: the stall being simulated
+      }
+      expect(await pending).toMatchObject({ ok: true, answer: { result: '0x1' } })
+      await client.close()
+    } finally {
+      child.kill()
+    }
+  })
+
+  test('stallThresholdMs: 100 ms, or a tenth of longer timeouts', () => {
+    expect(stallThresholdMs(300)).toBe(100)
+    expect(stallThresholdMs(10_000)).toBe(1_000)
+  })
+
+  test('a reply declared larger than maxReplyBytes is refused before it is read', async () => {
+    node = await startFakeNode()
+    node.on('eth_getLogs', { result: 'x'.repeat(10_000) })
+    const client = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0', maxReplyBytes: 1_000 })
+    expect(await client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000 })).toMatchObject({
+      ok: false,
+      failure: { kind: 'reply-too-large', message: 'node n1 reply of 10036+ bytes exceeds the limit of 1000 bytes' },
+    })
+    // The connection is usable afterwards.
+    expect(await client.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: true })
+    await client.close()
+  })
+
+  test('a streamed (chunked) reply is cut at maxReplyBytes', async () => {
+    server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.write('{"jsonrpc":"2.0","id":1,"result":"')
+      response.write('y'.repeat(5_000))
+      response.end('"}')
+    })
+    const port = await listen(server)
+    const client = new NodeClient({ nodeId: 'n1', url: `http://127.0.0.1:${port}/`, version: '2.0', maxReplyBytes: 1_000 })
+    expect(await client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: false, failure: { kind: 'reply-too-large' } })
+    await client.close()
+  })
+
+  test('the shared reply budget: a reply that does not fit is `overloaded`; bytes are released when calls end', async () => {
+    node = await startFakeNode()
+    node.on('eth_getLogs', { result: 'z'.repeat(3_000) })
+    const budget = new ReplyBudget(5_000)
+    const a = new NodeClient({ nodeId: 'a', url: node.url, version: '2.0', replyBudget: budget })
+    const b = new NodeClient({ nodeId: 'b', url: node.url, version: '2.0', replyBudget: budget })
+    // Hold 3 000 bytes of the budget as if a reply were being read.
+    expect(budget.tryReserve(3_000)).toBe(true)
+    expect(await a.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: false, failure: { kind: 'overloaded' } })
+    budget.release(3_000)
+    expect(await b.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: true })
+    expect(budget.usedBytes).toBe(0)
+    expect(budget.peakBytes).toBeGreaterThanOrEqual(3_036)
+    await Promise.all([a.close(), b.close()])
+  })
+
+  test('a socket closed while a large request body is sent is a request rejection, not a dead node', async () => {
+    // Reads a little of each request, then hangs up (anvil does this with bodies over ~1.5 MB).
+    server = createServer((request) => {
+      request.once('data', () => request.socket.destroy())
+    })
+    const port = await listen(server)
+    const client = new NodeClient({ nodeId: 'n1', url: `http://127.0.0.1:${port}/`, version: '2.0' })
+    const big = await client.call({ method: 'eth_call', params: [{ data: `0x${'ab'.repeat(LARGE_REQUEST_BYTES)}` }, 'latest'] }, { timeoutMs: 5_000 })
+    expect(big).toMatchObject({ ok: false, failure: { kind: 'request-rejected' } })
+    expect(!big.ok && big.failure.message).toMatch(/^node n1 closed the connection \((EPIPE|ECONNRESET|UND_ERR_SOCKET)\) on a \d+-byte request$/)
+    const small = await client.call({ method: 'eth_call', params: [{ data: '0x' }, 'latest'] }, { timeoutMs: 5_000 })
+    expect(small).toMatchObject({ ok: false, failure: { kind: 'connect' } })
+    await client.close()
+  })
+})
+
+/** A JSON-RPC node in a child process: prints its port, then "got" for each call it answers 20 ms later. */
+const CHILD_NODE = `
+const http = require('node:http')
+const server = http.createServer((req, res) => {
+  let body = ''
+  req.on('data', (c) => (body += c))
+  req.on('end', () => {
+    const id = JSON.parse(body).id
+    console.log('got')
+    setTimeout(() => res.end(JSON.stringify({ jsonrpc: '2.0', id, result: '0x1' })), 20)
+  })
+})
+server.listen(0, '127.0.0.1', () => console.log(server.address().port))
+`
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
+}

@@ -90,17 +90,25 @@ describe('sendrawtransaction against Core replies', () => {
     expect(failures).toBe('status' in reply || 'hang' in reply ? 1 : 0)
   })
 
-  test('already in the chain (-27, old and new spellings) is success, not failure', async () => {
+  test('already in the chain (-27, old and new spellings) is success, not failure, once lookups find it in a block', async () => {
     const proxy = await pool(2)
     nodes[0]!.on('sendrawtransaction', { error: { code: -27, message: 'Transaction outputs already in utxo set' } })
     nodes[1]!.on('sendrawtransaction', { error: { code: -27, message: 'transaction already in block chain' } })
+    for (const node of nodes) {
+      // Mined 3 blocks ago: an output of it is unspent at depth 3.
+      node.on('gettxout', (_method, params) => ((params as unknown[])[0] === TXID ? { result: { confirmations: 3, value: 50 } } : { result: null }))
+      node.on('getblockcount', { result: 200 })
+    }
     const result = await proxy.proxy.broadcast('btc', RAW)
     // Answered after the first success (minAccepts 1); the other send finishes in the background.
     expect(result.accepted).toEqual([])
     expect([...result.alreadyKnown, ...result.pending].sort()).toEqual(['n0', 'n1'])
     await proxy.proxy.drainBroadcasts('btc')
     const record = await proxy.proxy.broadcastStatus('btc', TXID)
-    expect(record?.outcomes.map((outcome) => [outcome.nodeId, outcome.outcome]).sort()).toEqual([['n0', 'already-known'], ['n1', 'already-known']])
+    expect(record?.outcomes.map((outcome) => [outcome.nodeId, outcome.outcome, outcome.lookup]).sort()).toEqual([
+      ['n0', 'already-known', 'confirmed'],
+      ['n1', 'already-known', 'confirmed'],
+    ])
   })
 
   test('every node rejects (min relay fee) → the node\'s own error reaches the client; nodes stay healthy', async () => {
@@ -153,7 +161,7 @@ describe('sendrawtransaction against Core replies', () => {
     expect(nodes.map(sends)).toEqual([0, 0])
   })
 
-  test('a transaction that leaves every mempool and is refused on re-send is dropped, with an event', async () => {
+  test('a transaction that leaves every mempool and is refused on re-send is dropped after dropAfterRounds rounds, with an event', async () => {
     const proxy = await pool(2)
     expect((await send(proxy)).json.result).toBe(TXID)
     await proxy.proxy.drainBroadcasts('btc')
@@ -165,11 +173,17 @@ describe('sendrawtransaction against Core replies', () => {
     }
     const dropped: BroadcastProgressEvent[] = []
     proxy.proxy.events.on('broadcast:dropped', (event) => dropped.push(event))
+    // Default dropAfterRounds 3: two rounds count, the third drops it.
+    for (const round of [1, 2]) {
+      await proxy.proxy.rebroadcast('btc')
+      expect(await proxy.proxy.broadcastStatus('btc', TXID)).toMatchObject({ status: 'pending', unheldRounds: round, rebroadcasts: round })
+    }
+    expect(dropped).toEqual([])
     await proxy.proxy.rebroadcast('btc')
     expect(dropped).toEqual([expect.objectContaining({ chain: 'btc', txid: TXID, detail: 'non-BIP68-final' })])
     const record = await proxy.proxy.broadcastStatus('btc', TXID)
-    expect(record).toMatchObject({ status: 'dropped', rebroadcasts: 1 })
-    expect(record!.outcomes.filter((outcome) => outcome.outcome === 'rebroadcast: invalid').map((outcome) => outcome.nodeId).sort()).toEqual(['n0', 'n1'])
+    expect(record).toMatchObject({ status: 'dropped', rebroadcasts: 3, unheldRounds: 3 })
+    expect(record!.outcomes.filter((outcome) => outcome.outcome === 'rebroadcast: invalid').map((outcome) => outcome.nodeId).sort()).toEqual(['n0', 'n0', 'n0', 'n1', 'n1', 'n1'])
     // Dropped records are no longer watched.
     await proxy.proxy.rebroadcast('btc')
     expect(dropped).toHaveLength(1)

@@ -218,15 +218,34 @@ describe('requests', () => {
     expect(nodes[0]!.calls.length).toBe(before)
   })
 
-  test('a node "header not found" for an explicit height is retried on another node', async () => {
+  test('a node "header not found" for a height above its own is retried on another node, never counted', async () => {
+    const proxy = await evmPool(2)
+    nodes[1]!.setHeight(101)
+    await proxy.probe()
+    nodes[0]!.on('eth_getBlockByNumber', { error: { code: -32000, message: 'header not found' } })
+    nodes[1]!.on('eth_getBlockByNumber', { result: { number: '0x65' } })
+    for (let i = 0; i < 6; i++) {
+      const response = await proxy.rpc('eth', call('eth_getBlockByNumber', ['0x65', false]))
+      expect(response.json.result).toEqual({ number: '0x65' })
+    }
+    expect(proxy.proxy.snapshot().chains[0]!.nodes.map((node) => [node.status, node.failures])).toEqual([
+      ['healthy', 0],
+      ['healthy', 0],
+    ])
+  })
+
+  test('"header not found" for a block the node reported having is its failure: failover, and it counts', async () => {
     const proxy = await evmPool(2)
     nodes[0]!.on('eth_getBlockByNumber', { error: { code: -32000, message: 'header not found' } })
     nodes[1]!.on('eth_getBlockByNumber', { result: { number: '0x64' } })
-    for (let i = 0; i < 6; i++) {
-      const response = await proxy.rpc('eth', call('eth_getBlockByNumber', ['0x64', false]))
-      expect(response.json.result).toEqual({ number: '0x64' })
-    }
-    expect(proxy.proxy.snapshot().chains[0]!.nodes.every((node) => node.status === 'healthy')).toBe(true)
+    // n1 cordoned, then back: every call asks n0 first while it is the only node, then fails over.
+    proxy.proxy.cordon('eth', 'n1', 'test')
+    const alone = await proxy.rpc('eth', call('eth_getBlockByNumber', ['0x64', false]))
+    expect(alone.json.error.data.code).toBe('SY_ALL_NODES_FAILED')
+    expect(proxy.proxy.snapshot().chains[0]!.nodes[0]).toMatchObject({ failures: 1, lastError: 'node n0 answered -32000 header not found for a block at or below its reported height' })
+    proxy.proxy.uncordon('eth', 'n1')
+    await proxy.probe()
+    for (let i = 0; i < 6; i++) expect((await proxy.rpc('eth', call('eth_getBlockByNumber', ['0x64', false]))).json.result).toEqual({ number: '0x64' })
   })
 })
 
@@ -242,6 +261,7 @@ describe('admin and readiness', () => {
           family: 'evm',
           head: 100,
           routable: 2,
+          fork: null,
           nodes: [expect.objectContaining({ id: 'n0', status: 'healthy', height: 100, lag: 0, reason: 'in sync since height 100' }), expect.objectContaining({ id: 'n1' })],
         },
       ],
@@ -258,6 +278,6 @@ describe('admin and readiness', () => {
     await harness.probe()
     const ready = await fetch(`${harness.baseUrl}/readyz`)
     expect(ready.status).toBe(200)
-    expect(await ready.json()).toEqual({ ready: true, chains: [{ name: 'eth', head: 100, routable: 1 }] })
+    expect(await ready.json()).toEqual({ ready: true, chains: [{ name: 'eth', head: 100, routable: 1 }], journal: { ok: true, detail: '' } })
   })
 })

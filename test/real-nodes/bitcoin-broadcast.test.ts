@@ -89,6 +89,23 @@ test('a signed coinbase spend reaches every healthy mempool (not the lagging nod
   expect(again.json).toEqual({ result: good.txid, error: null, id: 'withdrawal-1-retry' })
   expect(again.attempts).toBe(0)
 
+  // The lagging node catches up without the transaction: a repeat (not confirmed yet) looks it up
+  // on every at-head node and re-sends the bytes to the one that lacks it.
+  await copyBlocks(a, [lag], 100, 101)
+  // Re-admission takes health.successesToRecover (2) good probes in a row.
+  await proxy.probe()
+  await proxy.probe()
+  expect(proxy.proxy.snapshot().chains[0]!.nodes.find((node) => node.id === 'btc-lag')?.status).toBe('healthy')
+  expect(await inMempool(lag, good.txid)).toBe(false)
+  const repeatedAt = performance.now()
+  const repeat = await send(good.hex, 'withdrawal-1-retry-2')
+  expect(repeat.json).toEqual({ result: good.txid, error: null, id: 'withdrawal-1-retry-2' })
+  await proxy.proxy.drainBroadcasts('btc')
+  recordFigure('bitcoin.repeatToCaughtUpNodeMs', Math.round(performance.now() - repeatedAt))
+  expect(await inMempool(lag, good.txid)).toBe(true)
+  const repeated = await proxy.proxy.broadcastStatus('btc', good.txid)
+  expect(repeated!.outcomes).toContainEqual(expect.objectContaining({ nodeId: 'btc-lag', outcome: 'repeat: accepted', lookup: 'mempool' }))
+
   // Mine two blocks on a and copy them to b and c: confirmations 2 (the bitcoin default) reached.
   const confirmed: BroadcastProgressEvent[] = []
   proxy.proxy.events.on('broadcast:confirmed', (event) => confirmed.push(event))

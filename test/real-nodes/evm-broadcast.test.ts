@@ -84,6 +84,52 @@ describe('eth_sendRawTransaction through switchyard', () => {
     expect(accepted).toHaveLength(1)
   })
 
+  test('a pending transaction dropped by every node and sent again is back on the nodes before the answer', async () => {
+    const proxy = await pool()
+    const raw = await sign(0)
+    const hash = (await send(proxy, raw)).json.result as string
+    await proxy.proxy.drainBroadcasts('eth')
+    for (const anvil of anvils) await anvil.rpc('anvil_dropTransaction', [hash])
+    expect(await Promise.all(anvils.map((anvil) => pooled(anvil, hash)))).toEqual([false, false, false])
+
+    const started = performance.now()
+    const again = await send(proxy, raw, 'repeat')
+    recordFigure('evm.repeatToHolderMs', Math.round((performance.now() - started) * 10) / 10)
+    expect(again.json).toEqual({ jsonrpc: '2.0', id: 'repeat', result: hash })
+    expect(again.attempts).toBeGreaterThanOrEqual(1)
+    // Right after the answer: the node it names holds the transaction (a lookup there said so before answering).
+    const answering = anvils.find((anvil) => anvil.id === again.node)
+    expect(answering).toBeDefined()
+    expect(await pooled(answering!, hash)).toBe(true)
+    // The other re-sends finish in the background: every node holds it again.
+    await proxy.proxy.drainBroadcasts('eth')
+    recordFigure('evm.repeatToAllNodesMs', Math.round((performance.now() - started) * 10) / 10)
+    expect(await Promise.all(anvils.map((anvil) => pooled(anvil, hash)))).toEqual([true, true, true])
+    const record = await proxy.proxy.broadcastStatus('eth', hash)
+    expect(record?.status).toBe('pending')
+    expect(record!.outcomes.filter((outcome) => outcome.outcome === 'repeat: accepted').map((outcome) => [outcome.nodeId, outcome.lookup]).sort()).toEqual([
+      ['eth-0', 'mempool'],
+      ['eth-1', 'mempool'],
+      ['eth-2', 'mempool'],
+    ])
+  })
+
+  test('a repeat of a confirmed transaction is answered from the journal alone', async () => {
+    const proxy = await pool(2)
+    const raw = await sign(0)
+    const hash = (await send(proxy, raw)).json.result as string
+    await proxy.proxy.drainBroadcasts('eth')
+    await Promise.all(anvils.map((anvil) => anvil.mine(12)))
+    await proxy.probe()
+    await proxy.proxy.rebroadcast('eth')
+    expect(await proxy.proxy.broadcastStatus('eth', hash)).toMatchObject({ status: 'confirmed' })
+    // A send now would meet "nonce too low" and count an attempt: none is made.
+    const again = await send(proxy, raw, 'confirmed-repeat')
+    expect(again.json.result).toBe(hash)
+    expect(again.attempts).toBe(0)
+    expect(again.node).toBeUndefined()
+  })
+
   test('nodes that already have it ("transaction already imported") and mined ones ("nonce too low") both end as success', async () => {
     const first = await pool()
     const raw = await sign(0)

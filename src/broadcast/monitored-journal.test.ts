@@ -1,0 +1,80 @@
+import { describe, expect, test } from 'vitest'
+import { FailingJournal } from '../../test/support/failing-journal.js'
+import { type JournalHealthEvent, ProxyEvents } from '../proxy-events.js'
+import { ManualClock } from '../util/clock.js'
+import type { BroadcastRecord, JournalHealth } from './broadcast-journal.js'
+import { MonitoredJournal } from './monitored-journal.js'
+
+const record = (txid: string): BroadcastRecord => ({ chain: 'eth', txid, raw: '0x00', status: 'pending', firstSeenAt: 1, updatedAt: 1, confirmations: 0, rebroadcasts: 0, outcomes: [] })
+
+function monitored(store = new FailingJournal(), checkIntervalMs = 60_000) {
+  const events = new ProxyEvents()
+  const seen: JournalHealthEvent[] = []
+  events.on('journal:health', (event) => seen.push(event))
+  const journal = new MonitoredJournal(store, { events, clock: new ManualClock(5_000), checkIntervalMs })
+  return { store, events, seen, journal }
+}
+
+describe('MonitoredJournal', () => {
+  test('a failed write makes it unhealthy at once with one event naming the transaction; a check that finds it working recovers it', async () => {
+    const { store, seen, journal } = monitored()
+    expect(journal.healthy).toBe(true)
+    store.failure = 'SQLITE_FULL: database or disk is full'
+    await expect(journal.insert(record('0x01'))).rejects.toThrow(/disk is full/)
+    expect(journal.healthy).toBe(false)
+    expect(seen).toEqual([{ state: 'failed', detail: 'write of eth 0x01 failed: SQLITE_FULL: database or disk is full', chain: 'eth', txid: '0x01', at: 5_000 }])
+    // Still failing: no alert storm.
+    await expect(journal.update('eth', '0x01', { at: 2 })).rejects.toThrow()
+    expect(await journal.health()).toMatchObject({ ok: false })
+    expect(seen).toHaveLength(1)
+    store.failure = undefined
+    expect(await journal.health()).toEqual({ ok: true, detail: 'the journal works again' })
+    expect(journal.healthy).toBe(true)
+    expect(seen.map((event) => event.state)).toEqual(['failed', 'recovered'])
+    expect(await journal.insert(record('0x01'))).toBe(true)
+  })
+
+  test('broken and repaired between two checks (a deleted file restored): the pair of events still tells operators', async () => {
+    const store = new FailingJournal()
+    const repaired: JournalHealth = { ok: true, detail: 'journal file x is gone (ENOENT); restored from the open connection, no record lost', repaired: true }
+    store.health = async () => repaired
+    const { seen, journal } = monitored(store)
+    await journal.health()
+    expect(seen.map((event) => [event.state, event.detail])).toEqual([
+      ['failed', repaired.detail],
+      ['recovered', repaired.detail],
+    ])
+    expect(journal.healthy).toBe(true)
+  })
+
+  test('a store whose check throws is unhealthy, with the reason', async () => {
+    const store = new FailingJournal()
+    store.health = async () => {
+      throw new Error('EIO')
+    }
+    const { journal } = monitored(store)
+    expect(await journal.health()).toEqual({ ok: false, detail: 'health check failed: EIO' })
+    expect(journal.healthy).toBe(false)
+  })
+
+  test('once started, checks run every checkIntervalMs and find a failure and its end without any write', async () => {
+    const { store, events, journal } = monitored(new FailingJournal(), 20)
+    const next = (state: JournalHealthEvent['state']) =>
+      new Promise<JournalHealthEvent>((resolve) => {
+        const listener = (event: JournalHealthEvent): void => {
+          if (event.state !== state) return
+          events.off('journal:health', listener)
+          resolve(event)
+        }
+        events.on('journal:health', listener)
+      })
+    journal.start()
+    const failed = next('failed')
+    store.failure = 'journal file /x is not writable (EACCES)'
+    expect(await failed).toMatchObject({ state: 'failed', detail: 'journal file /x is not writable (EACCES)' })
+    const recovered = next('recovered')
+    store.failure = undefined
+    expect(await recovered).toMatchObject({ state: 'recovered' })
+    await journal.close()
+  })
+})

@@ -1,0 +1,182 @@
+import { describe, expect, test } from 'vitest'
+import { type ForkCandidate, ForkWatch, type HashReport, forkCheckHeight, judgeForks, shortHash } from './fork-watch.js'
+
+const c = (nodeId: string, height: number, chainwork?: string): ForkCandidate => ({ nodeId, height, chainwork })
+
+describe('forkCheckHeight', () => {
+  test.each<{ name: string; candidates: ForkCandidate[]; head: number | undefined; maxLag: number; expected: { height: number; nodeIds: string[] } | undefined }>([
+    { name: 'all at the head', candidates: [c('a', 10), c('b', 10), c('c', 10)], head: 10, maxLag: 1, expected: { height: 10, nodeIds: ['a', 'b', 'c'] } },
+    { name: 'lowest in-sync height', candidates: [c('a', 10), c('b', 9), c('c', 10)], head: 10, maxLag: 1, expected: { height: 9, nodeIds: ['a', 'b', 'c'] } },
+    { name: 'a lagging node is left out', candidates: [c('a', 10), c('b', 10), c('c', 5)], head: 10, maxLag: 1, expected: { height: 10, nodeIds: ['a', 'b'] } },
+    { name: 'a node far ahead is asked at the common height', candidates: [c('a', 3), c('b', 3), c('x', 10_000_000)], head: 3, maxLag: 3, expected: { height: 3, nodeIds: ['a', 'b', 'x'] } },
+    { name: 'within maxLag above the head counts as in sync', candidates: [c('a', 12), c('b', 10)], head: 10, maxLag: 3, expected: { height: 10, nodeIds: ['a', 'b'] } },
+    { name: 'one node only: nothing to compare', candidates: [c('a', 10), c('b', 2)], head: 10, maxLag: 1, expected: undefined },
+    { name: 'no head yet', candidates: [c('a', 10), c('b', 10)], head: undefined, maxLag: 1, expected: undefined },
+    { name: 'nobody answered', candidates: [], head: 10, maxLag: 1, expected: undefined },
+  ])('$name', ({ candidates, head, maxLag, expected }) => {
+    expect(forkCheckHeight(candidates, head, maxLag)).toEqual(expected)
+  })
+})
+
+const r = (nodeId: string, hash: string | undefined, chainwork?: string): HashReport => ({ nodeId, hash, chainwork })
+const H = (char: string): string => `0x${char.repeat(64)}`
+
+describe('judgeForks', () => {
+  test.each<{ name: string; reports: HashReport[]; canonical: string | undefined; decidedBy: string | undefined; forked: string[]; agreeing: string[]; unknown?: string[] }>([
+    { name: 'everyone agrees', reports: [r('a', H('a')), r('b', H('a')), r('c', H('a'))], canonical: H('a'), decidedBy: 'unanimous', forked: [], agreeing: ['a', 'b', 'c'] },
+    { name: 'a minority of one is forked', reports: [r('a', H('a')), r('b', H('a')), r('c', H('b'))], canonical: H('a'), decidedBy: 'majority', forked: ['c'], agreeing: ['a', 'b'] },
+    { name: 'hash case does not matter', reports: [r('a', H('a')), r('b', H('A'))], canonical: H('a'), decidedBy: 'unanimous', forked: [], agreeing: ['a', 'b'] },
+    { name: 'two against two: no majority, nobody forked', reports: [r('a', H('a')), r('b', H('a')), r('c', H('b')), r('d', H('b'))], canonical: undefined, decidedBy: undefined, forked: [], agreeing: [] },
+    { name: 'one against one: no majority', reports: [r('a', H('a')), r('b', H('b'))], canonical: undefined, decidedBy: undefined, forked: [], agreeing: [] },
+    {
+      name: 'no majority: the most chainwork decides (bitcoin)',
+      reports: [r('a', 'aa'.repeat(32), '00ff'), r('b', 'bb'.repeat(32), '0100')],
+      canonical: 'bb'.repeat(32),
+      decidedBy: 'chainwork',
+      forked: ['a'],
+      agreeing: ['b'],
+    },
+    { name: 'equal chainwork decides nothing', reports: [r('a', 'aa'.repeat(32), '0100'), r('b', 'bb'.repeat(32), '0100')], canonical: undefined, decidedBy: undefined, forked: [], agreeing: [] },
+    { name: 'a group without chainwork cannot be weighed', reports: [r('a', 'aa'.repeat(32), '0100'), r('b', 'bb'.repeat(32))], canonical: undefined, decidedBy: undefined, forked: [], agreeing: [] },
+    {
+      name: 'a majority wins over more chainwork (self-reported work cannot outvote)',
+      reports: [r('a', 'aa'.repeat(32), '01'), r('b', 'aa'.repeat(32), '01'), r('c', 'bb'.repeat(32), 'ffff')],
+      canonical: 'aa'.repeat(32),
+      decidedBy: 'majority',
+      forked: ['c'],
+      agreeing: ['a', 'b'],
+    },
+    {
+      name: 'nodes that cannot tell are in no group and do not count for the majority',
+      reports: [r('a', H('a')), r('b', undefined), r('c', H('a')), r('d', H('b'))],
+      canonical: H('a'),
+      decidedBy: 'majority',
+      forked: ['d'],
+      agreeing: ['a', 'c'],
+      unknown: ['b'],
+    },
+    { name: 'nobody could tell', reports: [r('a', undefined), r('b', undefined)], canonical: undefined, decidedBy: undefined, forked: [], agreeing: [], unknown: ['a', 'b'] },
+  ])('$name', ({ reports, canonical, decidedBy, forked, agreeing, unknown = [] }) => {
+    const verdict = judgeForks(7, reports)
+    expect(verdict.canonical).toBe(canonical)
+    expect(verdict.decidedBy).toBe(decidedBy)
+    expect([...verdict.forked.keys()]).toEqual(forked)
+    expect(verdict.agreeing).toEqual(agreeing)
+    expect(verdict.unknown).toEqual(unknown)
+  })
+
+  test('the reason names the height and both hashes, shortened', () => {
+    const verdict = judgeForks(12, [r('a', H('a')), r('b', H('a')), r('c', H('b'))])
+    expect(verdict.forked.get('c')).toBe('block 12 is 0xbbbbbbbb…bbbbbbbb here, 0xaaaaaaaa…aaaaaaaa on the majority (2 of 3 nodes)')
+    expect(verdict.groups).toEqual([
+      { hash: H('a'), nodes: ['a', 'b'] },
+      { hash: H('b'), nodes: ['c'] },
+    ])
+  })
+
+  test('chainwork reason says which nodes carry the most work', () => {
+    const verdict = judgeForks(5, [r('a', 'aa'.repeat(32), '10'), r('b', 'bb'.repeat(32), '20')])
+    expect(verdict.forked.get('a')).toBe(`block 5 is aaaaaaaa…aaaaaaaa here, bbbbbbbb…bbbbbbbb on the chain with the most work (b)`)
+  })
+
+  test('shortHash keeps short strings whole', () => {
+    expect(shortHash('0xabc')).toBe('0xabc')
+  })
+})
+
+/** A scripted chain view: hashes per node per height; `calls` counts look-ups. */
+function chains(initial: Record<string, Record<number, string>>) {
+  const byNode = new Map(Object.entries(initial).map(([nodeId, hashes]) => [nodeId, new Map(Object.entries(hashes).map(([h, hash]) => [Number(h), hash]))]))
+  const calls: Array<[string, number]> = []
+  return {
+    calls,
+    set(nodeId: string, height: number, hash: string) {
+      byNode.get(nodeId)!.set(height, hash)
+    },
+    hashAt: async (nodeId: string, height: number) => {
+      calls.push([nodeId, height])
+      return byNode.get(nodeId)?.get(height)
+    },
+  }
+}
+
+describe('ForkWatch', () => {
+  test('remembers the canonical hash; a change at a remembered height is a reorg with the lowest changed height', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 8: 'x8', 9: 'x9', 10: 'x10' }, b: { 8: 'x8', 9: 'x9', 10: 'x10' } })
+    const at = (height: number) => ({ head: height, maxLagBlocks: 1, candidates: [c('a', height), c('b', height)], hashAt: view.hashAt })
+    expect((await watch.check(at(8)))?.reorg).toBeUndefined()
+    expect((await watch.check(at(9)))?.reorg).toBeUndefined()
+    expect((await watch.check(at(10)))?.reorg).toBeUndefined()
+    expect(watch.remembered(9)).toBe('x9')
+    // Both nodes move to another branch from height 9 on.
+    for (const node of ['a', 'b']) {
+      view.set(node, 9, 'y9')
+      view.set(node, 10, 'y10')
+      view.set(node, 11, 'y11')
+    }
+    const round = await watch.check(at(11))
+    expect(round?.reorg).toEqual({ height: 9, oldHash: 'x9', newHash: 'y9' })
+    expect(watch.remembered(10)).toBe('y10')
+    expect(watch.remembered(8)).toBe('x8')
+    // The next round sees no new reorg.
+    expect((await watch.check(at(11)))?.reorg).toBeUndefined()
+  })
+
+  test('heights passed between two rounds are filled in, so a reorg reports its fork point', async () => {
+    const watch = new ForkWatch()
+    const main = Object.fromEntries(Array.from({ length: 10 }, (_, h) => [h, `x${h}`]))
+    const view = chains({ a: { ...main }, b: { ...main } })
+    const at = (height: number) => ({ head: height, maxLagBlocks: 0, candidates: [c('a', height), c('b', height)], hashAt: view.hashAt })
+    await watch.check(at(5))
+    await watch.check(at(8))
+    expect([6, 7].map((height) => watch.remembered(height))).toEqual(['x6', 'x7'])
+    for (const node of ['a', 'b']) for (let h = 6; h <= 9; h++) view.set(node, h, `y${h}`)
+    expect((await watch.check(at(9)))?.reorg).toEqual({ height: 6, oldHash: 'x6', newHash: 'y6' })
+  })
+
+  test('steady state costs one look-up per node plus one anchor check per canonical node', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 1: 'h1', 2: 'h2' }, b: { 1: 'h1', 2: 'h2' } })
+    await watch.check({ head: 1, maxLagBlocks: 1, candidates: [c('a', 1), c('b', 1)], hashAt: view.hashAt })
+    view.calls.length = 0
+    await watch.check({ head: 2, maxLagBlocks: 1, candidates: [c('a', 2), c('b', 2)], hashAt: view.hashAt })
+    expect(view.calls.sort()).toEqual([['a', 1], ['a', 2], ['b', 1], ['b', 2]])
+  })
+
+  test('the majority switching branches is a reorg; the old majority node is then forked', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 5: 'x' }, b: { 5: 'x' }, c: { 5: 'y' } })
+    const round = { head: 5, maxLagBlocks: 1, candidates: [c('a', 5), c('b', 5), c('c', 5)], hashAt: view.hashAt }
+    const first = await watch.check(round)
+    expect([...first!.verdict.forked.keys()]).toEqual(['c'])
+    view.set('b', 5, 'y')
+    const second = await watch.check(round)
+    expect([...second!.verdict.forked.keys()]).toEqual(['a'])
+    expect(second!.reorg).toEqual({ height: 5, oldHash: 'x', newHash: 'y' })
+  })
+
+  test('an unresolved dispute remembers nothing and reports no reorg', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 5: 'x' }, b: { 5: 'y' } })
+    const round = await watch.check({ head: 5, maxLagBlocks: 1, candidates: [c('a', 5), c('b', 5)], hashAt: view.hashAt })
+    expect(round?.verdict.canonical).toBeUndefined()
+    expect(watch.remembered(5)).toBeUndefined()
+  })
+
+  test('fewer than 2 hashes: nothing compared, nothing decided (one node cannot vouch for itself)', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 5: 'x' }, b: {}, c: {} })
+    expect(await watch.check({ head: 5, maxLagBlocks: 1, candidates: [c('a', 5), c('b', 5), c('c', 5)], hashAt: view.hashAt })).toBeUndefined()
+    expect(watch.remembered(5)).toBeUndefined()
+  })
+
+  test('memory is bounded to the most recent heights', async () => {
+    const watch = new ForkWatch(3)
+    const hashes = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [i, `h${i}`]))
+    const view = chains({ a: hashes, b: hashes })
+    for (let height = 0; height < 6; height++) await watch.check({ head: height, maxLagBlocks: 0, candidates: [c('a', height), c('b', height)], hashAt: view.hashAt })
+    expect([0, 1, 2].map((height) => watch.remembered(height))).toEqual([undefined, undefined, undefined])
+    expect([3, 4, 5].map((height) => watch.remembered(height))).toEqual(['h3', 'h4', 'h5'])
+  })
+})
