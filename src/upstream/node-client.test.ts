@@ -9,7 +9,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { waitFor } from '../devnet/wait-for.js'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
 import { LARGE_REQUEST_BYTES, NodeClient, interpret, stallThresholdMs } from './node-client.js'
-import { ReplyBudget } from './reply-budget.js'
+import { ReplyBudget, ReplyHold, withReplyHold } from './reply-budget.js'
 
 describe('interpret (body first, status second)', () => {
   test.each<{ name: string; status: number; text: string; expected: unknown }>([
@@ -253,6 +253,25 @@ describe('what switchyard itself causes is not charged to the node', () => {
     expect(budget.usedBytes).toBe(0)
     expect(budget.peakBytes).toBeGreaterThanOrEqual(3_036)
     await Promise.all([a.close(), b.close()])
+  })
+
+  test('inside a ReplyHold (one client request), reply bytes stay reserved until the hold is released', async () => {
+    node = await startFakeNode()
+    node.on('eth_getLogs', { result: 'z'.repeat(3_000) })
+    const budget = new ReplyBudget(5_000)
+    const client = new NodeClient({ nodeId: 'a', url: node.url, version: '2.0', replyBudget: budget })
+    const hold = new ReplyHold()
+    expect(await withReplyHold(hold, () => client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000 }))).toMatchObject({ ok: true })
+    const held = budget.usedBytes
+    expect(held).toBeGreaterThanOrEqual(3_000)
+    // The answer is still being written to the client: a second one does not fit yet.
+    expect(await client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: false, failure: { kind: 'overloaded' } })
+    hold.release()
+    expect(budget.usedBytes).toBe(0)
+    // Work that outlives its request (a background send) releases at once.
+    expect(await withReplyHold(hold, () => client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000 }))).toMatchObject({ ok: true })
+    expect(budget.usedBytes).toBe(0)
+    await client.close()
   })
 
   test('a socket closed while a large request body is sent is a request rejection, not a dead node', async () => {

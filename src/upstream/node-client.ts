@@ -13,7 +13,7 @@ import { Pool } from 'undici'
 import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import { type NodeFailure, shortNodeMessage } from './node-failure.js'
 import type { CallOptions, CallOutcome, NodeTransport } from './node-transport.js'
-import type { ReplyBudget } from './reply-budget.js'
+import { type ReplyBudget, currentReplyHold } from './reply-budget.js'
 
 export interface NodeClientOptions {
   nodeId: string
@@ -200,7 +200,13 @@ export class NodeClient implements NodeTransport {
       settled = true
       clearTimeout(timer)
       options.signal?.removeEventListener('abort', onOuterAbort)
-      this.#replyBudget?.release(held.bytes)
+      const budget = this.#replyBudget
+      if (budget !== undefined && held.bytes > 0) {
+        const bytes = held.bytes
+        const hold = currentReplyHold()
+        if (hold === undefined) budget.release(bytes)
+        else hold.defer(() => budget.release(bytes))
+      }
     }
   }
 

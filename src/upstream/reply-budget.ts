@@ -1,8 +1,12 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+
 /**
  * The process-wide bound on node reply bytes held in memory at once (`server.maxReplyBytesInFlight`).
  * One budget is shared by every NodeClient of a proxy: replies are counted while they stream in,
- * and released when the call completes or is abandoned. A reservation that does not fit fails at
- * once (the call answers SY_OVERLOADED) instead of letting memory grow until switchyard stalls.
+ * and released when the call completes or is abandoned, or, for a call made inside a
+ * `ReplyHold` (the HTTP server opens one per client request), once the client's reply is written:
+ * the answer lives on, parsed and re-serialised, until then. A reservation that does not fit fails
+ * at once (the call answers SY_OVERLOADED) instead of letting memory grow until switchyard stalls.
  */
 export class ReplyBudget {
   readonly capacityBytes: number
@@ -33,4 +37,38 @@ export class ReplyBudget {
   release(bytes: number): void {
     this.#usedBytes = Math.max(0, this.#usedBytes - bytes)
   }
+}
+
+/**
+ * Reservations made on behalf of one client request, released together when its reply has been
+ * written (or the client went away). Work that outlives the request (background broadcast sends)
+ * registers after `release()` and is released at once.
+ */
+export class ReplyHold {
+  #releases: Array<() => void> = []
+  #released = false
+
+  /** Runs `release` when the hold is released (now, if it already was). */
+  defer(release: () => void): void {
+    if (this.#released) release()
+    else this.#releases.push(release)
+  }
+
+  release(): void {
+    if (this.#released) return
+    this.#released = true
+    for (const release of this.#releases.splice(0)) release()
+  }
+}
+
+const holds = new AsyncLocalStorage<ReplyHold>()
+
+/** Runs `work` so that reply reservations made inside it last until `hold.release()`. */
+export function withReplyHold<T>(hold: ReplyHold, work: () => Promise<T>): Promise<T> {
+  return holds.run(hold, work)
+}
+
+/** The hold of the client request this code runs for, if any. */
+export function currentReplyHold(): ReplyHold | undefined {
+  return holds.getStore()
 }
