@@ -48,7 +48,7 @@ async function started<T>(starts: Array<Promise<T>>, into: T[]): Promise<void> {
 
 beforeAll(async () => {
   await Promise.all([
-    started([0, 1, 2].map((index) => startAnvil({ id: `eth-${index}` })), anvils),
+    started([0, 1, 2].map((index) => startAnvil({ id: `eth-${index}`, noMining: true })), anvils),
     started([0, 1].map((index) => startBcoin({ id: `btc-${index}` })), bcoins),
   ])
   const [btc0, btc1] = bcoins as [BcoinNode, BcoinNode]
@@ -65,7 +65,14 @@ beforeAll(async () => {
         chainId: 31337,
         requestTimeoutMs: 1_000,
         health: { intervalMs: 200, timeoutMs: 300, maxLagBlocks: 3 },
-        nodes: anvils.map((anvil, index) => ({ id: anvil.id, url: anvil.url, wsUrl: anvil.wsUrl, provider: `provider-${'abc'[index]}`, region: index === 2 ? 'us-east' : 'eu-west' })),
+        nodes: anvils.map((anvil, index) => ({
+          id: anvil.id,
+          url: anvil.url,
+          wsUrl: anvil.wsUrl,
+          provider: `provider-${'abc'[index]}`,
+          region: index === 2 ? 'us-east' : 'eu-west',
+          ...(index === 2 ? { archive: true } : {}),
+        })),
       },
       btc: {
         family: 'bitcoin',
@@ -154,6 +161,10 @@ describe('dashboard in Chromium', () => {
     expect(await target.getByTestId('head-btc').textContent()).toBe('head 3')
     expect(await target.getByTestId('routable-eth').textContent()).toBe('3 / 3 routable')
     expect(await target.getByTestId('provider-eth-eth-2').textContent()).toBe('provider-c · us-east')
+    // Capabilities: the archive node says so; nodes with nothing known show nothing; no fork banner.
+    expect(await target.getByTestId('caps-eth-eth-2').textContent()).toBe('archive')
+    expect(await target.getByTestId('caps-eth-eth-0').isHidden()).toBe(true)
+    expect(await target.getByTestId('fork-eth').isHidden()).toBe(true)
     await target.waitForSelector('[data-testid="connection-state"][data-state="live"]')
     await target.waitForSelector('[data-testid="chart-lag-eth"] canvas')
     await target.waitForSelector('[data-testid="chart-latency-btc"] canvas')
@@ -248,6 +259,9 @@ describe('dashboard in Chromium', () => {
     await target.waitForSelector('[data-testid="connection-state"][data-state="live"]')
     // Let the charts gather a few live points past the history samples.
     await target.waitForTimeout(2_000)
+    // Honest nodes of one chain (deterministic mining) never look forked, cordon and broadcast included.
+    expect(await target.getByTestId('fork-eth').isHidden()).toBe(true)
+    expect(await target.getByTestId('status-eth-eth-1').textContent()).toBe('healthy')
     await mkdir(OUTPUT_DIR, { recursive: true })
     await target.screenshot({ path: `${OUTPUT_DIR}dashboard.png`, fullPage: true })
     expect(pageErrors).toEqual([])
