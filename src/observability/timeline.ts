@@ -1,13 +1,24 @@
 /**
  * What operators see happen, in order: ejections, re-admissions, wrong chains, broadcast outcomes,
- * reorgs. A bounded in-memory list fed by proxy events, with live listeners (the event stream).
+ * chain reorgs and forks, verified-read disagreements, journal failures. A bounded in-memory list fed by proxy events, with live listeners (the event stream).
  */
 import type { Proxy } from '../proxy.js'
 
 export interface TimelineEntry {
   /** ms since epoch */
   at: number
-  kind: 'node:state' | 'broadcast:accepted' | 'broadcast:confirmed' | 'broadcast:conflict' | 'broadcast:dropped' | 'broadcast:reorged' | 'config'
+  kind:
+    | 'node:state'
+    | 'broadcast:accepted'
+    | 'broadcast:confirmed'
+    | 'broadcast:conflict'
+    | 'broadcast:dropped'
+    | 'broadcast:reorged'
+    | 'chain:reorg'
+    | 'chain:fork'
+    | 'read:disagree'
+    | 'journal:health'
+    | 'config'
   chain: string
   nodeId?: string
   txid?: string
@@ -36,6 +47,27 @@ export class Timeline {
       'broadcast:conflict': progress('broadcast:conflict'),
       'broadcast:dropped': progress('broadcast:dropped'),
       'broadcast:reorged': progress('broadcast:reorged'),
+      'chain:reorg': (event) =>
+        this.add({ at: event.at, kind: 'chain:reorg', chain: event.chain, text: `reorg of depth ${event.depth} at height ${event.height} (${event.oldHash} → ${event.newHash})` }),
+      'chain:fork': (event) =>
+        this.add({
+          at: event.at,
+          kind: 'chain:fork',
+          chain: event.chain,
+          text:
+            event.groups.length < 2
+              ? `nodes agree again at height ${event.height}`
+              : `nodes disagree about block ${event.height}${event.resolved ? '' : ' with no majority'}: ${event.groups.map((group) => `${group.hash} ${group.nodes.join(', ')}`).join(' | ')}`,
+        }),
+      'read:disagree': (event) =>
+        this.add({
+          at: event.at,
+          kind: 'read:disagree',
+          chain: event.chain,
+          text: `nodes disagree on ${event.method}: ${event.answers.map((answer) => `${answer.nodeId} ${answer.hash}`).join(', ')}${event.minority.length > 0 ? `; outvoted: ${event.minority.join(', ')}` : ''}`,
+        }),
+      'journal:health': (event) =>
+        this.add({ at: event.at, kind: 'journal:health', chain: event.chain ?? '', ...(event.txid === undefined ? {} : { txid: event.txid }), text: `broadcast journal ${event.state}: ${event.detail}` }),
     })
   }
 
