@@ -58,6 +58,8 @@ interface ChainRuntime {
   rebroadcaster?: Rebroadcaster
   /** The broadcast lane's own connections to each node. */
   broadcastTransports: NodeTransport[]
+  /** What the read path needs, built once. */
+  readContext?: ReadContext
 }
 
 export interface ProxySnapshot {
@@ -388,7 +390,8 @@ export class Proxy {
 
   /** Monotonic, verified, capability-routed and empty-confirmed reads run over the chain's router (`src/routing/read-path.ts`). */
   #readContext(runtime: ChainRuntime): ReadContext {
-    return { pool: runtime.pool, router: runtime.router, adapter: runtime.adapter, events: this.events }
+    runtime.readContext ??= { pool: runtime.pool, router: runtime.router, adapter: runtime.adapter, events: this.events }
+    return runtime.readContext
   }
 
   #runtime(chain: string): ChainRuntime {

@@ -14,7 +14,7 @@ import { type Metrics, createMetrics, registerMetricsRoute } from '../observabil
 import { Timeline } from '../observability/timeline.js'
 import type { Proxy } from '../proxy.js'
 import { registerDashboard } from '../dashboard/register-dashboard.js'
-import { ReplyHold, withReplyHold } from '../upstream/reply-budget.js'
+import { ReplyHold, holdRepliesOf } from '../upstream/reply-budget.js'
 import { adminAuthHook } from './admin-auth.js'
 
 export interface AppOptions {
@@ -78,8 +78,9 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
     const body = typeof request.body === 'string' ? request.body : ''
     // Node reply bytes stay counted against server.maxReplyBytesInFlight until this reply is written.
     const hold = new ReplyHold()
+    holdRepliesOf(controller.signal, hold)
     reply.raw.once('close', () => hold.release())
-    const handled = await withReplyHold(hold, () => proxy.handle(request.params.chain, body, controller.signal))
+    const handled = await proxy.handle(request.params.chain, body, controller.signal)
     reply.raw.off('close', onClose)
     if (handled.nodeIds.length > 0) void reply.header('x-switchyard-node', handled.nodeIds.join(','))
     void reply.header('x-switchyard-attempts', String(handled.attempts))

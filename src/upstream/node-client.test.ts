@@ -9,7 +9,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { waitFor } from '../devnet/wait-for.js'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
 import { LARGE_REQUEST_BYTES, NodeClient, interpret, stallThresholdMs } from './node-client.js'
-import { ReplyBudget, ReplyHold, withReplyHold } from './reply-budget.js'
+import { ReplyBudget, ReplyHold, holdRepliesOf } from './reply-budget.js'
 
 describe('interpret (body first, status second)', () => {
   test.each<{ name: string; status: number; text: string; expected: unknown }>([
@@ -255,13 +255,15 @@ describe('what switchyard itself causes is not charged to the node', () => {
     await Promise.all([a.close(), b.close()])
   })
 
-  test('inside a ReplyHold (one client request), reply bytes stay reserved until the hold is released', async () => {
+  test('with a ReplyHold on its request signal, reply bytes stay reserved until the hold is released', async () => {
     node = await startFakeNode()
     node.on('eth_getLogs', { result: 'z'.repeat(3_000) })
     const budget = new ReplyBudget(5_000)
     const client = new NodeClient({ nodeId: 'a', url: node.url, version: '2.0', replyBudget: budget })
     const hold = new ReplyHold()
-    expect(await withReplyHold(hold, () => client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000 }))).toMatchObject({ ok: true })
+    const request = new AbortController()
+    holdRepliesOf(request.signal, hold)
+    expect(await client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000, signal: request.signal })).toMatchObject({ ok: true })
     const held = budget.usedBytes
     expect(held).toBeGreaterThanOrEqual(3_000)
     // The answer is still being written to the client: a second one does not fit yet.
@@ -269,7 +271,7 @@ describe('what switchyard itself causes is not charged to the node', () => {
     hold.release()
     expect(budget.usedBytes).toBe(0)
     // Work that outlives its request (a background send) releases at once.
-    expect(await withReplyHold(hold, () => client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000 }))).toMatchObject({ ok: true })
+    expect(await client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000, signal: request.signal })).toMatchObject({ ok: true })
     expect(budget.usedBytes).toBe(0)
     await client.close()
   })

@@ -13,7 +13,7 @@ import { Pool } from 'undici'
 import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import { type NodeFailure, shortNodeMessage } from './node-failure.js'
 import type { CallOptions, CallOutcome, NodeTransport } from './node-transport.js'
-import { type ReplyBudget, currentReplyHold } from './reply-budget.js'
+import { type ReplyBudget, replyHoldOf } from './reply-budget.js'
 
 export interface NodeClientOptions {
   nodeId: string
@@ -120,7 +120,9 @@ export class NodeClient implements NodeTransport {
   }
 
   async call(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
-    if (!(await this.#acquireSlot(options.signal))) {
+    // A free slot is taken synchronously: no extra await on the common path.
+    const slot = this.#acquireSlot(options.signal)
+    if (slot !== true && !(await slot)) {
       return { ok: false, failure: { kind: 'aborted', message: `request to node ${this.nodeId} was cancelled` }, latencyMs: 0 }
     }
     try {
@@ -203,7 +205,7 @@ export class NodeClient implements NodeTransport {
       const budget = this.#replyBudget
       if (budget !== undefined && held.bytes > 0) {
         const bytes = held.bytes
-        const hold = currentReplyHold()
+        const hold = replyHoldOf(options.signal)
         if (hold === undefined) budget.release(bytes)
         else hold.defer(() => budget.release(bytes))
       }

@@ -1,10 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
-
 /**
  * The process-wide bound on node reply bytes held in memory at once (`server.maxReplyBytesInFlight`).
  * One budget is shared by every NodeClient of a proxy: replies are counted while they stream in,
- * and released when the call completes or is abandoned, or, for a call made inside a
- * `ReplyHold` (the HTTP server opens one per client request), once the client's reply is written:
+ * and released when the call completes or is abandoned, or, for a call made for a client request
+ * with a `ReplyHold` (the HTTP server opens one per request), once the client's reply is written:
  * the answer lives on, parsed and re-serialised, until then. A reservation that does not fit fails
  * at once (the call answers SY_OVERLOADED) instead of letting memory grow until switchyard stalls.
  */
@@ -61,14 +59,16 @@ export class ReplyHold {
   }
 }
 
-const holds = new AsyncLocalStorage<ReplyHold>()
+// Keyed by the client request's abort signal, which already travels with every node call made
+// for that request: no AsyncLocalStorage (its promise hooks cost every call) and no extra parameter.
+const holds = new WeakMap<AbortSignal, ReplyHold>()
 
-/** Runs `work` so that reply reservations made inside it last until `hold.release()`. */
-export function withReplyHold<T>(hold: ReplyHold, work: () => Promise<T>): Promise<T> {
-  return holds.run(hold, work)
+/** Reply reservations of node calls made with `signal` last until `hold.release()`. */
+export function holdRepliesOf(signal: AbortSignal, hold: ReplyHold): void {
+  holds.set(signal, hold)
 }
 
-/** The hold of the client request this code runs for, if any. */
-export function currentReplyHold(): ReplyHold | undefined {
-  return holds.getStore()
+/** The hold of the client request a node call with this signal is made for, if any. */
+export function replyHoldOf(signal: AbortSignal | undefined): ReplyHold | undefined {
+  return signal === undefined ? undefined : holds.get(signal)
 }

@@ -115,24 +115,64 @@ async function compareBroadcasts(directUrl: string, proxiedUrl: string): Promise
   return { count, directMeanMs, proxiedMeanMs, ratio: Math.round((proxiedMeanMs / directMeanMs) * 10) / 10 }
 }
 
+/**
+ * The cost of verified reads: the same read through a plain chain and through a chain whose
+ * `verify.methods` lists it (agree 2), both over the same two nodes, measured back to back.
+ */
+async function compareVerified(plainUrl: string, verifiedUrl: string, body: string): Promise<Row> {
+  await autocannon({ url: plainUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: 1 })
+  await autocannon({ url: verifiedUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: 1 })
+  const plain = await load(plainUrl, body)
+  const verified = await load(verifiedUrl, body)
+  return {
+    case: 'verified eth_getBlockByNumber (agree 2) vs plain',
+    direct: plain,
+    proxied: verified,
+    rpsRatio: Math.round((verified.rps / plain.rps) * 1000) / 1000,
+    addedP50Ms: Math.round((verified.p50Ms - plain.p50Ms) * 100) / 100,
+    addedP99Ms: Math.round((verified.p99Ms - plain.p99Ms) * 100) / 100,
+  }
+}
+
 async function main(): Promise<void> {
-  const anvil = await startAnvil({ id: 'bench-eth' })
+  // Two anvils of one chain (shared genesis timestamp, deterministic mining): verified reads need two agreeing nodes.
+  const anvil = await startAnvil({ id: 'bench-eth', noMining: true })
+  const anvil2 = await startAnvil({ id: 'bench-eth-2', noMining: true })
+  await Promise.all([anvil.mine(5), anvil2.mine(5)])
   const bcoin = await startBcoin({ id: 'bench-btc' })
+  await bcoin.generate(5)
+  const evmNodes = [
+    { id: 'eth-a', url: anvil.url },
+    { id: 'eth-b', url: anvil2.url },
+  ]
   const proxy = await startSwitchyard({
     chains: {
       eth: { family: 'evm', chainId: 31337, nodes: [{ id: 'eth-a', url: anvil.url }] },
+      eth2: { family: 'evm', chainId: 31337, nodes: evmNodes },
+      ethv: { family: 'evm', chainId: 31337, verify: { methods: ['eth_getBlockByNumber'] }, nodes: evmNodes },
       btc: { family: 'bitcoin', network: 'regtest', nodes: [{ id: 'btc-a', url: bcoin.url }] },
     },
   })
   try {
     const rssIdleMb = rssMb(proxy.process.pid!)
     const rows: Row[] = []
-    rows.push(await compare('evm eth_blockNumber', anvil.url, `${proxy.url}/rpc/eth`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }), {}))
+    // eth_blockNumber is answered from the pool's read head (monotonic reads): a local answer.
+    rows.push(await compare('evm eth_blockNumber (read head)', anvil.url, `${proxy.url}/rpc/eth`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }), {}))
+    rows.push(
+      await compare(
+        'evm eth_getBalance latest (routed)',
+        anvil.url,
+        `${proxy.url}/rpc/eth`,
+        JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getBalance', params: ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', 'latest'] }),
+        {},
+      ),
+    )
+    rows.push(await compareVerified(`${proxy.url}/rpc/eth2`, `${proxy.url}/rpc/ethv`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getBlockByNumber', params: ['0x3', false] })))
     const btcUrl = new URL(bcoin.url)
     const auth = `Basic ${Buffer.from(`${decodeURIComponent(btcUrl.username)}:${decodeURIComponent(btcUrl.password)}`).toString('base64')}`
     btcUrl.username = ''
     btcUrl.password = ''
-    rows.push(await compare('bitcoin getblockcount', btcUrl.toString(), `${proxy.url}/rpc/btc`, JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'getblockcount', params: [] }), { authorization: auth }))
+    rows.push(await compare('bitcoin getblockhash 3 (routed)', btcUrl.toString(), `${proxy.url}/rpc/btc`, JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'getblockhash', params: [3] }), { authorization: auth }))
     const rssLoadedMb = rssMb(proxy.process.pid!)
     const broadcast = await compareBroadcasts(anvil.url, `${proxy.url}/rpc/eth`)
     const report = { durationSec, connections, rssIdleMb, rssAfterLoadMb: rssLoadedMb, rows, broadcast }
@@ -153,6 +193,7 @@ async function main(): Promise<void> {
       )
       if (row.proxied.errors + row.proxied.non2xx > 0) process.stdout.write(`  ! switchyard: ${row.proxied.errors} errors, ${row.proxied.non2xx} non-2xx\n`)
     }
+    process.stdout.write('(verified row: "direct" is the same read through a plain chain over the same two nodes)\n')
     process.stdout.write(`\nswitchyard RSS: ${rssIdleMb} MB idle, ${rssLoadedMb} MB after load\n`)
     process.stdout.write(
       `eth_sendRawTransaction, ${broadcast.count} sequential sends each: direct mean ${broadcast.directMeanMs} ms, ` +
@@ -160,7 +201,7 @@ async function main(): Promise<void> {
     )
   } finally {
     await proxy.stop()
-    await Promise.all([anvil.stop(), bcoin.stop()])
+    await Promise.all([anvil.stop(), anvil2.stop(), bcoin.stop()])
   }
 }
 
