@@ -11,6 +11,7 @@ import Database from 'better-sqlite3'
 import { afterEach, expect, test } from 'vitest'
 import type { BroadcastRecord } from './broadcast-journal.js'
 import { JournalWriteError, SqliteJournal } from './sqlite-journal.js'
+import { skipImmutableFileTests } from '../../test/support/immutable-files.js'
 
 const record = (txid: string, extra: Partial<BroadcastRecord> = {}): BroadcastRecord => ({
   chain: 'btc',
@@ -38,21 +39,6 @@ async function journalAt(): Promise<{ dir: string; path: string; journal: Sqlite
   const journal = new SqliteJournal(path)
   opened.push(journal)
   return { dir, path, journal }
-}
-
-/** chattr +i works as root (where chmod does not stop writes) on file systems that support it. */
-function canMakeImmutable(): boolean {
-  const probe = join(tmpdir(), `switchyard-chattr-${process.pid}`)
-  try {
-    writeFileSync(probe, 'x')
-    execFileSync('chattr', ['+i', probe], { stdio: 'ignore' })
-    execFileSync('chattr', ['-i', probe], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  } finally {
-    rmSync(probe, { force: true })
-  }
 }
 
 test('survives reopening the same file', async () => {
@@ -134,7 +120,7 @@ test('a path that now names another file is reported, never overwritten', async 
   expect(await journal.get('btc', 'mine')).toBeDefined()
 })
 
-test.skipIf(!canMakeImmutable())('journal files made unwritable while running (chattr +i, effective as root): writes fail with an error, no crash; writable again → healthy', async () => {
+test.skipIf(skipImmutableFileTests)('journal files made unwritable while running (chattr +i, effective as root): writes fail with an error, no crash; writable again → healthy', async () => {
   const { path, journal } = await journalAt()
   await journal.insert(record('before'))
   for (const file of [path, `${path}-wal`]) {

@@ -21,6 +21,7 @@ import type { Proxy } from '../../src/proxy.js'
 import { buildApp } from '../../src/server/build-app.js'
 import { FailingJournal } from '../support/failing-journal.js'
 import { recordFigure } from '../support/figures.js'
+import { skipImmutableFileTests } from '../support/immutable-files.js'
 
 const wallet = new Wallet('0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6') // anvil dev key 3
 let anvils: AnvilNode[] = []
@@ -81,21 +82,6 @@ function nextHealthEvent(proxy: Proxy, state: JournalHealthEvent['state']): Prom
     }
     proxy.events.on('journal:health', listener)
   })
-}
-
-/** chattr +i works as root (where chmod does not stop writes) on file systems that support it. */
-function canMakeImmutable(): boolean {
-  const probe = join(tmpdir(), `switchyard-chattr-${process.pid}`)
-  try {
-    writeFileSync(probe, 'x')
-    execFileSync('chattr', ['+i', probe], { stdio: 'ignore' })
-    execFileSync('chattr', ['-i', probe], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  } finally {
-    rmSync(probe, { force: true })
-  }
 }
 
 test('a journal write failing after the fan-out: SY_TX_NOT_JOURNALED with the txid and holders (again on retry), /readyz 503 and an event; recovery ends both', async () => {
@@ -182,7 +168,7 @@ test('the journal directory replaced by a file (as root too): found by the perio
   expect(await proxy.broadcastStatus('eth', keccak256(raw))).toMatchObject({ status: 'pending' })
 })
 
-test.skipIf(!canMakeImmutable())('journal files made unwritable while running (chattr +i): no crash (SIGBUS before), the client hears not journaled, 503 until writable again', async () => {
+test.skipIf(skipImmutableFileTests)('journal files made unwritable while running (chattr +i): no crash (SIGBUS before), the client hears not journaled, 503 until writable again', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-journal-'))
   const path = join(dir, 'journal.sqlite')
   const { proxy, app } = await start({ path, checkIntervalMs: 25 })
