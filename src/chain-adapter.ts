@@ -5,6 +5,7 @@
  * the core decides policy (health, routing, retries).
  */
 import type { ChainConfig, NodeConfig } from './config/schema.js'
+import type { ProxyError } from './errors/proxy-error.js'
 import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from './jsonrpc/types.js'
 import type { NodeFailure } from './upstream/node-failure.js'
 import type { NodeTransport } from './upstream/node-transport.js'
@@ -127,6 +128,12 @@ export interface ChainAdapter {
    * Default: the answer itself.
    */
   canonicalAnswer?(call: RpcCall, answer: RpcAnswer): unknown
+  /**
+   * A limit of switchyard's own that the call breaks (EVM: an eth_getLogs range wider than
+   * `maxLogsRange`), checked on the call as a node would get it (after tip pinning), with the
+   * pool's read head for tags left unpinned: the client gets this error and no node is asked.
+   */
+  checkLimits?(call: RpcCall, readHead: number | undefined): ProxyError | undefined
   /** The broadcast path: decoding, reply classification and lookups for signed transactions. */
   broadcast?: BroadcastSupport
 }

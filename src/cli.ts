@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `switchyard --config FILE`        run the proxy server
+ * `switchyard --config FILE`        run the proxy server; SIGTERM/SIGINT shut it down gracefully
+ *                                    (src/server/graceful-shutdown.ts), a second signal at once
  * `switchyard check --config FILE`  validate the config, probe every node once, print a table;
  *                                    exit 0 only if every chain has a routable node
  */
@@ -9,6 +10,7 @@ import { MemoryJournal } from './broadcast/broadcast-journal.js'
 import { ConfigError, createProxy, loadConfigFile } from './index.js'
 import type { ProxySnapshot } from './proxy.js'
 import { buildApp } from './server/build-app.js'
+import { GracefulShutdown, type ShutdownSignal, appShutdownSteps } from './server/graceful-shutdown.js'
 
 const usage = `usage:
   switchyard [serve] --config FILE     run the proxy
@@ -80,15 +82,34 @@ async function serve(config: Awaited<ReturnType<typeof loadConfigFile>>): Promis
   await proxy.start()
   const address = await app.listen({ host: config.server.host, port: config.server.port })
   app.log.info(`switchyard listening on ${address}: chains ${proxy.chainNames().join(', ')}`)
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
-  app.log.info('shutting down: finishing in-flight requests')
-  await app.close()
-  await proxy.close()
-  return 0
+  const { graceMs, drainMs } = config.shutdown
+  const shutdown = new GracefulShutdown(
+    appShutdownSteps(app, proxy),
+    {
+      graceMs,
+      drainMs,
+      onPhase: (phase, sinceSignalMs) => {
+        const at = Math.round(sinceSignalMs)
+        if (phase === 'grace') app.log.info({ graceMs, drainMs }, `shutdown: draining; /readyz 503, listener closes in ${graceMs} ms`)
+        if (phase === 'draining') app.log.info({ sinceSignalMs: at }, `shutdown: listener closed; finishing in-flight requests (up to ${drainMs} ms)`)
+        if (phase === 'finishing') app.log.info({ sinceSignalMs: at }, 'shutdown: requests answered; finishing broadcasts and closing the journal')
+      },
+    },
+  )
+  const onSignal = (signal: ShutdownSignal) => () => shutdown.signal(signal)
+  process.on('SIGTERM', onSignal('SIGTERM'))
+  process.on('SIGINT', onSignal('SIGINT'))
+  const report = await shutdown.done
+  const figures = { signal: report.signal, outcome: report.outcome, graceMs: round(report.graceMs), drainMs: round(report.drainMs), exitCode: report.exitCode }
+  if (report.exitCode === 0) app.log.info(figures, `shutdown: done; drained in ${figures.drainMs} ms`)
+  else app.log.error(figures, `shutdown: ${report.detail ?? report.outcome}`)
+  // A forced exit leaves work running on purpose (the operator signalled twice): do not wait for it.
+  if (report.outcome === 'forced') process.exit(report.exitCode)
+  return report.exitCode
+}
+
+function round(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms)
 }
 
 main(process.argv.slice(2)).then(

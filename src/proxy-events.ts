@@ -36,6 +36,8 @@ export interface RequestEvent {
   /** Proxy error code when outcome is proxy-error. */
   code?: string | undefined
   durationMs: number
+  /** Name of the client that sent it (`clients[].name`); undefined when /rpc is open or for library calls. */
+  client?: string | undefined
 }
 
 export interface BroadcastAcceptedEvent {

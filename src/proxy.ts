@@ -3,15 +3,15 @@
  * pools, probers and routers. The HTTP server, the CLI and library users all go through it.
  */
 import type { BroadcastJournal, BroadcastQuery, BroadcastRecord, JournalHealth } from './broadcast/broadcast-journal.js'
-import { type BroadcastAnswer, type BroadcastResult, Broadcaster } from './broadcast/broadcaster.js'
+import { type BroadcastAnswer, type BroadcastOptions, type BroadcastResult, Broadcaster } from './broadcast/broadcaster.js'
 import { MonitoredJournal } from './broadcast/monitored-journal.js'
 import { Rebroadcaster } from './broadcast/rebroadcaster.js'
 import { SqliteJournal } from './broadcast/sqlite-journal.js'
-import type { ChainAdapter, ChainAdapterFactory } from './chain-adapter.js'
+import type { ChainAdapter, ChainAdapterFactory, MethodClass } from './chain-adapter.js'
 import type { ProxyConfig } from './config/schema.js'
 import { NodeRpcError, ProxyError } from './errors/proxy-error.js'
 import { Prober } from './health/prober.js'
-import { type ParsedCall, parseBody } from './jsonrpc/parse.js'
+import { type ParsedBody, type ParsedCall, parseBody } from './jsonrpc/parse.js'
 import { type JsonRpcReply, shapeReply } from './jsonrpc/reply.js'
 import type { RpcAnswer, RpcCall } from './jsonrpc/types.js'
 import { type ChainSnapshot, NodePool } from './pool/node-pool.js'
@@ -49,6 +49,17 @@ export interface HandledRequest {
 /** Outcome of one call, for library users who want the node id too. */
 export type CallResult = { answer: RpcAnswer; nodeId: string | undefined; attempts: number }
 
+/** Options of one call or one HTTP body. */
+export interface CallOptions {
+  /** Aborts the call when the client goes away (a broadcast, once sent, still completes). */
+  signal?: AbortSignal | undefined
+  /**
+   * Name of the client that sent it (`clients[].name`, set by the HTTP gate once its key is
+   * checked; never the key): on `request:complete` events (per-client metrics) and broadcasts.
+   */
+  client?: string | undefined
+}
+
 interface ChainRuntime {
   adapter: ChainAdapter
   pool: NodePool
@@ -75,6 +86,7 @@ export class Proxy {
   readonly #chains = new Map<string, ChainRuntime>()
   #started = false
   #closing = false
+  #draining = false
   #inFlight = 0
   #drained: (() => void) | undefined
   #stopReorgWatch: (() => void) | undefined
@@ -84,7 +96,8 @@ export class Proxy {
     // Node status changes are operationally important; an unhandled 'error' would crash, so none are emitted.
     this.events.setMaxListeners(100)
     const clock = options.clock ?? systemClock
-    this.#journal = new MonitoredJournal(options.journal ?? new SqliteJournal(config.journal.path), { events: this.events, clock, checkIntervalMs: config.journal.checkIntervalMs })
+    const { path, checkIntervalMs, retentionDays, pruneIntervalMs, outcomeHistory } = config.journal
+    this.#journal = new MonitoredJournal(options.journal ?? new SqliteJournal(path, { outcomeHistory }), { events: this.events, clock, checkIntervalMs, retentionDays, pruneIntervalMs })
     this.journal = this.#journal
     // One bound on node reply bytes in memory, shared by every node client of this proxy.
     const replyBudget = new ReplyBudget(config.server.maxReplyBytesInFlight)
@@ -124,7 +137,7 @@ export class Proxy {
           )
         }
         runtime.broadcastTransports = [...lane.values()]
-        const shared = { chain, support, pool, transports: lane, journal: this.journal, events: this.events, clock }
+        const shared = { chain, support, pool, transports: lane, journal: this.journal, events: this.events, clock, maxOpenPerClient: config.journal.maxOpenPerClient || undefined }
         runtime.broadcaster = new Broadcaster(shared)
         runtime.rebroadcaster = new Rebroadcaster({ ...shared, broadcaster: runtime.broadcaster })
       }
@@ -153,6 +166,19 @@ export class Proxy {
     this.#journal.start()
   }
 
+  /**
+   * The first step of a graceful shutdown: `isReady()` turns false so load balancers move traffic
+   * away, while calls and broadcasts are still served until `close()`.
+   */
+  beginDrain(): void {
+    this.#draining = true
+  }
+
+  /** True from `beginDrain()` (or `close()`) on: the HTTP layer answers with `Connection: close`. */
+  get draining(): boolean {
+    return this.#draining || this.#closing
+  }
+
   /** Stops taking calls, lets in-flight calls finish, stops probing and closes node connections. */
   async close(): Promise<void> {
     if (this.#closing) return
@@ -170,10 +196,11 @@ export class Proxy {
   /**
    * Library entry for a signed transaction (hex): resolves with the per-node outcome once it is
    * accepted and journaled; throws the node's verdict (`NodeRpcError`) or a `ProxyError`
-   * (SY_TX_CONFLICT, SY_TX_WRONG_CHAIN, SY_INVALID_PARAMS, SY_NO_ROUTABLE_NODE, …).
+   * (SY_TX_CONFLICT, SY_TX_WRONG_CHAIN, SY_INVALID_PARAMS, SY_NO_ROUTABLE_NODE, SY_TOO_MANY_OPEN, …).
+   * `options.client`: the broadcasting client's name (stored on the record, bounds its open ones).
    */
-  async broadcast(chain: string, rawTx: string): Promise<BroadcastResult> {
-    const answer = await this.#broadcastAnswer(chain, [rawTx])
+  async broadcast(chain: string, rawTx: string, options: BroadcastOptions = {}): Promise<BroadcastResult> {
+    const answer = await this.#broadcastAnswer(chain, [rawTx], options)
     if (answer.ok) return answer.result
     if (answer.error instanceof ProxyError) throw answer.error
     throw new NodeRpcError(answer.error, answer.nodeId ?? 'unknown')
@@ -203,14 +230,14 @@ export class Proxy {
   }
 
   /** A broadcast is never cancelled half-way: once sent, its outcome must be recorded. */
-  async #broadcastAnswer(chain: string, params: RpcCall['params']): Promise<BroadcastAnswer> {
+  async #broadcastAnswer(chain: string, params: RpcCall['params'], options: BroadcastOptions): Promise<BroadcastAnswer> {
     const runtime = this.#chains.get(chain)
     if (runtime === undefined) return { ok: false, error: unknownChain(chain), nodeId: undefined, attempts: 0 }
     if (this.#closing) return { ok: false, error: new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down'), nodeId: undefined, attempts: 0 }
     if (runtime.broadcaster === undefined) return { ok: false, error: new ProxyError('SY_METHOD_NOT_ALLOWED', `chain ${chain} has no broadcast path`), nodeId: undefined, attempts: 0 }
     this.#inFlight += 1
     try {
-      return await runtime.broadcaster.broadcast(params)
+      return await runtime.broadcaster.broadcast(params, options)
     } finally {
       this.#inFlight -= 1
       if (this.#inFlight === 0) this.#drained?.()
@@ -235,12 +262,17 @@ export class Proxy {
     return runtime.adapter.classifyMethod(method) === 'forbidden' ? 'other' : method
   }
 
-  /** Every chain finished a probe round and has a routable node, and the broadcast journal works. */
+  /** How the chain's adapter treats a method (the HTTP gate's method groups); undefined for an unknown chain. */
+  methodClass(chain: string, method: string): MethodClass | undefined {
+    return this.#chains.get(chain)?.adapter.classifyMethod(method)
+  }
+
+  /** Every chain finished a probe round and has a routable node, the broadcast journal works, and no shutdown began. */
   isReady(): boolean {
     for (const { pool } of this.#chains.values()) {
       if (pool.probeRounds === 0 || pool.routable().length === 0) return false
     }
-    return this.#chains.size > 0 && !this.#closing && this.#journal.healthy
+    return this.#chains.size > 0 && !this.draining && this.#journal.healthy
   }
 
   /** The broadcast journal's last known health (write failures and periodic checks), without I/O. */
@@ -281,34 +313,38 @@ export class Proxy {
   }
 
   /** One call with its routing facts; never throws for node or policy problems. */
-  async call(chain: string, call: RpcCall, signal?: AbortSignal): Promise<CallResult> {
+  async call(chain: string, call: RpcCall, options: CallOptions | AbortSignal = {}): Promise<CallResult> {
     const runtime = this.#chains.get(chain)
     if (runtime === undefined) return proxyAnswer(unknownChain(chain))
     if (this.#closing) return proxyAnswer(new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down'))
     this.#inFlight += 1
     try {
-      return await this.#dispatch(chain, runtime, call, signal)
+      return await this.#dispatch(chain, runtime, call, callOptions(options))
     } finally {
       this.#inFlight -= 1
       if (this.#inFlight === 0) this.#drained?.()
     }
   }
 
-  /** HTTP entry: a raw request body for one chain → status, serialized reply and routing headers. */
-  async handle(chain: string, bodyText: string, signal?: AbortSignal): Promise<HandledRequest> {
+  /**
+   * HTTP entry: a request body for one chain (raw text, or already parsed by the HTTP gate) →
+   * status, serialized reply and routing headers.
+   */
+  async handle(chain: string, body: string | ParsedBody, options: CallOptions | AbortSignal = {}): Promise<HandledRequest> {
     const runtime = this.#chains.get(chain)
     if (runtime === undefined) return errorResponse(unknownChain(chain))
-    const parsed = parseBody(bodyText, this.config.server)
+    const parsed = typeof body === 'string' ? parseBody(body, this.config.server) : body
+    const perCall = callOptions(options)
     if (parsed.kind === 'invalid') return errorResponse(parsed.error)
     const legacyStatuses = runtime.adapter.family === 'bitcoin'
     if (parsed.kind === 'single') {
-      const { reply, result } = await this.#handleEntry(chain, parsed.entry, signal)
+      const { reply, result } = await this.#handleEntry(chain, parsed.entry, perCall)
       const nodeIds = result?.nodeId === undefined ? [] : [result.nodeId]
       const attempts = result?.attempts ?? 0
       if (reply === undefined) return { status: 204, body: undefined, nodeIds, attempts }
       return { status: statusFor(reply, result, legacyStatuses && parsed.entry.version === '1.0'), body: JSON.stringify(reply), nodeIds, attempts }
     }
-    const handled = await Promise.all(parsed.entries.map((entry) => this.#handleEntry(chain, entry, signal)))
+    const handled = await Promise.all(parsed.entries.map((entry) => this.#handleEntry(chain, entry, perCall)))
     const replies: JsonRpcReply[] = []
     const nodeIds = new Set<string>()
     let attempts = 0
@@ -321,7 +357,7 @@ export class Proxy {
     return { status: 200, body: JSON.stringify(replies), nodeIds: [...nodeIds], attempts }
   }
 
-  async #handleEntry(chain: string, entry: ParsedCall, signal?: AbortSignal): Promise<{ reply: JsonRpcReply | undefined; result: CallResult | undefined }> {
+  async #handleEntry(chain: string, entry: ParsedCall, options: CallOptions): Promise<{ reply: JsonRpcReply | undefined; result: CallResult | undefined }> {
     if (entry.call === undefined) {
       const error = entry.error ?? new ProxyError('SY_INVALID_REQUEST', 'Invalid Request')
       return { reply: entry.notification ? undefined : shapeReply(entry.id, entry.version, { error: error.toJsonRpcError() }), result: undefined }
@@ -329,14 +365,14 @@ export class Proxy {
     if (entry.notification) {
       // Reads have no effect, so skipping them is indistinguishable; broadcasts must still go out.
       const runtime = this.#chains.get(chain)
-      if (runtime?.adapter.classifyMethod(entry.call.method) === 'broadcast') await this.call(chain, entry.call, signal)
+      if (runtime?.adapter.classifyMethod(entry.call.method) === 'broadcast') await this.call(chain, entry.call, options)
       return { reply: undefined, result: undefined }
     }
-    const result = await this.call(chain, entry.call, signal)
+    const result = await this.call(chain, entry.call, options)
     return { reply: shapeReply(entry.id, entry.version, result.answer), result }
   }
 
-  async #dispatch(chain: string, runtime: ChainRuntime, call: RpcCall, signal?: AbortSignal): Promise<CallResult> {
+  async #dispatch(chain: string, runtime: ChainRuntime, call: RpcCall, { signal, client }: CallOptions): Promise<CallResult> {
     const started = performance.now()
     const kind = runtime.adapter.classifyMethod(call.method)
     let result: CallResult
@@ -352,7 +388,7 @@ export class Proxy {
       result = answer === undefined ? toCallResult(await runtime.router.route(call, { signal })) : { answer, nodeId: undefined, attempts: 0 }
       outcome = 'local'
     } else if (kind === 'broadcast' && runtime.broadcaster !== undefined) {
-      const answered = await runtime.broadcaster.broadcast(call.params)
+      const answered = await runtime.broadcaster.broadcast(call.params, { client })
       if (answered.ok) {
         result = { answer: { result: answered.result.txid }, nodeId: answered.nodeId, attempts: answered.attempts }
         outcome = 'answer'
@@ -383,6 +419,7 @@ export class Proxy {
         outcome,
         code,
         durationMs: performance.now() - started,
+        client,
       })
     }
     return result
@@ -410,6 +447,11 @@ export class Proxy {
 /** Identity and credentials of a node's HTTP client (both lanes). */
 function clientOptions(node: ProxyConfig['chains'][string]['nodes'][number], adapter: ChainAdapter) {
   return { nodeId: node.id, url: node.url, username: node.username, password: node.password, cookieFile: node.cookieFile, version: adapter.upstreamVersion }
+}
+
+/** A bare AbortSignal (the older form) or call options. */
+function callOptions(options: CallOptions | AbortSignal): CallOptions {
+  return options instanceof AbortSignal ? { signal: options } : options
 }
 
 function unknownChain(chain: string): ProxyError {

@@ -31,6 +31,8 @@ describe('classifyBitcoinError', () => {
     { method: 'getindexinfo', code: -32601, message: 'Method not found', expected: 'request-invalid' },
     { method: 'getblockcount', code: -32700, message: 'Parse error', expected: 'request-invalid' },
     { method: 'getblockcount', code: -32600, message: 'Invalid Request object', expected: 'request-invalid' },
+    // bcoin's -32603 for a conf_target over 1008: about the call, so counted only if another node answers it.
+    { method: 'estimatesmartfee', code: -32603, message: 'Too many confirmations for estimate.', expected: 'request-invalid' },
     // answers
     { method: 'getblockstats', code: -8, message: 'Target block height -1 is negative', expected: 'answer' },
     { method: 'getblockhash', code: -1, message: 'JSON value is not an integer as expected', expected: 'answer' },

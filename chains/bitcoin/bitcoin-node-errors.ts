@@ -12,7 +12,8 @@
  * | `refusal`         | -28 RPC_IN_WARMUP (any text: "Loading block index…", "Verifying blocks…", "Rewinding blocks…") | Core src/rpc/protocol.h |
  * | `refusal`         | -10 RPC_CLIENT_IN_INITIAL_DOWNLOAD; `work queue depth exceeded` (Core's 503 text, when a gateway wraps it in JSON) | Core src/rpc/protocol.h, src/httpserver.cpp |
  * | `request-invalid` | -32700 parse error, -32600 invalid request, -32601 method not found (an allowlisted method this node lacks: `getindexinfo` before 0.21, `estimatesmartfee` on Dogecoin) | JSON-RPC spec; Core httprpc.cpp |
- * | `refusal`         | provider refusals (src/upstream/provider-refusals.ts: rate limits, quotas, capacity, gateway trouble, -32603 internal error) | GetBlock, QuickNode, NOWNodes gateways |
+ * | `request-invalid` | -32603 in the node's own words (`isCallSpecificInternalError`: bcoin `estimatesmartfee 127` → "Too many confirmations for estimate.") | bcoin |
+ * | `refusal`         | provider refusals (src/upstream/provider-refusals.ts: rate limits, quotas, capacity, gateway trouble, -32603 "Internal error") | GetBlock, QuickNode, NOWNodes gateways |
  * | `answer`          | anything else: -8 invalid parameter, -5 not found, -22 decode failed, -25/-26 verdicts… |                                |
  *
  * `behind` from a node whose probed height covers the requested block is upgraded to a refusal by
@@ -20,7 +21,7 @@
  */
 import type { CallCost, NodeErrorClass } from '../../src/chain-adapter.js'
 import type { JsonRpcErrorObject, RpcCall } from '../../src/jsonrpc/types.js'
-import { isProviderRefusal } from '../../src/upstream/provider-refusals.js'
+import { isCallSpecificInternalError, isProviderRefusal } from '../../src/upstream/provider-refusals.js'
 
 const RPC_INVALID_PARAMETER = -8
 const RPC_IN_WARMUP = -28
@@ -41,6 +42,7 @@ export function classifyBitcoinError(call: RpcCall, error: JsonRpcErrorObject): 
   if (MISSING_STATE_FRAGMENTS.some((fragment) => message.includes(fragment))) return 'missing-state'
   if (error.code === RPC_IN_WARMUP || error.code === RPC_CLIENT_IN_INITIAL_DOWNLOAD || message.includes('work queue depth exceeded')) return 'refusal'
   if (error.code === PARSE_ERROR || error.code === INVALID_REQUEST || error.code === METHOD_NOT_FOUND) return 'request-invalid'
+  if (isCallSpecificInternalError(error)) return 'request-invalid'
   if (isProviderRefusal(error)) return 'refusal'
   return 'answer'
 }

@@ -10,6 +10,7 @@ import { classifyEvmMethod, quantity, requiredEvmHeight } from './evm-methods.js
 import { classifyEvmError, evmCallCost } from './evm-node-errors.js'
 import { createEvmBroadcast } from './evm-broadcast.js'
 import { watchNewHeads } from './heads-subscription.js'
+import { feeHistoryCountError, logsRangeError } from './evm-call-limits.js'
 import { evmDataHeight, evmMissingCapability, evmRequirement, isEvmEmptyAnswer, pinEvmToHeight } from './evm-read-rules.js'
 
 /**
@@ -37,6 +38,7 @@ export const createEvmAdapter: ChainAdapterFactory = (chain: ChainConfig): Chain
     dataHeight: evmDataHeight,
     requirement: evmRequirement,
     missingCapability: evmMissingCapability,
+    checkLimits: (call, readHead) => logsRangeError(call, readHead, chain.maxLogsRange, `chains.${chain.name}.maxLogsRange`) ?? feeHistoryCountError(call),
     broadcast: createEvmBroadcast(chainId, chain.broadcast.allowUnprotected),
   }
 }

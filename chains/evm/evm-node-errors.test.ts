@@ -35,7 +35,7 @@ describe('classifyEvmError', () => {
     { name: 'rate limit without code', method: 'eth_getTransactionByHash', params: [HASH], code: -32000, message: 'rate limit exceeded', expected: 'refusal' },
     { name: 'provider timeout', method: 'eth_getTransactionReceipt', params: [HASH], code: -32000, message: 'request timed out', expected: 'refusal' },
     { name: 'internal error', method: 'eth_getTransactionReceipt', params: [HASH], code: -32603, message: 'Internal error', expected: 'refusal' },
-    { name: '-32603 with any non-verdict text', method: 'eth_blockNumber', code: -32603, message: 'failed to fetch', expected: 'refusal' },
+    { name: '-32603 in the node\'s own words: maybe about the call, counted only if another node answers it', method: 'eth_blockNumber', code: -32603, message: 'failed to fetch', expected: 'request-invalid' },
     { name: 'gateway trouble', method: 'eth_blockNumber', code: -32000, message: 'upstream connect error or disconnect/reset before headers', expected: 'refusal' },
     // request-invalid: the node could not take the request; the request's fault once a second node agrees.
     { name: 'parse error', method: 'eth_call', params: [{}, 'latest'], code: -32700, message: 'Parse error', expected: 'request-invalid' },

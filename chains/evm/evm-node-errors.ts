@@ -13,7 +13,8 @@
  * | `missing-state`   | `missing trie node`, `historical state` + `not available`/`unavailable`, `no state available`, `state at block` + `pruned`, `world state` + `unavailable`/`not available`, `pruned history unavailable`, `requested data is not available`, `trie does not` (block-targeting calls only) | geth hash scheme / path scheme, Nethermind, reth `state at block #N is pruned`, Besu, eRPC normalizer |
  * | `behind`          | `header not found`, `unknown block`, `block not found`, `could not find block`, `blockoutofrangeerror`, `after last accepted block`, `greater than latest`; code -39001 (block-targeting calls only) | geth/reth, Besu/Erigon, anvil "BlockOutOfRangeError", Avalanche, Besu -39001 |
  * | `request-invalid` | code -32700 / -32600; code -32601 or `method not found`, `does not exist/is not available`, `not supported`, `unsupported method`, `not whitelisted`, `not included in your current plan`; `request entity too large`, `request too large`, `payload too large`, `body too large`, `content length too large`, `request size`, `max request size` | JSON-RPC spec, geth rpc/errors.go, anvil -32600 "Invalid request", provider gateways, geth HTTP 413 text |
- * | `refusal`         | provider refusals (src/upstream/provider-refusals.ts: -32005 `limit exceeded`, `rate limit`, `daily request count exceeded`, `too many requests`, `capacity`, `request timed out`, -32603 internal error…) | Infura, Alchemy, Ankr, QuickNode, gateways |
+ * | `request-invalid` | -32603 in the node's own words (`isCallSpecificInternalError`): maybe about the call, so counted only if another node answers it | node-specific failures |
+ * | `refusal`         | provider refusals (src/upstream/provider-refusals.ts: -32005 `limit exceeded`, `rate limit`, `daily request count exceeded`, `too many requests`, `capacity`, `request timed out`, -32603 "Internal error"…) | Infura, Alchemy, Ankr, QuickNode, gateways |
  * | `answer`          | anything else (invalid params -32602, a verdict the node is entitled to)   |                                             |
  *
  * `behind` from a node whose probed height covers the requested block is upgraded to a refusal by
@@ -21,7 +22,7 @@
  */
 import type { CallCost, NodeErrorClass } from '../../src/chain-adapter.js'
 import type { JsonRpcErrorObject, RpcCall } from '../../src/jsonrpc/types.js'
-import { isProviderRefusal } from '../../src/upstream/provider-refusals.js'
+import { isCallSpecificInternalError, isProviderRefusal } from '../../src/upstream/provider-refusals.js'
 import { targetsBlock } from './evm-methods.js'
 
 const RESULT_LIMIT_FRAGMENTS = [
@@ -86,6 +87,7 @@ export function classifyEvmError(call: RpcCall, error: JsonRpcErrorObject): Node
   }
   if (error.code === PARSE_ERROR || error.code === INVALID_REQUEST || error.code === METHOD_NOT_FOUND) return 'request-invalid'
   if (REQUEST_INVALID_FRAGMENTS.some((fragment) => message.includes(fragment))) return 'request-invalid'
+  if (isCallSpecificInternalError(error)) return 'request-invalid'
   if (isProviderRefusal(error)) return 'refusal'
   return 'answer'
 }

@@ -8,6 +8,13 @@
  * and changes the status only if it is still the one the writer based its decision on
  * (compare-and-set). The broadcaster's background write and a rebroadcast round on the same
  * record therefore cannot overwrite each other.
+ *
+ * Records stay bounded (`boundRecord`, applied by every store on every write): the raw bytes are
+ * kept only while the record is open (the rebroadcaster is their only reader; a rejected junk
+ * transaction never stores them), outcomes keep each node's first and latest entry plus the last
+ * `outcomeHistory` entries (a record stuck for days stops growing), and node messages are cut to
+ * `MAX_OUTCOME_MESSAGE_CHARS`. Closed records are deleted after `journal.retentionDays` (`prune`,
+ * run by journal-retention.ts).
  */
 
 /**
@@ -44,8 +51,13 @@ export interface BroadcastRecord {
   chain: string
   /** txid / transaction hash, computed locally. */
   txid: string
-  /** The signed transaction exactly as the client sent it. */
-  raw: string
+  /**
+   * The signed transaction exactly as the client sent it; kept only while the record is open
+   * (`isOpen`): undefined once it is rejected, dropped, conflicted or settled.
+   */
+  raw?: string | undefined
+  /** The client that broadcast it (its configured name); undefined: anonymous (no client keys). */
+  client?: string | undefined
   status: BroadcastStatus
   /** ms since epoch */
   firstSeenAt: number
@@ -81,6 +93,10 @@ export interface RecordFields {
   confirmations?: number
   unheldRounds?: number
   settled?: boolean
+  /** The bytes again, for a closed record broadcast anew (kept only while the record is open). */
+  raw?: string
+  /** Who broadcast it anew (null: anonymous). */
+  client?: string | null
 }
 
 export interface RecordChange {
@@ -120,6 +136,16 @@ export interface BroadcastJournal {
   /** Records still to be watched (pending, seen, and confirmed ones still inside their reorg window). */
   open(chain: string): Promise<BroadcastRecord[]>
   /**
+   * How many records of `chain` have one of `statuses` (a COUNT, no rows read). `client`: only that
+   * client's records (null: only anonymous ones); undefined: every client's.
+   */
+  count(chain: string, statuses: readonly BroadcastStatus[], client?: string | null): Promise<number>
+  /**
+   * Deletes up to `limit` closed records (not `isOpen`) last updated before `updatedBefore` (ms
+   * since epoch), oldest first, and returns how many it deleted. Open records are never deleted.
+   */
+  prune(updatedBefore: number, limit: number): Promise<number>
+  /**
    * Checks that the store is usable now (file still there, writable; a store that failed a write
    * is probed with a write) and repairs what it can. Never throws.
    */
@@ -127,8 +153,49 @@ export interface BroadcastJournal {
   close(): Promise<void>
 }
 
-/** `record` after `change`, and whether `set` applied. Pure: both stores use it, so they cannot drift apart. */
-export function applyChange(record: BroadcastRecord, change: RecordChange): { record: BroadcastRecord; applied: boolean } {
+/** What every store keeps of a record. */
+export interface JournalLimits {
+  /** Outcomes kept besides each node's first and latest one: the most recent this many. */
+  outcomeHistory: number
+}
+
+/** Default of `journal.outcomeHistory`. */
+export const DEFAULT_OUTCOME_HISTORY = 50
+/** A node's error message is a hint for people; a hostile or broken node must not fill the journal with it. */
+export const MAX_OUTCOME_MESSAGE_CHARS = 512
+
+/**
+ * The record as a store keeps it: raw bytes only while open, outcomes bounded (each node's first and
+ * latest entry, plus the last `outcomeHistory`; order kept), messages cut. Pure.
+ */
+export function boundRecord(record: BroadcastRecord, limits: JournalLimits = { outcomeHistory: DEFAULT_OUTCOME_HISTORY }): BroadcastRecord {
+  const bounded: BroadcastRecord = { ...record, outcomes: boundOutcomes(record.outcomes, limits.outcomeHistory) }
+  if (!isOpen(bounded)) delete bounded.raw
+  return bounded
+}
+
+/** Each node's first entry (what the first fan-out showed) and latest (where it stands now), plus the last `history` entries. */
+export function boundOutcomes(outcomes: readonly NodeOutcome[], history: number): NodeOutcome[] {
+  const cut = (outcome: NodeOutcome): NodeOutcome =>
+    outcome.message !== undefined && outcome.message.length > MAX_OUTCOME_MESSAGE_CHARS ? { ...outcome, message: `${outcome.message.slice(0, MAX_OUTCOME_MESSAGE_CHARS)}…` } : outcome
+  if (outcomes.length <= history) return outcomes.map(cut)
+  const keep = new Set<number>()
+  const first = new Map<string, number>()
+  const latest = new Map<string, number>()
+  outcomes.forEach((outcome, index) => {
+    if (!first.has(outcome.nodeId)) first.set(outcome.nodeId, index)
+    latest.set(outcome.nodeId, index)
+  })
+  for (const index of [...first.values(), ...latest.values()]) keep.add(index)
+  for (let index = Math.max(0, outcomes.length - history); index < outcomes.length; index++) keep.add(index)
+  return outcomes.filter((_, index) => keep.has(index)).map(cut)
+}
+
+/**
+ * `record` after `change` (bounded by `limits`), and whether `set` applied. Pure: both stores use
+ * it, so they cannot drift apart.
+ */
+export function applyChange(record: BroadcastRecord, change: RecordChange, limits?: JournalLimits): { record: BroadcastRecord; applied: boolean } {
   const next: BroadcastRecord = {
     ...record,
     outcomes: change.append === undefined ? record.outcomes : [...record.outcomes, ...change.append],
@@ -138,20 +205,27 @@ export function applyChange(record: BroadcastRecord, change: RecordChange): { re
   const expected = change.expect === undefined ? undefined : typeof change.expect === 'string' ? [change.expect] : change.expect
   const applied = change.set !== undefined && (expected === undefined || expected.includes(record.status))
   if (applied) {
-    const { status, blockHeight, blockHash, confirmations, unheldRounds, settled } = change.set!
+    const { status, blockHeight, blockHash, confirmations, unheldRounds, settled, raw, client } = change.set!
     if (status !== undefined) next.status = status
+    if (raw !== undefined) next.raw = raw
+    if (client !== undefined) next.client = client ?? undefined
     if (blockHeight !== undefined) next.blockHeight = blockHeight ?? undefined
     if (blockHash !== undefined) next.blockHash = blockHash ?? undefined
     if (confirmations !== undefined) next.confirmations = confirmations
     if (unheldRounds !== undefined) next.unheldRounds = unheldRounds === 0 ? undefined : unheldRounds
     if (settled !== undefined) next.settled = settled
   }
-  return { record: next, applied }
+  return { record: boundRecord(next, limits), applied }
 }
 
 /** A journal in memory, for library users who opt out of persistence and for tests. */
 export class MemoryJournal implements BroadcastJournal {
   readonly #records = new Map<string, BroadcastRecord>()
+  readonly #limits: JournalLimits
+
+  constructor(limits: Partial<JournalLimits> = {}) {
+    this.#limits = { outcomeHistory: limits.outcomeHistory ?? DEFAULT_OUTCOME_HISTORY }
+  }
 
   async get(chain: string, txid: string): Promise<BroadcastRecord | undefined> {
     const record = this.#records.get(`${chain}/${txid}`)
@@ -161,7 +235,7 @@ export class MemoryJournal implements BroadcastJournal {
   async insert(record: BroadcastRecord): Promise<boolean> {
     const key = `${record.chain}/${record.txid}`
     if (this.#records.has(key)) return false
-    this.#records.set(key, structuredClone(record))
+    this.#records.set(key, boundRecord(structuredClone(record), this.#limits))
     return true
   }
 
@@ -169,7 +243,7 @@ export class MemoryJournal implements BroadcastJournal {
     const key = `${chain}/${txid}`
     const record = this.#records.get(key)
     if (record === undefined) return false
-    const { record: next, applied } = applyChange(record, structuredClone(change))
+    const { record: next, applied } = applyChange(record, structuredClone(change), this.#limits)
     this.#records.set(key, next)
     return applied
   }
@@ -192,6 +266,25 @@ export class MemoryJournal implements BroadcastJournal {
       .filter((record) => record.chain === chain && isOpen(record))
       .sort((a, b) => a.firstSeenAt - b.firstSeenAt)
       .map((record) => structuredClone(record))
+  }
+
+  async count(chain: string, statuses: readonly BroadcastStatus[], client?: string | null): Promise<number> {
+    let count = 0
+    for (const record of this.#records.values()) {
+      if (record.chain !== chain || !statuses.includes(record.status)) continue
+      if (client !== undefined && (record.client ?? null) !== client) continue
+      count += 1
+    }
+    return count
+  }
+
+  async prune(updatedBefore: number, limit: number): Promise<number> {
+    const expired = [...this.#records.entries()]
+      .filter(([, record]) => !isOpen(record) && record.updatedAt < updatedBefore)
+      .sort(([, a], [, b]) => a.updatedAt - b.updatedAt)
+      .slice(0, Math.max(0, limit))
+    for (const [key] of expired) this.#records.delete(key)
+    return expired.length
   }
 
   async health(): Promise<JournalHealth> {

@@ -10,6 +10,12 @@
  * A repeat of a transaction the journal has as pending or seen is looked up on the at-head nodes,
  * re-sent to those that lack it, and answered as soon as one holds it; only a confirmed one is
  * answered from the journal alone.
+ *
+ * A client may have at most `maxOpenPerClient` broadcasts per chain not yet confirmed (journal
+ * records pending or seen, plus its fresh broadcasts still running); one more is refused with
+ * SY_TOO_MANY_OPEN before any node sees it, so no client can make the journal and every
+ * rebroadcast round grow without end. Repeats of its open ones are never refused. Without client
+ * keys every broadcast is the one anonymous client, and the bound applies to all of them together.
  */
 import type { BroadcastSupport, DecodedTransaction, TxPresence } from '../chain-adapter.js'
 import type { BroadcastConfig, ChainConfig } from '../config/schema.js'
@@ -48,7 +54,17 @@ export interface BroadcasterOptions {
   journal: BroadcastJournal
   events: ProxyEvents
   clock: Clock
+  /** `journal.maxOpenPerClient`: broadcasts per client and chain not yet confirmed; undefined: no bound. */
+  maxOpenPerClient?: number | undefined
 }
+
+/** Who is broadcasting: a configured client's name; omitted: the anonymous client. */
+export interface BroadcastOptions {
+  client?: string | undefined
+}
+
+/** Statuses that count against `maxOpenPerClient`: not yet confirmed (a confirmed one settles on its own within its reorg window). */
+const UNCONFIRMED: readonly BroadcastStatus[] = ['pending', 'seen']
 
 /** Up to 5 lookups 60 ms apart after "accepted": bcoin answers the txid before its mempool has the transaction. */
 const VERIFY_ATTEMPTS = 5
@@ -61,6 +77,8 @@ export class Broadcaster {
   readonly #config: BroadcastConfig
   readonly #inFlight = new Map<string, Promise<BroadcastAnswer>>()
   readonly #background = new Set<Promise<unknown>>()
+  /** Fresh broadcasts running per client ('' = anonymous): not in the journal yet, but counted against the bound. */
+  readonly #freshByClient = new Map<string, number>()
 
   constructor(options: BroadcasterOptions) {
     this.#options = options
@@ -68,7 +86,7 @@ export class Broadcaster {
   }
 
   /** Broadcasts the transaction in a client's params; identical concurrent calls share one fan-out. */
-  async broadcast(params: RpcCall['params']): Promise<BroadcastAnswer> {
+  async broadcast(params: RpcCall['params'], options: BroadcastOptions = {}): Promise<BroadcastAnswer> {
     let tx: DecodedTransaction
     try {
       tx = this.#options.support.decode(params)
@@ -78,7 +96,7 @@ export class Broadcaster {
     }
     const running = this.#inFlight.get(tx.id)
     if (running !== undefined) return await running
-    const work = this.#broadcast(tx).finally(() => this.#inFlight.delete(tx.id))
+    const work = this.#broadcast(tx, options.client).finally(() => this.#inFlight.delete(tx.id))
     this.#inFlight.set(tx.id, work)
     return await work
   }
@@ -93,7 +111,7 @@ export class Broadcaster {
     return await this.#send(tx, node)
   }
 
-  async #broadcast(tx: DecodedTransaction): Promise<BroadcastAnswer> {
+  async #broadcast(tx: DecodedTransaction, client: string | undefined): Promise<BroadcastAnswer> {
     const { chain, journal } = this.#options
     let known: BroadcastRecord | undefined
     try {
@@ -103,14 +121,47 @@ export class Broadcaster {
       known = undefined
     }
     if (known?.status === 'confirmed') return { ok: true, result: summarizeOutcomes(tx.id, known.outcomes), nodeId: undefined, attempts: 0 }
-    return await this.#fanOut(tx, known)
+    if (known !== undefined && UNCONFIRMED.includes(known.status)) return await this.#fanOut(tx, known, client)
+    // A fresh broadcast (or a closed record broadcast anew) would add an open record: within the client's bound only.
+    const key = client ?? ''
+    const refused = await this.#overBound(tx, client, this.#freshByClient.get(key) ?? 0)
+    if (refused !== undefined) return refused
+    this.#freshByClient.set(key, (this.#freshByClient.get(key) ?? 0) + 1)
+    try {
+      return await this.#fanOut(tx, known, client)
+    } finally {
+      const left = (this.#freshByClient.get(key) ?? 1) - 1
+      if (left > 0) this.#freshByClient.set(key, left)
+      else this.#freshByClient.delete(key)
+    }
+  }
+
+  /** SY_TOO_MANY_OPEN when the client already has `maxOpenPerClient` unconfirmed broadcasts on this chain. */
+  async #overBound(tx: DecodedTransaction, client: string | undefined, running: number): Promise<BroadcastAnswer | undefined> {
+    const { chain, journal, maxOpenPerClient } = this.#options
+    if (maxOpenPerClient === undefined) return undefined
+    let open: number
+    try {
+      open = (await journal.count(chain.name, UNCONFIRMED, client ?? null)) + running
+    } catch {
+      // An unreadable journal: like the read above, the write after the fan-out reports it.
+      return undefined
+    }
+    if (open < maxOpenPerClient) return undefined
+    const who = client === undefined ? 'anonymous clients (no client keys configured) have' : `client ${client} has`
+    const error = new ProxyError(
+      'SY_TOO_MANY_OPEN',
+      `${who} ${open} ${chain.name} broadcasts not yet confirmed (journal.maxOpenPerClient ${maxOpenPerClient}); transaction ${tx.id} was not sent: retry once some confirm`,
+      { chain: chain.name, txid: tx.id, ...(client === undefined ? {} : { client }), open, limit: maxOpenPerClient, bound: 'journal.maxOpenPerClient' },
+    )
+    return { ok: false, error, nodeId: undefined, attempts: 0 }
   }
 
   /**
    * Sends to the at-head targets (looking each up first on a repeat), asks the decision after each
    * reply, answers early on success, and records everything.
    */
-  async #fanOut(tx: DecodedTransaction, known: BroadcastRecord | undefined): Promise<BroadcastAnswer> {
+  async #fanOut(tx: DecodedTransaction, known: BroadcastRecord | undefined, client: string | undefined): Promise<BroadcastAnswer> {
     const { chain } = this.#options
     const repeat = known !== undefined && (known.status === 'pending' || known.status === 'seen')
     const trustReplies = !this.#config.verifyAcceptance
@@ -162,7 +213,7 @@ export class Broadcaster {
 
     if (first?.kind === 'success') {
       const written = outcomes.length
-      const answer = await this.#succeed(tx, known, first.holders, [...evidence.values()], outcomes.slice(0, written), attempts, repeat)
+      const answer = await this.#succeed(tx, known, client, first.holders, [...evidence.values()], outcomes.slice(0, written), attempts, repeat)
       // The other sends finish in the background; their verdicts are appended, never rewritten
       // (not at all when the journal just failed: the client was told it is not journaled).
       this.#track(
@@ -188,13 +239,14 @@ export class Broadcaster {
       )
       decision = decide(true, true)
     }
-    return await this.#conclude(tx, known, decision, evidence, outcomes, attempts, repeat)
+    return await this.#conclude(tx, known, client, decision, evidence, outcomes, attempts, repeat)
   }
 
   /** Every send settled: record the decision and build the client's answer. */
   async #conclude(
     tx: DecodedTransaction,
     known: BroadcastRecord | undefined,
+    client: string | undefined,
     decision: BroadcastDecision,
     evidence: ReadonlyMap<string, NodeEvidence>,
     outcomes: NodeOutcome[],
@@ -202,14 +254,14 @@ export class Broadcaster {
     repeat: boolean,
   ): Promise<BroadcastAnswer> {
     const { chain, pool, events } = this.#options
-    if (decision.kind === 'success') return await this.#succeed(tx, known, decision.holders, [...evidence.values()], outcomes, attempts, repeat)
+    if (decision.kind === 'success') return await this.#succeed(tx, known, client, decision.holders, [...evidence.values()], outcomes, attempts, repeat)
     if (decision.kind === 'wait' || decision.kind === 'cross-check') throw new Error(`broadcast decision left undecided after every send settled (${decision.kind})`)
     if (decision.status !== undefined) {
       // A repeat that fails (nodes unreachable, a refusal) leaves a pending record's status to the
       // rebroadcaster's rounds, unless it found a conflict; its outcomes are appended either way.
       // The answer does not depend on recording a failure: the journal's monitor reports that.
       const status = repeat && decision.status !== 'conflicted' ? known!.status : decision.status
-      await this.#journal(tx, known, outcomes, status).catch(() => undefined)
+      await this.#journal(tx, known, client, outcomes, status).catch(() => undefined)
     }
     if (decision.kind === 'node-error') return { ok: false, error: decision.error, nodeId: decision.nodeId, attempts }
     if (decision.code === 'SY_TX_CONFLICT') events.emit('broadcast:conflict', { chain: chain.name, txid: tx.id, detail: decision.detail ?? decision.message })
@@ -226,6 +278,7 @@ export class Broadcaster {
   async #succeed(
     tx: DecodedTransaction,
     known: BroadcastRecord | undefined,
+    client: string | undefined,
     holders: string[],
     evidence: NodeEvidence[],
     outcomes: NodeOutcome[],
@@ -235,7 +288,7 @@ export class Broadcaster {
     const { chain, events } = this.#options
     const result = summarizeEvidence(tx.id, evidence, !this.#config.verifyAcceptance)
     try {
-      await this.#journal(tx, known, outcomes, repeat ? known!.status : 'pending')
+      await this.#journal(tx, known, client, outcomes, repeat ? known!.status : 'pending')
     } catch {
       return this.#notJournaled(tx, holders, attempts)
     }
@@ -246,8 +299,9 @@ export class Broadcaster {
   /**
    * Records the broadcast: a new record, or the outcomes appended to the existing one, whose status
    * moves to `status` only if it is still the one this broadcast started from (compare-and-set).
+   * The raw bytes go with it; the journal keeps them only while the record is open.
    */
-  async #journal(tx: DecodedTransaction, known: BroadcastRecord | undefined, outcomes: NodeOutcome[], status: BroadcastStatus): Promise<void> {
+  async #journal(tx: DecodedTransaction, known: BroadcastRecord | undefined, client: string | undefined, outcomes: NodeOutcome[], status: BroadcastStatus): Promise<void> {
     const { journal, chain, clock } = this.#options
     const now = clock.now()
     if (known === undefined) {
@@ -255,6 +309,7 @@ export class Broadcaster {
         chain: chain.name,
         txid: tx.id,
         raw: tx.raw,
+        ...(client === undefined ? {} : { client }),
         status,
         firstSeenAt: now,
         updatedAt: now,
@@ -273,7 +328,8 @@ export class Broadcaster {
     await journal.update(chain.name, tx.id, {
       append: outcomes,
       expect: known.status,
-      set: status === known.status ? (holders ? { unheldRounds: 0 } : {}) : { status, unheldRounds: 0 },
+      // A closed record broadcast anew is the new broadcaster's, with its bytes again.
+      set: status === known.status ? (holders ? { unheldRounds: 0 } : {}) : { status, unheldRounds: 0, raw: tx.raw, client: client ?? null },
       at: now,
     })
   }

@@ -3,6 +3,7 @@ import { FailingJournal } from '../../test/support/failing-journal.js'
 import { type JournalHealthEvent, ProxyEvents } from '../proxy-events.js'
 import { ManualClock } from '../util/clock.js'
 import type { BroadcastRecord, JournalHealth } from './broadcast-journal.js'
+import { DAY_MS } from './journal-retention.js'
 import { MonitoredJournal } from './monitored-journal.js'
 
 const record = (txid: string): BroadcastRecord => ({ chain: 'eth', txid, raw: '0x00', status: 'pending', firstSeenAt: 1, updatedAt: 1, confirmations: 0, rebroadcasts: 0, outcomes: [] })
@@ -76,5 +77,39 @@ describe('MonitoredJournal', () => {
     store.failure = undefined
     expect(await recovered).toMatchObject({ state: 'recovered' })
     await journal.close()
+  })
+
+  test('with a retention: pruneExpired deletes closed records older than retentionDays by the injected clock; a failing prune is a failed write', async () => {
+    const store = new FailingJournal()
+    const events = new ProxyEvents()
+    const seen: JournalHealthEvent[] = []
+    events.on('journal:health', (event) => seen.push(event))
+    const clock = new ManualClock(1_000)
+    const journal = new MonitoredJournal(store, { events, clock, checkIntervalMs: 60_000, retentionDays: 30 })
+    await journal.insert({ ...record('0x01'), status: 'rejected', updatedAt: 1_000 })
+    await journal.insert({ ...record('0x02'), updatedAt: 1_000 })
+    clock.advance(30 * DAY_MS)
+    expect(await journal.pruneExpired()).toBe(0)
+    clock.advance(1)
+    expect(await journal.pruneExpired()).toBe(1)
+    expect((await journal.list({})).map((entry) => entry.txid)).toEqual(['0x02'])
+    expect(await journal.count('eth', ['pending'])).toBe(1)
+
+    store.prune = async () => {
+      throw new Error('SQLITE_FULL: database or disk is full')
+    }
+    await expect(journal.pruneExpired()).rejects.toThrow(/disk is full/)
+    expect(journal.healthy).toBe(false)
+    expect(seen).toEqual([{ state: 'failed', detail: 'pruning expired records failed: SQLITE_FULL: database or disk is full', at: clock.now() }])
+    expect(await journal.health()).toMatchObject({ ok: true })
+    expect(seen.map((event) => event.state)).toEqual(['failed', 'recovered'])
+    await journal.close()
+  })
+
+  test('without a retention nothing is pruned', async () => {
+    const { journal } = monitored()
+    await journal.insert({ ...record('0x01'), status: 'rejected' })
+    expect(await journal.pruneExpired()).toBe(0)
+    expect(await journal.count('eth', ['rejected'])).toBe(1)
   })
 })

@@ -3,18 +3,26 @@
  * store unusable (file or directory gone, not writable, writes failing), makes it unhealthy at
  * once: `/readyz` turns 503 (`Proxy.isReady()`) and a `journal:health` event says why (alerts and
  * metrics subscribe to it). Checks run every `journal.checkIntervalMs` once started, and the
- * store repairs what it can; when it works again a `recovered` event follows.
+ * store repairs what it can; when it works again a `recovered` event follows. Once started it also
+ * deletes expired closed records (journal-retention.ts); a prune that fails counts as a failed write.
  */
 import type { ProxyEvents } from '../proxy-events.js'
 import type { Clock } from '../util/clock.js'
-import type { BroadcastJournal, BroadcastQuery, BroadcastRecord, JournalHealth, RecordChange } from './broadcast-journal.js'
+import type { BroadcastJournal, BroadcastQuery, BroadcastRecord, BroadcastStatus, JournalHealth, RecordChange } from './broadcast-journal.js'
+import { JournalRetention } from './journal-retention.js'
 
 export interface MonitoredJournalOptions {
   events: ProxyEvents
   clock: Clock
   /** Time between checks of the store, ms. */
   checkIntervalMs: number
+  /** Days a closed record is kept after its last update; undefined: kept forever (no pruning). */
+  retentionDays?: number | undefined
+  /** Time between prune passes, ms; default one hour. */
+  pruneIntervalMs?: number | undefined
 }
+
+const DEFAULT_PRUNE_INTERVAL_MS = 3_600_000
 
 export class MonitoredJournal implements BroadcastJournal {
   readonly #store: BroadcastJournal
@@ -23,10 +31,18 @@ export class MonitoredJournal implements BroadcastJournal {
   #timer: NodeJS.Timeout | undefined
   #checking: Promise<JournalHealth> | undefined
   #closed = false
+  readonly #retention: JournalRetention | undefined
 
   constructor(store: BroadcastJournal, options: MonitoredJournalOptions) {
     this.#store = store
     this.#options = options
+    if (options.retentionDays !== undefined) {
+      this.#retention = new JournalRetention(this, {
+        clock: options.clock,
+        retentionDays: options.retentionDays,
+        pruneIntervalMs: options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS,
+      })
+    }
   }
 
   /** Healthy as of the last write and check. */
@@ -68,6 +84,24 @@ export class MonitoredJournal implements BroadcastJournal {
     return await this.#store.open(chain)
   }
 
+  async count(chain: string, statuses: readonly BroadcastStatus[], client?: string | null): Promise<number> {
+    return await this.#store.count(chain, statuses, client)
+  }
+
+  async prune(updatedBefore: number, limit: number): Promise<number> {
+    try {
+      return await this.#store.prune(updatedBefore, limit)
+    } catch (error) {
+      this.#set({ ok: false, detail: `pruning expired records failed: ${error instanceof Error ? error.message : String(error)}` })
+      throw error
+    }
+  }
+
+  /** One retention pass now (tests, operators): deletes every expired closed record; how many. 0 without a retention. */
+  async pruneExpired(): Promise<number> {
+    return (await this.#retention?.prune()) ?? 0
+  }
+
   /** Checks the store now (one check at a time); emits an event when the state changes. */
   health(): Promise<JournalHealth> {
     this.#checking ??= this.#check().finally(() => {
@@ -76,9 +110,10 @@ export class MonitoredJournal implements BroadcastJournal {
     return this.#checking
   }
 
-  /** Starts the periodic checks. */
+  /** Starts the periodic checks and prune passes. */
   start(): void {
     if (this.#timer !== undefined || this.#closed) return
+    this.#retention?.start()
     const schedule = (): void => {
       this.#timer = setTimeout(() => {
         void this.health().finally(() => {
@@ -94,6 +129,7 @@ export class MonitoredJournal implements BroadcastJournal {
     this.#closed = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
+    await this.#retention?.stop()
     await this.#checking
     await this.#store.close()
   }

@@ -89,6 +89,8 @@ export class Rebroadcaster {
     const { support, pool, chain, events, clock } = this.#options
     const nodes = selectCandidates(pool.nodes, pool.head, undefined, new Set(), true)
     if (nodes.length === 0 || pool.head === undefined) return
+    // Open records keep their bytes; a record without them (written by hand, a foreign store) cannot be re-sent.
+    if (record.raw === undefined) return
     let tx: DecodedTransaction
     try {
       tx = support.decode([record.raw])

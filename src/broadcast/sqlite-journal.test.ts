@@ -1,9 +1,10 @@
 /**
  * What only the SQLite store has to get right: durability across reopen, old files, one owner, no
- * -shm mmap (SIGBUS), and files that vanish or stop being writable while the process runs.
+ * -shm mmap (SIGBUS), files that vanish or stop being writable while the process runs, and disk
+ * space given back after pruning.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +12,7 @@ import Database from 'better-sqlite3'
 import { afterEach, expect, test } from 'vitest'
 import type { BroadcastRecord } from './broadcast-journal.js'
 import { JournalWriteError, SqliteJournal } from './sqlite-journal.js'
+import { recordFigure } from '../../test/support/figures.js'
 import { skipImmutableFileTests } from '../../test/support/immutable-files.js'
 
 const record = (txid: string, extra: Partial<BroadcastRecord> = {}): BroadcastRecord => ({
@@ -50,6 +52,69 @@ test('survives reopening the same file', async () => {
   expect(await second.get('btc', 'persisted')).toEqual(record('persisted'))
 })
 
+/** The journal's bytes on disk: the file and its WAL. */
+const onDisk = (path: string): number => statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0)
+
+/** Reads a pragma of a closed journal file. */
+function pragmaOf(path: string, name: string): unknown {
+  const db = new Database(path, { readonly: true })
+  try {
+    return db.pragma(name, { simple: true })
+  } finally {
+    db.close()
+  }
+}
+
+test('a pruned file shrinks: new files use incremental auto-vacuum, and prune gives the freed pages back', async () => {
+  const { path, journal } = await journalAt()
+  const big = (txid: string): BroadcastRecord => record(txid, { raw: 'ab'.repeat(50_000), updatedAt: 10 })
+  for (let index = 0; index < 200; index++) await journal.insert(big(`t${index}`))
+  // Settling drops the bytes (closed records keep none): the space is free in the file, not yet given back.
+  for (let index = 0; index < 200; index++) await journal.update('btc', `t${index}`, { set: { status: 'confirmed', settled: true }, at: 10 })
+  await journal.insert(record('open-one'))
+  const before = onDisk(path)
+  expect(await journal.prune(1_000, 1_000)).toBe(200)
+  const after = onDisk(path)
+  recordFigure('journal.prune.bytesBefore', before)
+  recordFigure('journal.prune.bytesAfter', after)
+  // 200 × 100 kB were written; what is left is the one open record and the schema.
+  expect(before).toBeGreaterThan(10_000_000)
+  expect(after).toBeLessThan(200_000)
+  expect((await journal.list({})).map((entry) => entry.txid)).toEqual(['open-one'])
+  await journal.close()
+  expect(pragmaOf(path, 'auto_vacuum')).toBe(2)
+  expect(pragmaOf(path, 'user_version')).toBe(1)
+})
+
+test('a file written before retention: closed records lose their raw bytes, one VACUUM switches on incremental auto-vacuum, open records keep theirs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-journal-'))
+  const path = join(dir, 'old.sqlite')
+  const old = new Database(path)
+  old.pragma('journal_mode = WAL')
+  old.exec(`CREATE TABLE broadcasts (chain TEXT NOT NULL, txid TEXT NOT NULL, raw TEXT NOT NULL, status TEXT NOT NULL, first_seen_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL, block_height INTEGER, block_hash TEXT, confirmations INTEGER NOT NULL DEFAULT 0, rebroadcasts INTEGER NOT NULL DEFAULT 0,
+    sender TEXT, nonce INTEGER, settled INTEGER NOT NULL DEFAULT 0, outcomes TEXT NOT NULL DEFAULT '[]', unheld_rounds INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (chain, txid))`)
+  const insert = old.prepare(`INSERT INTO broadcasts (chain, txid, raw, status, first_seen_at, updated_at) VALUES ('eth', ?, ?, ?, 1, 1)`)
+  old.transaction(() => {
+    for (let index = 0; index < 100; index++) insert.run(`junk-${index}`, `0x${'ab'.repeat(100_000)}`, 'rejected')
+    insert.run('open', '0x02', 'pending')
+  })()
+  old.close()
+  const before = onDisk(path)
+  const journal = new SqliteJournal(path)
+  opened.push(journal)
+  const after = onDisk(path)
+  recordFigure('journal.migration.bytesBefore', before)
+  recordFigure('journal.migration.bytesAfter', after)
+  expect(before).toBeGreaterThan(20_000_000)
+  expect(after).toBeLessThan(200_000)
+  expect((await journal.get('eth', 'junk-7'))?.raw).toBeUndefined()
+  expect(await journal.get('eth', 'open')).toMatchObject({ raw: '0x02', status: 'pending' })
+  expect(await journal.count('eth', ['rejected'])).toBe(100)
+  await journal.close()
+  expect(pragmaOf(path, 'auto_vacuum')).toBe(2)
+})
+
 test('opens a file written before unheld_rounds existed, and uses the new column', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-journal-'))
   const path = join(dir, 'old.sqlite')
@@ -87,6 +152,8 @@ test('the directory deleted at run time: the next write is refused as not durabl
   expect(await journal.health()).toEqual({ ok: true, detail: '' })
   await journal.insert(record('after'))
   await journal.close()
+  // The copy is still a file whose pruned pages go back to the file system.
+  expect(pragmaOf(path, 'auto_vacuum')).toBe(2)
   const reopened = new SqliteJournal(path)
   opened.push(reopened)
   expect((await reopened.list({})).map((entry) => entry.txid).sort()).toEqual(['after', 'before', 'during'])

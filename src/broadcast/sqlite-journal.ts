@@ -12,16 +12,36 @@
  * names the file this connection has open, and `health()` checks it (and write access) too. A file
  * that vanished is restored from the open connection (`VACUUM INTO`, then a new connection), so
  * nothing written meanwhile is lost; a path that now names something else is left alone.
+ *
+ * Space: files use `auto_vacuum=INCREMENTAL`, so the pages `prune` frees go back to the file
+ * system (`incremental_vacuum`, then a WAL checkpoint) instead of staying as free pages at the
+ * file's high-water mark; a burst of junk costs disk only until it expires. A file made before
+ * (auto_vacuum off, raw bytes of closed records kept) is converted once at open: closed records
+ * lose their raw bytes, then one VACUUM (it needs free disk space about the file's size; if it
+ * fails the file still works, its freed pages are then only reused).
  */
 import { accessSync, constants, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { type BroadcastJournal, type BroadcastQuery, type BroadcastRecord, type JournalHealth, type RecordChange, applyChange } from './broadcast-journal.js'
+import {
+  type BroadcastJournal,
+  type BroadcastQuery,
+  type BroadcastRecord,
+  type BroadcastStatus,
+  DEFAULT_OUTCOME_HISTORY,
+  type JournalHealth,
+  type JournalLimits,
+  type RecordChange,
+  applyChange,
+  boundRecord,
+} from './broadcast-journal.js'
 
 interface Row {
   chain: string
   txid: string
+  /** '' once the record is closed (the column predates optional raw bytes and is NOT NULL). */
   raw: string
+  client: string | null
   status: string
   first_seen_at: number
   updated_at: number
@@ -41,8 +61,16 @@ interface Statements {
   insert: Database.Statement<Row>
   replace: Database.Statement<Row>
   open: Database.Statement<[string], Row>
+  prune: Database.Statement<[number, number]>
   probe: Database.Statement<[number]>
 }
+
+/** Records whose rebroadcasting is over: the complement of `isOpen` (broadcast-journal.ts), in SQL. */
+const CLOSED = `NOT (status IN ('pending', 'seen') OR (status = 'confirmed' AND settled = 0))`
+/** Schema version in `PRAGMA user_version`; 1: client column, raw bytes only while open, incremental auto-vacuum. */
+const SCHEMA_VERSION = 1
+/** Free pages handed back to the file system per step (4 KiB each, so 4 MiB): bounds how long one step holds the event loop. */
+const VACUUM_PAGES_PER_STEP = 1_024
 
 interface FileIdentity {
   dev: number
@@ -64,10 +92,12 @@ export class SqliteJournal implements BroadcastJournal {
   #identity: FileIdentity | undefined
   /** Why the last write failed, until a probe write succeeds. */
   #writeFailure: string | undefined
+  readonly #limits: JournalLimits
 
   /** `path`: a file (created with its directory) or ':memory:'. */
-  constructor(path: string) {
+  constructor(path: string, limits: Partial<JournalLimits> = {}) {
     this.#path = path
+    this.#limits = { outcomeHistory: limits.outcomeHistory ?? DEFAULT_OUTCOME_HISTORY }
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
     this.#db = openDatabase(path)
     this.#statements = prepare(this.#db)
@@ -80,14 +110,14 @@ export class SqliteJournal implements BroadcastJournal {
   }
 
   async insert(record: BroadcastRecord): Promise<boolean> {
-    return this.#write(() => this.#statements.insert.run(toRow(record)).changes === 1)
+    return this.#write(() => this.#statements.insert.run(toRow(boundRecord(record, this.#limits))).changes === 1)
   }
 
   async update(chain: string, txid: string, change: RecordChange): Promise<boolean> {
     return this.#write(() => {
       const row = this.#statements.get.get(chain, txid)
       if (row === undefined) return false
-      const { record, applied } = applyChange(fromRow(row), change)
+      const { record, applied } = applyChange(fromRow(row), change, this.#limits)
       this.#statements.replace.run(toRow(record))
       return applied
     })
@@ -111,6 +141,43 @@ export class SqliteJournal implements BroadcastJournal {
 
   async open(chain: string): Promise<BroadcastRecord[]> {
     return this.#statements.open.all(chain).map(fromRow)
+  }
+
+  async count(chain: string, statuses: readonly BroadcastStatus[], client?: string | null): Promise<number> {
+    if (statuses.length === 0) return 0
+    const args: Array<string | null> = [chain, ...statuses]
+    let sql = `SELECT COUNT(*) FROM broadcasts WHERE chain = ? AND status IN (${statuses.map(() => '?').join(', ')})`
+    if (client !== undefined) {
+      sql += ' AND client IS ?'
+      args.push(client)
+    }
+    return this.#db.prepare(sql).pluck().get(...args) as number
+  }
+
+  /**
+   * One batch of deletions, then every free page (also those freed since the last prune: closed
+   * records dropping their raw bytes) goes back to the file system, `VACUUM_PAGES_PER_STEP` at a
+   * time with a turn of the event loop between steps, and the WAL is folded into the file.
+   */
+  async prune(updatedBefore: number, limit: number): Promise<number> {
+    const deleted = limit <= 0 ? 0 : this.#write(() => this.#statements.prune.run(updatedBefore, limit).changes)
+    if (this.#path === ':memory:') return deleted
+    let vacuumed = false
+    // Without incremental auto-vacuum (an old file whose one-time VACUUM failed) free pages are only reused.
+    for (let free = this.#freePages(); free > 0 && (this.#db.pragma('auto_vacuum', { simple: true }) as number) === 2; ) {
+      this.#write(
+        () => undefined,
+        () => this.#db.exec(`PRAGMA incremental_vacuum(${VACUUM_PAGES_PER_STEP})`),
+      )
+      vacuumed = true
+      await new Promise((resolve) => setImmediate(resolve))
+      if (!this.#db.open) return deleted
+      const left = this.#freePages()
+      if (left >= free) break
+      free = left
+    }
+    if (vacuumed) this.#write(() => undefined, () => this.#db.pragma('wal_checkpoint(TRUNCATE)'))
+    return deleted
   }
 
   async health(): Promise<JournalHealth> {
@@ -140,10 +207,15 @@ export class SqliteJournal implements BroadcastJournal {
     }
   }
 
-  #write<T>(work: () => T): T {
+  #freePages(): number {
+    return this.#db.pragma('freelist_count', { simple: true }) as number
+  }
+
+  /** `work` in an immediate transaction (or `outside` one: statements that cannot run in a transaction), then the durability check. */
+  #write<T>(work: () => T, outside?: () => T): T {
     let result: T
     try {
-      result = this.#db.transaction(work).immediate()
+      result = outside === undefined ? this.#db.transaction(work).immediate() : outside()
     } catch (error) {
       this.#writeFailure = describe(error)
       throw new JournalWriteError(`journal write failed: ${this.#writeFailure}`, { cause: error })
@@ -213,6 +285,9 @@ function openDatabase(path: string): Database.Database {
   try {
     // Before the first WAL access, so the WAL index is kept in heap memory (no -shm mmap: no SIGBUS).
     db.pragma('locking_mode = EXCLUSIVE')
+    // Only takes effect on a new file (before its first page is written, so before WAL mode); old files: migrate().
+    const fresh = (db.prepare('SELECT COUNT(*) FROM sqlite_master').pluck().get() as number) === 0
+    if (fresh) db.pragma('auto_vacuum = INCREMENTAL')
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
     db.exec(`
@@ -220,6 +295,7 @@ function openDatabase(path: string): Database.Database {
         chain TEXT NOT NULL,
         txid TEXT NOT NULL,
         raw TEXT NOT NULL,
+        client TEXT,
         status TEXT NOT NULL,
         first_seen_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
@@ -239,6 +315,13 @@ function openDatabase(path: string): Database.Database {
     `)
     const columns = (db.prepare('PRAGMA table_info(broadcasts)').all() as Array<{ name: string }>).map((column) => column.name)
     if (!columns.includes('unheld_rounds')) db.exec('ALTER TABLE broadcasts ADD COLUMN unheld_rounds INTEGER NOT NULL DEFAULT 0')
+    if (!columns.includes('client')) db.exec('ALTER TABLE broadcasts ADD COLUMN client TEXT')
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS broadcasts_client ON broadcasts (chain, client, status);
+      CREATE INDEX IF NOT EXISTS broadcasts_updated ON broadcasts (updated_at);
+    `)
+    if (fresh) db.pragma(`user_version = ${SCHEMA_VERSION}`)
+    else migrate(db)
   } catch (error) {
     db.close()
     throw error
@@ -246,17 +329,42 @@ function openDatabase(path: string): Database.Database {
   return db
 }
 
+/**
+ * A file written by an older version: closed records drop their raw bytes (the rebroadcaster never
+ * reads them again; junk transactions made such files grow by megabytes), then one VACUUM switches
+ * on incremental auto-vacuum. A VACUUM that fails (no disk space for the copy) is retried at the
+ * next open; the file works meanwhile.
+ */
+function migrate(db: Database.Database): void {
+  if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) {
+    db.transaction(() => {
+      db.exec(`UPDATE broadcasts SET raw = '' WHERE raw <> '' AND ${CLOSED}`)
+      db.pragma(`user_version = ${SCHEMA_VERSION}`)
+    }).immediate()
+  }
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) {
+    try {
+      db.pragma('auto_vacuum = INCREMENTAL')
+      db.exec('VACUUM')
+      db.pragma('wal_checkpoint(TRUNCATE)')
+    } catch {
+      // Still usable as it is: freed pages are reused, the file only does not shrink.
+    }
+  }
+}
+
 function prepare(db: Database.Database): Statements {
-  const columns = 'chain, txid, raw, status, first_seen_at, updated_at, block_height, block_hash, confirmations, rebroadcasts, unheld_rounds, sender, nonce, settled, outcomes'
-  const values = '@chain, @txid, @raw, @status, @first_seen_at, @updated_at, @block_height, @block_hash, @confirmations, @rebroadcasts, @unheld_rounds, @sender, @nonce, @settled, @outcomes'
+  const columns = 'chain, txid, raw, client, status, first_seen_at, updated_at, block_height, block_hash, confirmations, rebroadcasts, unheld_rounds, sender, nonce, settled, outcomes'
+  const values = '@chain, @txid, @raw, @client, @status, @first_seen_at, @updated_at, @block_height, @block_hash, @confirmations, @rebroadcasts, @unheld_rounds, @sender, @nonce, @settled, @outcomes'
   return {
     get: db.prepare('SELECT * FROM broadcasts WHERE chain = ? AND txid = ?'),
     insert: db.prepare(`INSERT INTO broadcasts (${columns}) VALUES (${values}) ON CONFLICT (chain, txid) DO NOTHING`),
     replace: db.prepare(`
-      UPDATE broadcasts SET status = @status, updated_at = @updated_at, block_height = @block_height, block_hash = @block_hash,
+      UPDATE broadcasts SET raw = @raw, client = @client, status = @status, updated_at = @updated_at, block_height = @block_height, block_hash = @block_hash,
         confirmations = @confirmations, rebroadcasts = @rebroadcasts, unheld_rounds = @unheld_rounds, settled = @settled, outcomes = @outcomes
       WHERE chain = @chain AND txid = @txid`),
     open: db.prepare(`SELECT * FROM broadcasts WHERE chain = ? AND (status IN ('pending', 'seen') OR (status = 'confirmed' AND settled = 0)) ORDER BY first_seen_at`),
+    prune: db.prepare(`DELETE FROM broadcasts WHERE rowid IN (SELECT rowid FROM broadcasts WHERE updated_at < ? AND ${CLOSED} ORDER BY updated_at LIMIT ?)`),
     probe: db.prepare('INSERT OR REPLACE INTO journal_probe (id, at) VALUES (1, ?)'),
   }
 }
@@ -279,7 +387,8 @@ function toRow(record: BroadcastRecord): Row {
   return {
     chain: record.chain,
     txid: record.txid,
-    raw: record.raw,
+    raw: record.raw ?? '',
+    client: record.client ?? null,
     status: record.status,
     first_seen_at: record.firstSeenAt,
     updated_at: record.updatedAt,
@@ -299,7 +408,8 @@ function fromRow(row: Row): BroadcastRecord {
   return {
     chain: row.chain,
     txid: row.txid,
-    raw: row.raw,
+    ...(row.raw === '' ? {} : { raw: row.raw }),
+    ...(row.client === null ? {} : { client: row.client }),
     status: row.status as BroadcastRecord['status'],
     firstSeenAt: row.first_seen_at,
     updatedAt: row.updated_at,

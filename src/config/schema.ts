@@ -4,6 +4,8 @@
  * Family-dependent defaults (probe interval, lag threshold, ...) are filled in by
  * `applyFamilyDefaults` after parsing, so an omitted value means "the family's default".
  */
+import { createHash } from 'node:crypto'
+import { isIP } from 'node:net'
 import { z } from 'zod'
 
 const positiveMs = z.number().int().positive()
@@ -31,6 +33,14 @@ const wsUrl = z.string().refine((value) => {
   }
 }, 'must be a ws(s) URL')
 
+/** A token bucket: a rate on average, and how many may come at once after a quiet spell. */
+export const bucketSchema = z.strictObject({
+  /** Requests per second on average; fractions allowed (0.5 = one every 2 s). */
+  perSecond: z.number().positive(),
+  /** Most requests at once (the bucket's size); also the largest batch that can pass. Default: perSecond rounded up, at least 1. */
+  burst: z.number().int().min(1).optional(),
+})
+
 export const nodeSchema = z.strictObject({
   /** Stable name used everywhere a node is shown: responses, logs, metrics, dashboard. */
   id: nodeId,
@@ -54,6 +64,13 @@ export const nodeSchema = z.strictObject({
   region: z.string().max(64).optional(),
   /** EVM: the node keeps all historical state (archive); old-state reads prefer it. Default: learned from its errors. */
   archive: z.boolean().optional(),
+  /**
+   * The provider's request quota for this node: client calls routed to it above this rate go to
+   * the next node instead (never an ejection); every candidate over its quota → SY_NODE_QUOTA.
+   * Probes and broadcasts are not held back but use the provider's quota too: leave room for
+   * them. Default none (no quota).
+   */
+  quota: bucketSchema.optional(),
 })
 
 export const healthSchema = z.strictObject({
@@ -184,6 +201,12 @@ export const chainSchema = z.strictObject({
   requestTimeoutMs: positiveMs.default(5_000),
   /** Confirmations after which a broadcast counts as final. Default: bitcoin 2, evm 12. */
   confirmations: z.number().int().min(1).optional(),
+  /**
+   * EVM: most blocks one eth_getLogs may span (toBlock − fromBlock + 1, `latest` read as the pool's
+   * read head, `earliest` as 0); wider → SY_RANGE_TOO_LARGE and no node is asked. 0 = no limit.
+   * Ignored by bitcoin chains. Default 10000 (blocks).
+   */
+  maxLogsRange: nonNegativeInt.default(10_000),
   health: healthSchema.prefault({}),
   routing: routingSchema.prefault({}),
   broadcast: broadcastSchema.prefault({}),
@@ -191,8 +214,23 @@ export const chainSchema = z.strictObject({
   nodes: z.array(nodeSchema).min(1, 'needs at least one node'),
 })
 
+/** A trusted proxy: an IP address, a CIDR block, or one of proxy-addr's named ranges. */
+const proxyAddress = z.string().refine((value) => {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(value)) return true
+  const [address, bits, ...rest] = value.split('/')
+  const family = isIP(address ?? '')
+  if (family === 0 || rest.length > 0) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}, 'must be an IP address, a CIDR block (10.0.0.0/8) or loopback | linklocal | uniquelocal')
+
+const hostName = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/, 'must be a host name without port (e.g. switchyard.internal)')
+  .transform((name) => name.toLowerCase())
+
 export const serverSchema = z.strictObject({
-  /** Listen address. Default 127.0.0.1 (loopback only). */
+  /** Listen address. Default 127.0.0.1 (loopback only); anything else needs admin.token. */
   host: z.string().default('127.0.0.1'),
   /** Listen port; 0 picks a free one. Default 8545. */
   port: z.number().int().min(0).max(65535).default(8545),
@@ -206,19 +244,112 @@ export const serverSchema = z.strictObject({
   maxParamsDepth: z.number().int().min(1).default(32),
   /** Node reply bytes held in memory across all calls at once; over it → SY_OVERLOADED. Default 256 MiB. */
   maxReplyBytesInFlight: z.number().int().positive().default(256 * 1024 * 1024),
-})
+  /**
+   * Client connections open at once. At the cap a new connection takes the slot of a socket that
+   * is not being served (an answered one still closing, then one that never completed a request
+   * — slow or silent headers, oldest first —, then idle keep-alive, then a slow upload); only
+   * when every socket has a request being handled is the new one closed. Keep it, plus the node
+   * connections, under the open-file limit (`ulimit -n`): the startup log warns otherwise.
+   * Read at start. Default 1000.
+   */
+  maxConnections: z.number().int().min(1).default(1_000),
+  /** Time from a connection's first byte (or its connect) to the end of a request's headers, ms; past it → 408 and the socket is closed. Read at start. Default 10000. */
+  headersTimeoutMs: positiveMs.default(10_000),
+  /**
+   * Time to receive a whole request, headers and body, ms; past it → 408 and the socket is
+   * closed (a body dripped a byte at a time). At least headersTimeoutMs. Read at start. Default 30000.
+   */
+  requestTimeoutMs: positiveMs.default(30_000),
+  /**
+   * How long an idle keep-alive connection stays open after a response, ms; advertised to
+   * clients as `Keep-Alive: timeout=<seconds>`, and Node closes the socket 1 s after that so a
+   * client honouring the hint closes first. Behind a reverse proxy or load balancer that keeps
+   * upstream connections alive, set it above that proxy's idle timeout (nginx upstream
+   * keepalive_timeout 60 s, AWS ALB 60 s: 65000), or it may reuse a connection switchyard is
+   * closing. Read at start. Default 5000 (Node's; undici clients expect it).
+   */
+  keepAliveTimeoutMs: positiveMs.default(5_000),
+  /**
+   * Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Host` are believed: addresses, CIDRs
+   * (`10.0.0.0/8`) or `loopback` / `linklocal` / `uniquelocal`. The client address is the first
+   * hop, walking back from the socket, that is not one of these. Needs admin.token. Read at start
+   * (a change needs a restart). Default none: forwarding headers are ignored, and a request that
+   * carries them is never treated as a loopback client.
+   */
+  trustProxy: z.array(proxyAddress).default([]),
+  /**
+   * Host names the admin API answers on (the `Host` header, port ignored), besides `localhost`,
+   * IP literals and `server.host`: any other name is refused, so a DNS-rebinding page cannot reach
+   * it. List the name operators (or the reverse proxy) use, e.g. `switchyard.internal`. Default none.
+   */
+  names: z.array(hostName).default([]),
+}).refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, { path: ['headersTimeoutMs'], message: 'must not exceed server.requestTimeoutMs' })
 
 export const journalSchema = z.strictObject({
   /** SQLite file of the broadcast journal (created with its directory), or ':memory:' (lost on exit). Default .switchyard/journal.sqlite. */
   path: z.string().min(1).default('.switchyard/journal.sqlite'),
   /** How often the journal file is checked (still there, writable), ms; a failure turns /readyz 503 at once. Default 1000. */
   checkIntervalMs: positiveMs.default(1_000),
+  /**
+   * Days a closed broadcast record (confirmed and settled, rejected, dropped, conflicted) is kept
+   * after its last update, then deleted; open ones never are. Fractions allowed. Default 30 (days).
+   */
+  retentionDays: z.number().positive().default(30),
+  /** Time between passes that delete expired records (the first runs at start), ms. Default 3600000 (1 h). */
+  pruneIntervalMs: positiveMs.default(3_600_000),
+  /**
+   * Broadcasts per client and chain not yet confirmed (pending or seen); one more → SY_TOO_MANY_OPEN
+   * before any node sees it. Without client keys all clients are one anonymous client sharing it.
+   * 0 = no bound. Default 10000 (records).
+   */
+  maxOpenPerClient: nonNegativeInt.default(10_000),
+  /** Outcomes a record keeps besides each node's first and latest one: the most recent this many. Default 50 (entries). */
+  outcomeHistory: z.number().int().min(1).default(50),
+})
+
+export const shutdownSchema = z.strictObject({
+  /**
+   * After SIGTERM/SIGINT, how long new connections are still accepted and served while /readyz
+   * answers 503, so load balancers take the instance out before anything is refused, ms.
+   * Longer than your balancer's health-check interval × its failure threshold. Default 5000.
+   */
+  graceMs: nonNegativeInt.default(5_000),
+  /**
+   * Then, with the listener closed, how long accepted requests, streams and background broadcast
+   * sends get to finish, ms; connections still open after it are cut and the exit code is 1.
+   * Default 20000: above routing.deadlineMs (a call accepted at the end of the grace completes),
+   * and graceMs + drainMs stays under Kubernetes' default 30 s termination grace period.
+   */
+  drainMs: positiveMs.default(20_000),
+})
+
+export const loginAttemptsSchema = z.strictObject({
+  /** Wrong tokens a client address may present in a row before it is answered 429. Default 10. */
+  burst: z.number().int().min(1).default(10),
+  /** One more attempt comes back every this many ms (a token bucket). Default 6000 (10 a minute). */
+  refillIntervalMs: positiveMs.default(6_000),
 })
 
 export const adminSchema = z.strictObject({
   /**
    * Bearer token for every /admin route and dashboard action (usually `${SWITCHYARD_ADMIN_TOKEN}`).
-   * Unset: admin routes answer only on loopback, and the startup log says so.
+   * Required when `server.host` is not loopback or `server.trustProxy` is set. Unset: admin
+   * actions (cordon, uncordon, probe…) are refused and only loopback clients may read; the
+   * startup log says so.
+   */
+  token: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Open `GET /admin/api/events` streams across all clients; more → 503. Default 64. */
+  maxStreams: z.number().int().min(1).default(64),
+  /** Open event streams per client address; more → 429. Default 8. */
+  maxStreamsPerClient: z.number().int().min(1).default(8),
+  /** Wrong admin (and metrics) tokens per client address: past the bucket → 429 with Retry-After. */
+  loginAttempts: loginAttemptsSchema.prefault({}),
+})
+
+export const metricsSchema = z.strictObject({
+  /**
+   * Bearer token `GET /metrics` requires (Prometheus: `authorization: { credentials: … }`); wrong
+   * ones count against admin.loginAttempts. Default none: /metrics is open.
    */
   token: z.string().min(16, 'must be at least 16 characters').optional(),
 })
@@ -256,14 +387,119 @@ export const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 
+/** Loopback listen addresses: only this machine can connect. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+/**
+ * Without admin.token, admin reads are answered to loopback clients only: listening beyond
+ * loopback, or behind a proxy (every request then comes from the proxy's address), that check
+ * means nothing, so such a config is refused instead of being quietly open or quietly useless.
+ * Runs on partly invalid input too (`when`), so this problem is listed with all the others.
+ */
+function requireAdminToken(config: { server?: { host?: unknown; trustProxy?: unknown }; admin?: { token?: unknown } } | undefined, ctx: z.RefinementCtx): void {
+  if (typeof config?.admin?.token === 'string') return
+  const host = typeof config?.server?.host === 'string' ? config.server.host : '127.0.0.1'
+  const trustProxy = Array.isArray(config?.server?.trustProxy) && config.server.trustProxy.length > 0
+  if (!isLoopbackHost(host)) {
+    ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: `required when server.host is not loopback (${host}): set it, e.g. "\${SWITCHYARD_ADMIN_TOKEN}"` })
+  } else if (trustProxy) {
+    ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: 'required when server.trustProxy is set: set it, e.g. "${SWITCHYARD_ADMIN_TOKEN}"' })
+  }
+}
+
+/** Client names are metric labels and appear in errors and logs: keep them tame. */
+const clientName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be letters, digits, ".", "-" or "_"')
+
+/** Method groups a client may be granted (see `src/server/client-auth.ts`). */
+export const METHOD_GROUPS = ['read', 'broadcast', 'subscriptions'] as const
+
+export const clientRateLimitSchema = z.strictObject({
+  /** Calls per second across all groups, on average (each call of a batch counts). Default: no overall limit. */
+  perSecond: z.number().positive().optional(),
+  /** Most calls at once; also the largest batch that can pass. Default: perSecond rounded up, at least 1. */
+  burst: z.number().int().min(1).optional(),
+  /** Limits of their own per method group, on top of the overall one, e.g. `{ broadcast: { perSecond: 2 } }`. Default none. */
+  perGroup: z.partialRecord(z.enum(METHOD_GROUPS), bucketSchema).optional(),
+})
+
+export const clientSchema = z
+  .strictObject({
+    /** Shown in metrics (`client` label), errors and the journal; never the key. */
+    name: clientName,
+    /**
+     * The client's key, usually `${WALLET_API_KEY}`; at least 16 characters. Presented as
+     * `Authorization: Bearer <key>`, `x-api-key: <key>`, or the password of HTTP basic auth (the
+     * user name is ignored). Give `key` or `keyHash`.
+     */
+    key: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** The key's sha256 instead of the key (`sha256:` + 64 hex; `printf %s "$KEY" | sha256sum`), so the config holds no secret. */
+    keyHash: z
+      .string()
+      .regex(/^sha256:[0-9a-fA-F]{64}$/, 'must be sha256:<64 hex digits>')
+      .optional(),
+    /** Chains the client may use (`/rpc/<chain>`); others → 403. Default ["*"]: every chain. */
+    chains: z.array(z.string().min(1)).min(1).default(['*']),
+    /**
+     * Method groups the client may call; others → 403 (per call in a batch): `read` (reads and
+     * local answers such as eth_chainId), `broadcast` (sendrawtransaction, eth_sendRawTransaction),
+     * `subscriptions` (filters and subscriptions, once served). Default all.
+     */
+    methods: z.array(z.enum(METHOD_GROUPS)).min(1).default([...METHOD_GROUPS]),
+    /** Token-bucket rate limit of this client; over it → 429 with Retry-After. Default none. */
+    rateLimit: clientRateLimitSchema.optional(),
+  })
+  .superRefine((client, ctx) => {
+    if ((client.key === undefined) === (client.keyHash === undefined)) ctx.addIssue({ code: 'custom', path: ['key'], message: 'give either key or keyHash (exactly one)' })
+    if (client.rateLimit?.burst !== undefined && client.rateLimit.perSecond === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['rateLimit', 'perSecond'], message: 'required with rateLimit.burst' })
+    }
+  })
+
+/**
+ * Client entries across the file: unique names, unique keys (a key must name one client), and
+ * granted chains that exist. Runs on partly invalid input too, so these are listed with the rest.
+ */
+function checkClients(config: { clients?: unknown; chains?: unknown } | undefined, ctx: z.RefinementCtx): void {
+  if (!Array.isArray(config?.clients)) return
+  const chains = typeof config.chains === 'object' && config.chains !== null ? new Set(Object.keys(config.chains)) : undefined
+  const names = new Set<string>()
+  const keys = new Set<string>()
+  config.clients.forEach((client: unknown, index) => {
+    if (typeof client !== 'object' || client === null) return
+    const { name, key, keyHash, chains: granted } = client as { name?: unknown; key?: unknown; keyHash?: unknown; chains?: unknown }
+    if (typeof name === 'string') {
+      if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['clients', index, 'name'], message: `duplicate client name "${name}"` })
+      names.add(name)
+    }
+    const hash = typeof key === 'string' ? `sha256:${createHash('sha256').update(key).digest('hex')}` : typeof keyHash === 'string' ? keyHash.toLowerCase() : undefined
+    if (hash !== undefined) {
+      // The message never shows the key: the entry's path is enough to find it.
+      if (keys.has(hash)) ctx.addIssue({ code: 'custom', path: ['clients', index, typeof key === 'string' ? 'key' : 'keyHash'], message: 'the same key as an earlier client' })
+      keys.add(hash)
+    }
+    if (chains !== undefined && Array.isArray(granted)) {
+      granted.forEach((chain: unknown, at) => {
+        if (typeof chain === 'string' && chain !== '*' && !chains.has(chain)) ctx.addIssue({ code: 'custom', path: ['clients', index, 'chains', at], message: `no chain named "${chain}"` })
+      })
+    }
+  })
+}
+
 export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   log: logSchema.prefault({}),
   journal: journalSchema.prefault({}),
+  shutdown: shutdownSchema.prefault({}),
   admin: adminSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   chains: z.record(chainName, chainSchema).refine((chains) => Object.keys(chains).length > 0, 'needs at least one chain'),
-})
+  /** Client keys for /rpc: with none, /rpc is open to anyone who can connect (see `src/server/client-auth.ts`). Default []. */
+  clients: z.array(clientSchema).default([]),
+}).superRefine(requireAdminToken, { when: () => true })
+  .superRefine(checkClients, { when: () => true })
 
 export type NodeConfig = z.output<typeof nodeSchema>
 export type HealthConfig = Required<z.output<typeof healthSchema>>
@@ -272,6 +508,10 @@ export type VerifyConfig = z.output<typeof verifySchema>
 export type BroadcastConfig = z.output<typeof broadcastSchema>
 export type AlertsConfig = z.output<typeof alertsSchema>
 export type ServerConfig = z.output<typeof serverSchema>
+export type AdminConfig = z.output<typeof adminSchema>
+export type ClientConfig = z.output<typeof clientSchema>
+export type BucketConfig = z.output<typeof bucketSchema>
+export type MethodGroup = (typeof METHOD_GROUPS)[number]
 export type ChainConfig = Omit<z.output<typeof chainSchema>, 'health' | 'confirmations'> & {
   /** The chain's name (its key under `chains:`). */
   name: string

@@ -5,13 +5,14 @@
 const TOKEN_KEY = 'switchyard.adminToken'
 const WINDOW_MS = 15 * 60_000
 const TIMELINE_MAX = 300
-const STREAM_IDLE_MS = 25_000 // the server sends a snapshot every second and a ping every 15 s
+const STREAM_IDLE_MS = 25_000 // the server sends a snapshot every second
 const BACKOFF_MIN_MS = 1_000
 const BACKOFF_MAX_MS = 15_000
 const BROADCAST_REFRESH_MS = 15_000
 const NODE_COLORS = ['#2563eb', '#dc2626', '#059669', '#9333ea', '#d97706', '#0891b2', '#db2777', '#4d7c0f', '#475569', '#7c2d12']
 
 class AuthError extends Error {}
+/** HTTP 403: the server's reason is the message (host not allowed, not loopback, actions disabled…). */
 class ForbiddenError extends Error {}
 class HttpError extends Error {
   constructor(status, message) {
@@ -34,6 +35,7 @@ const ui = {
   conn: $('connection-state'),
   connText: document.querySelector('[data-testid="connection-state"] .conn-text'),
   signOut: $('sign-out'),
+  readOnly: $('read-only'),
   fatal: $('fatal-error'),
   timeline: $('timeline'),
   timelineEmpty: $('timeline-empty'),
@@ -78,7 +80,7 @@ async function api(path, init = {}) {
     }
   }
   if (response.status === 401) throw new AuthError('unauthorized')
-  if (response.status === 403) throw new ForbiddenError('forbidden')
+  if (response.status === 403) throw new ForbiddenError(await errorText(response))
   return response
 }
 
@@ -88,13 +90,16 @@ async function getJson(path) {
   return response.json()
 }
 
-async function postJson(path, body) {
-  const init = { method: 'POST' }
-  if (body !== undefined) {
-    init.headers = { 'content-type': 'application/json' }
-    init.body = JSON.stringify(body)
+/** Admin actions are JSON, body or not: the server refuses any other content type (no cross-origin form or no-cors post can send it). */
+async function postJson(path, body = {}) {
+  let response
+  try {
+    response = await api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  } catch (error) {
+    // A refused action (e.g. no admin.token configured) is reported; the page stays usable.
+    if (error instanceof ForbiddenError) throw new HttpError(403, error.message)
+    throw error
   }
-  const response = await api(path, init)
   if (!response.ok) throw new HttpError(response.status, await errorText(response))
   return response.json()
 }
@@ -142,20 +147,22 @@ function authFailed() {
   showAuth('The admin token was rejected (HTTP 401 unauthorized). Check admin.token and enter it again.')
 }
 
-function forbidden() {
+function forbidden(error) {
   endSession()
   ui.auth.hidden = true
   ui.main.hidden = true
   ui.banner.hidden = true
   ui.fatal.hidden = false
-  ui.fatal.textContent =
-    'The admin API refused this page (HTTP 403): the server has no admin.token configured and then answers loopback clients only. Set admin.token (e.g. ${SWITCHYARD_ADMIN_TOKEN}) to use the dashboard from here.'
+  const reason = error && error.message ? error.message : 'forbidden (HTTP 403)'
+  ui.fatal.textContent = reason.startsWith('forbidden')
+    ? 'The admin API refused this page (HTTP 403): the server has no admin.token configured and then answers loopback clients only. Set admin.token (e.g. ${SWITCHYARD_ADMIN_TOKEN}) to use the dashboard from here.'
+    : `The admin API refused this page: ${reason}.`
 }
 
 /** Any failed call lands here: auth problems end the session, the rest is shown briefly. */
 function handleError(error, what) {
   if (error instanceof AuthError) return authFailed()
-  if (error instanceof ForbiddenError) return forbidden()
+  if (error instanceof ForbiddenError) return forbidden(error)
   if (error && error.name === 'AbortError') return undefined
   toast(`${what}: ${error && error.message ? error.message : String(error)}`, true)
   return undefined
@@ -175,7 +182,7 @@ async function submitToken(event) {
   } catch (error) {
     state.token = null
     if (error instanceof AuthError) showAuth('Wrong token: the server answered 401 unauthorized. Try again.')
-    else if (error instanceof ForbiddenError) forbidden()
+    else if (error instanceof ForbiddenError) forbidden(error)
     else showAuth(`Could not reach the admin API (${error && error.message ? error.message : error}). Try again.`)
   } finally {
     button.disabled = false
@@ -196,6 +203,9 @@ function start(initialSnapshot) {
   ui.fatal.hidden = true
   ui.main.hidden = false
   ui.signOut.hidden = state.token === ''
+  // Without admin.token the server answers this machine read-only and refuses every action.
+  document.body.toggleAttribute('data-read-only', state.token === '')
+  ui.readOnly.hidden = state.token !== ''
   if (initialSnapshot) renderSnapshot(initialSnapshot, false)
   void connectLoop(session)
 }
@@ -221,7 +231,7 @@ async function boot() {
       return
     }
   } catch (error) {
-    if (error instanceof ForbiddenError) return forbidden()
+    if (error instanceof ForbiddenError) return forbidden(error)
   }
   state.token = null
   showAuth('')
@@ -261,7 +271,7 @@ async function connectLoop(session) {
     } catch (error) {
       if (session !== state.session) return
       if (error instanceof AuthError) return authFailed()
-      if (error instanceof ForbiddenError) return forbidden()
+      if (error instanceof ForbiddenError) return forbidden(error)
       lastReason = describeFailure(error)
     }
     if (session !== state.session) return

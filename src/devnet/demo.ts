@@ -7,9 +7,13 @@
  * transactions included) and its blocks are copied, identical, to the other anvils; btc-a mines
  * and its blocks spread by P2P. A lagging node catches up with the same blocks.
  *
+ * Admin actions need a token: a fresh random one per run goes into the config and is printed
+ * once, next to the dashboard URL (it appears nowhere else).
+ *
  * Environment: DEMO_PORT (default 8545, falls back to a free port), DEMO_CYCLE_MS (default
  * 60000: how often a node is made to lag), DEMO_LAG_MS (default 20000: how long it lags).
  */
+import { randomBytes } from 'node:crypto'
 import { createProxy } from '../index.js'
 import { buildApp } from '../server/build-app.js'
 import { type AnvilNode, copyAnvilBlocks, startAnvil } from './anvil.js'
@@ -47,9 +51,12 @@ async function main(): Promise<void> {
     const bcoins: BcoinNode[] = await startPeeredBcoins(3, { ids: ['btc-a', 'btc-b', 'btc-c'] })
     for (const bcoin of bcoins) stoppers.push(() => bcoin.stop())
 
+    // Admin actions (cordon, uncordon, probe) need a token; a fresh one per run, shown once below.
+    const adminToken = randomBytes(18).toString('base64url')
     const proxy = createProxy({
       server: { host: '127.0.0.1', port: Number(process.env.DEMO_PORT ?? 8545) },
       log: { level: 'warn' },
+      admin: { token: adminToken },
       // The demo's chains start fresh every run, so its broadcasts are not worth keeping.
       journal: { path: ':memory:' },
       chains: {
@@ -152,8 +159,8 @@ async function main(): Promise<void> {
     say(`switchyard is ready at ${address}`)
     say(`  EVM RPC:        ${address}/rpc/eth      (e.g. eth_blockNumber)`)
     say(`  Bitcoin RPC:    ${address}/rpc/btc      (e.g. getblockcount)`)
-    say(`  dashboard:      ${address}/dashboard`)
-    say(`  node health:    ${address}/admin/api/chains`)
+    say(`  dashboard:      ${address}/dashboard   (admin token: ${adminToken})`)
+    say(`  node health:    ${address}/admin/api/chains   (header Authorization: Bearer <admin token>)`)
     say(`  metrics:        ${address}/metrics`)
     say(`  readiness:      ${address}/readyz`)
     say(`a node of each chain will fall behind every ${Math.round(cycleMs / 1000)} s; press Ctrl-C to stop`)

@@ -27,6 +27,14 @@ export const errorCatalog = {
   SY_REPLY_TOO_LARGE: { rpcCode: -32058, httpStatus: 502, meaning: 'The node\'s reply is larger than routing.maxReplyBytes; narrow the request. No node\'s health changed.' },
   SY_NODES_DISAGREE: { rpcCode: -32063, httpStatus: 502, meaning: 'Verified read (or a height where nodes are forked): the nodes asked gave different answers; data.answers has each node\'s answer hash. Never one of the answers.' },
   SY_TX_NOT_JOURNALED: { rpcCode: -32064, httpStatus: 200, meaning: 'The transaction was sent (data.txid, data.heldBy) but the journal write failed: do not re-sign; re-send the same bytes or look it up. /readyz turns 503 until the journal works.' },
+  SY_TOO_MANY_OPEN: { rpcCode: -32069, httpStatus: 429, meaning: 'The client already has journal.maxOpenPerClient broadcasts on this chain not yet confirmed (data.open, data.limit; without client keys all clients share one bound); no node saw this transaction. Retry once some confirm.' },
+  SY_UNAUTHORIZED: { rpcCode: -32065, httpStatus: 401, meaning: 'clients are configured and the request carries no known key (Bearer, x-api-key or the basic-auth password).' },
+  SY_FORBIDDEN: { rpcCode: -32066, httpStatus: 403, meaning: "The client's grant does not cover this chain, or this call's method group (read, broadcast, subscriptions); in a batch only that call." },
+  SY_RATE_LIMITED: { rpcCode: -32067, httpStatus: 429, meaning: "The client is over its rate limit (clients[].rateLimit): nothing of the request was done; retry after Retry-After (data.retryAfterMs)." },
+  SY_NODE_QUOTA: { rpcCode: -32068, httpStatus: 503, meaning: "Every node that could serve the call is at its request quota (nodes[].quota); retry shortly (data.retryAfterMs). No node's health changed." },
+  SY_RANGE_TOO_LARGE: { rpcCode: -32602, httpStatus: 200, meaning: 'An eth_getLogs block range wider than chains.<name>.maxLogsRange (data.limit, data.blocks); no node was asked. Narrow the range.' },
+  SY_REQUEST_TIMEOUT: { rpcCode: -32600, httpStatus: 408, meaning: 'The request was not received in time: headers within server.headersTimeoutMs, all of it within server.requestTimeoutMs. The connection is closed; nothing was forwarded.' },
+  SY_HEADERS_TOO_LARGE: { rpcCode: -32600, httpStatus: 431, meaning: "The request's HTTP headers are larger than the server accepts (16 KiB). The connection is closed; nothing was forwarded." },
   SY_INTERNAL: { rpcCode: -32603, httpStatus: 500, meaning: 'A bug in the proxy; the call was not forwarded or its outcome is unknown.' },
 } as const satisfies Record<string, { rpcCode: number; httpStatus: number; meaning: string }>
 

@@ -107,6 +107,68 @@ describe('parseCall', () => {
     if (version !== undefined) expect(parsed.version).toBe(version)
     if (notification !== undefined) expect(parsed.notification).toBe(notification)
   })
+
+  // JSON-RPC 2.0 §5: an invalid request is answered with -32600, its id if usable, else null; only
+  // a valid request without an id is a notification (issue 8: `{"jsonrpc":"2.0"}` was a 204).
+  test.each<{ name: string; request: unknown; id: string | number | null; version: '1.0' | '2.0' }>([
+    { name: 'no method, no id (2.0)', request: { jsonrpc: '2.0' }, id: null, version: '2.0' },
+    { name: 'numeric method, string params, no id (the spec example)', request: { jsonrpc: '2.0', method: 1, params: 'bar' }, id: null, version: '2.0' },
+    { name: 'valid method, scalar params, no id', request: { jsonrpc: '2.0', method: 'm', params: 5 }, id: null, version: '2.0' },
+    { name: 'empty method with an id keeps the id', request: { jsonrpc: '2.0', id: 'a', method: '' }, id: 'a', version: '2.0' },
+    { name: 'unknown jsonrpc keeps a usable id, 2.0 shape', request: { jsonrpc: '3.0', id: 7, method: 'm' }, id: 7, version: '2.0' },
+    { name: 'numeric jsonrpc without id', request: { jsonrpc: 2, method: 'm' }, id: null, version: '2.0' },
+    { name: 'boolean id → null', request: { jsonrpc: '2.0', id: true, method: 'm' }, id: null, version: '2.0' },
+    { name: 'array id → null', request: { jsonrpc: '2.0', id: [1], method: 'm' }, id: null, version: '2.0' },
+    { name: 'id beyond a double (1e400 → Infinity) → null', request: JSON.parse('{"jsonrpc":"2.0","id":1e400,"method":"m"}'), id: null, version: '2.0' },
+    { name: '1.0 without method or id', request: { params: [] }, id: null, version: '1.0' },
+    { name: '1.0 without method keeps its id', request: { id: 'w', params: [] }, id: 'w', version: '1.0' },
+  ])('invalid and answered: $name', ({ request, id, version }) => {
+    const parsed = parseCall(request)
+    expect(parsed).toMatchObject({ id, version, notification: false })
+    expect(parsed.call).toBeUndefined()
+    expect(parsed.error?.toJsonRpcError()).toMatchObject({ code: -32600, data: { code: 'SY_INVALID_REQUEST' } })
+  })
+
+  test('ids are echoed as parsed: fractions, negative numbers, large integers (as doubles), odd unicode', () => {
+    for (const id of [1.5, -3, 0, 2 ** 53 + 2, 'é\u0000🦊', '']) {
+      expect(parseCall({ jsonrpc: '2.0', id, method: 'm' })).toMatchObject({ id, notification: false, call: { method: 'm' } })
+    }
+  })
+
+  test('prototype-pollution keys are plain members: no id, method or params comes from them', () => {
+    const parsed = parseCall(JSON.parse('{"jsonrpc":"2.0","__proto__":{"id":1,"method":"m","params":[1]}}'))
+    expect(parsed).toMatchObject({ id: null, notification: false, error: expect.objectContaining({ code: 'SY_INVALID_REQUEST' }) })
+    const polluted = parseCall(JSON.parse('{"jsonrpc":"2.0","id":1,"method":"m","params":{"__proto__":{"x":1},"constructor":{"prototype":{"y":2}}}}'))
+    expect(polluted.call?.params).toEqual(JSON.parse('{"__proto__":{"x":1},"constructor":{"prototype":{"y":2}}}'))
+    expect(({} as Record<string, unknown>).x).toBeUndefined()
+  })
+})
+
+describe('parseBody: JSON-RPC 2.0 batches', () => {
+  test('[1,2,3] → three invalid entries, each answered with id null', () => {
+    const parsed = parseBody('[1,2,3]', LIMITS)
+    expect(parsed.kind === 'batch' && parsed.entries.map((entry) => [entry.id, entry.notification, entry.error?.code])).toEqual([
+      [null, false, 'SY_INVALID_REQUEST'],
+      [null, false, 'SY_INVALID_REQUEST'],
+      [null, false, 'SY_INVALID_REQUEST'],
+    ])
+  })
+
+  test('an invalid entry without an id is answered; a valid one without an id is a notification', () => {
+    const parsed = parseBody('[{"jsonrpc":"2.0"},{"jsonrpc":"2.0","method":"m"},{"jsonrpc":"2.0","id":1,"method":"m"},{"jsonrpc":"2.0","id":1,"method":"m"}]', LIMITS)
+    expect(parsed.kind === 'batch' && parsed.entries.map((entry) => [entry.id, entry.notification, entry.error?.code])).toEqual([
+      [null, false, 'SY_INVALID_REQUEST'],
+      [null, true, undefined],
+      // Duplicate ids are the client's business: both are answered, in order.
+      [1, false, undefined],
+      [1, false, undefined],
+    ])
+  })
+
+  test.each(['1', '"x"', 'null', 'true'])('a scalar body %s → one invalid request with id null', (text) => {
+    const parsed = parseBody(text, LIMITS)
+    expect(parsed.kind === 'single' && [parsed.entry.id, parsed.entry.notification, parsed.entry.error?.code]).toEqual([null, false, 'SY_INVALID_REQUEST'])
+  })
 })
 
 describe('shapeReply', () => {

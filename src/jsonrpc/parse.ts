@@ -8,7 +8,7 @@ import type { JsonRpcId, JsonRpcVersion, RpcCall } from './types.js'
 export interface ParsedCall {
   id: JsonRpcId
   version: JsonRpcVersion
-  /** JSON-RPC 2.0 request without an `id` member: executed, never answered. */
+  /** A valid JSON-RPC 2.0 request without an `id` member: executed, never answered. Never set on an invalid one. */
   notification: boolean
   /** Set when the element is valid. */
   call?: RpcCall
@@ -98,30 +98,40 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
   return false
 }
 
+/**
+ * One request object → a call, or the Invalid Request error its reply carries. JSON-RPC 2.0 §4–5:
+ * only a valid request without an `id` member is a notification; an invalid one is always
+ * answered, with its id when that id is usable and `null` otherwise (`{"jsonrpc":"2.0"}` gets an
+ * error with id null, never silence). 1.0 (bitcoind: no `jsonrpc`, or "1.0"/"1.1") is always answered.
+ */
 export function parseCall(value: unknown): ParsedCall {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return invalid(null, '2.0', 'Invalid Request: expected a JSON-RPC request object')
   }
   const request = value as Record<string, unknown>
-  const rawId = request.id
-  const id: JsonRpcId = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null
+  // Own members only: a body is plain JSON, so nothing may come from Object.prototype.
+  const hasId = Object.hasOwn(request, 'id')
+  const rawId = hasId ? request.id : undefined
+  // A number too large for a double (1e400) parses as Infinity and would be echoed as null: not an id the client could match.
+  const idUsable = rawId === null || typeof rawId === 'string' || (typeof rawId === 'number' && Number.isFinite(rawId))
+  const id: JsonRpcId = idUsable ? (rawId as JsonRpcId) : null
+  const jsonrpc = Object.hasOwn(request, 'jsonrpc') ? request.jsonrpc : undefined
   let version: JsonRpcVersion
-  if (request.jsonrpc === '2.0') version = '2.0'
-  else if (request.jsonrpc === undefined || request.jsonrpc === '1.0' || request.jsonrpc === '1.1') version = '1.0'
+  if (jsonrpc === '2.0') version = '2.0'
+  else if (jsonrpc === undefined || jsonrpc === '1.0' || jsonrpc === '1.1') version = '1.0'
   else return invalid(id, '2.0', 'Invalid Request: jsonrpc must be "2.0" (or absent / "1.0" for JSON-RPC 1.0)')
-  if (rawId !== undefined && rawId !== null && typeof rawId !== 'string' && typeof rawId !== 'number') {
-    return invalid(null, version, 'Invalid Request: id must be a string, a number or null')
+  if (hasId && !idUsable) {
+    return invalid(null, version, typeof rawId === 'number' ? 'Invalid Request: id is a number beyond the range of a double' : 'Invalid Request: id must be a string, a number or null')
+  }
+  const method = Object.hasOwn(request, 'method') ? request.method : undefined
+  if (typeof method !== 'string' || method === '') return invalid(id, version, 'Invalid Request: method must be a non-empty string')
+  const params = Object.hasOwn(request, 'params') ? request.params : undefined
+  if (params !== undefined && params !== null && typeof params !== 'object') {
+    return invalid(id, version, 'Invalid Request: params must be an array or an object')
   }
   // JSON-RPC 1.0 (bitcoind) always replies, even without an id; only 2.0 has notifications.
-  const notification = version === '2.0' && !('id' in request)
-  if (typeof request.method !== 'string' || request.method === '') {
-    return { ...invalid(id, version, 'Invalid Request: method must be a non-empty string'), notification }
-  }
-  const params = request.params
-  if (params !== undefined && params !== null && typeof params !== 'object') {
-    return { ...invalid(id, version, 'Invalid Request: params must be an array or an object'), notification }
-  }
-  const call: RpcCall = { method: request.method, params: (params ?? undefined) as RpcCall['params'] }
+  const notification = version === '2.0' && !hasId
+  const call: RpcCall = { method, params: (params ?? undefined) as RpcCall['params'] }
   return { id, version, notification, call }
 }
 

@@ -8,7 +8,7 @@
  * names come from the config, methods go through `proxy.methodLabel` (client strings outside the
  * allowlist become "other"), outcomes, statuses and error codes are fixed sets.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, onRequestHookHandler } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { NodeStatus } from '../pool/node-health.js'
 import { type AlertDeliveryOutcome, type AlertDeliveryRecorder, webhookName } from './alert-webhooks.js'
@@ -30,11 +30,37 @@ export const BROADCAST_OUTCOMES = ['accepted', 'confirmed', 'conflict', 'dropped
 
 export const ALERT_DELIVERY_OUTCOMES: readonly AlertDeliveryOutcome[] = ['delivered', 'failed', 'dropped']
 
+/**
+ * Why an admin (or metrics) request was refused: a missing or wrong token, an address over its
+ * failed-login budget, a foreign Host (DNS rebinding), another origin's page, a non-JSON action,
+ * an action with no admin.token configured, a non-loopback reader without one, a full event-stream
+ * cap, a wrong /metrics token.
+ */
+export const ADMIN_REFUSAL_REASONS = [
+  'token-missing',
+  'token-wrong',
+  'throttled',
+  'host',
+  'cross-origin',
+  'content-type',
+  'actions-disabled',
+  'remote-address',
+  'stream-limit',
+  'metrics-token',
+] as const
+export type AdminRefusalReason = (typeof ADMIN_REFUSAL_REASONS)[number]
+
+/**
+ * Why /rpc refused a client's calls (client-gate.ts): no known key (401), a chain or method group
+ * outside its grant (403), over its rate limit (429).
+ */
+export const CLIENT_REFUSAL_REASONS = ['unauthorized', 'forbidden', 'rate-limited'] as const
+export type ClientRefusalReason = (typeof CLIENT_REFUSAL_REASONS)[number]
+/** The `client` label of refusals without a known key: parentheses, so no configured name can be it. */
+export const UNAUTHENTICATED_CLIENT = '(unauthenticated)'
+
 /** Request latency buckets, seconds: sub-millisecond local answers up to the default 15 s deadline. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15]
-
-/** Records per journal status query; `listBroadcasts` caps a page at 1000. */
-const JOURNAL_PAGE = 1000
 
 export interface Metrics extends AlertDeliveryRecorder {
   registry: Registry
@@ -47,6 +73,13 @@ export interface Metrics extends AlertDeliveryRecorder {
    * The alert webhook module calls this (pass the metrics object as its `metrics` option).
    */
   alertDelivery(webhook: string, outcome: AlertDeliveryOutcome): void
+  /** Counts one refused admin or metrics request (the admin guard, event streams and /metrics call this). */
+  adminRefusal(reason: AdminRefusalReason): void
+  /**
+   * Counts calls /rpc refused for a client before they ran (the client gate calls this): by the
+   * client's configured name, or `(unauthenticated)` without a known key.
+   */
+  clientRefusal(client: string | undefined, reason: ClientRefusalReason, calls: number): void
   /** Stops listening to the proxy's events. */
   close(): void
 }
@@ -164,18 +197,15 @@ export function createMetrics(proxy: Proxy): Metrics {
 
   new Gauge({
     name: 'switchyard_journal_pending',
-    help: `Broadcasts not yet confirmed (journal status pending or seen), counted up to ${JOURNAL_PAGE} per status`,
+    help: 'Broadcasts not yet confirmed (journal status pending or seen)',
     labelNames: ['chain'] as const,
     registers,
     async collect() {
       const counts = await Promise.all(
         chains.map(async (chain) => {
           try {
-            const [pending, seen] = await Promise.all([
-              proxy.listBroadcasts({ chain: chain.name, status: 'pending', limit: JOURNAL_PAGE }),
-              proxy.listBroadcasts({ chain: chain.name, status: 'seen', limit: JOURNAL_PAGE }),
-            ])
-            return { chain: chain.name, count: pending.length + seen.length }
+            // A COUNT per scrape, not rows: a backlog of any size costs the same.
+            return { chain: chain.name, count: await proxy.journal.count(chain.name, ['pending', 'seen']) }
           } catch {
             // A closed or failing journal must not break the whole scrape: the series goes missing instead.
             return { chain: chain.name, count: undefined }
@@ -260,6 +290,14 @@ export function createMetrics(proxy: Proxy): Metrics {
     registers,
   })
 
+  const adminRefusals = new Counter({
+    name: 'switchyard_admin_refusals_total',
+    help: 'Admin and /metrics requests refused, by reason (token-wrong = a failed login; throttled = answered 429 without checking)',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  for (const reason of ADMIN_REFUSAL_REASONS) adminRefusals.inc({ reason }, 0)
+
   new Gauge({
     name: 'switchyard_journal_healthy',
     help: 'The broadcast journal works (1) or failed (0: writes failing, file gone or not writable); /readyz is 503 while 0',
@@ -293,11 +331,37 @@ export function createMetrics(proxy: Proxy): Metrics {
     for (const outcome of ALERT_DELIVERY_OUTCOMES) alertDeliveries.inc({ webhook: webhookName(index), outcome }, 0)
   })
 
+  // Per-client series: client names come from the config only (a reload may change the list).
+  const clientRequests = new Counter({
+    name: 'switchyard_client_requests_total',
+    help: 'Calls of each configured client (clients[].name) by chain and outcome (answer, node-error, proxy-error, local)',
+    labelNames: ['client', 'chain', 'outcome'] as const,
+    registers,
+  })
+  const clientRefusals = new Counter({
+    name: 'switchyard_client_refusals_total',
+    help: 'Calls /rpc refused before they ran, by client name ((unauthenticated) without a known key) and reason: unauthorized 401, forbidden 403, rate-limited 429',
+    labelNames: ['client', 'reason'] as const,
+    registers,
+  })
+  let clientNames: { from: unknown; names: ReadonlySet<string> } = { from: undefined, names: new Set() }
+  const isClient = (name: string): boolean => {
+    const clients = proxy.config.clients
+    if (clientNames.from !== clients) {
+      clientNames = { from: clients, names: new Set(clients.map((client) => client.name)) }
+      for (const client of clients) for (const reason of CLIENT_REFUSAL_REASONS) clientRefusals.inc({ client: client.name, reason }, 0)
+    }
+    return clientNames.names.has(name)
+  }
+  isClient('')
+  if (proxy.config.clients.length > 0) clientRefusals.inc({ client: UNAUTHENTICATED_CLIENT, reason: 'unauthorized' }, 0)
+
   const onRequest = (event: ProxyEventMap['request:complete'][0]): void => {
     if (!known.has(event.chain)) return
     const chain = event.chain
     requestDuration.observe({ chain, method: proxy.methodLabel(chain, event.method), outcome: event.outcome }, event.durationMs / 1000)
     requests.inc({ chain, outcome: event.outcome, code: event.outcome === 'proxy-error' && event.code !== undefined ? event.code : 'none' })
+    if (event.client !== undefined && isClient(event.client)) clientRequests.inc({ client: event.client, chain, outcome: event.outcome })
     if (event.attempts > 1) failovers.inc({ chain }, event.attempts - 1)
   }
   const onNodeState = (event: ProxyEventMap['node:state'][0]): void => {
@@ -353,6 +417,14 @@ export function createMetrics(proxy: Proxy): Metrics {
       if (match === null || Number(match[1]) >= webhookCount || !ALERT_DELIVERY_OUTCOMES.includes(outcome)) return
       alertDeliveries.inc({ webhook, outcome })
     },
+    clientRefusal(client, reason, calls) {
+      if (!CLIENT_REFUSAL_REASONS.includes(reason) || calls <= 0) return
+      if (client === undefined) clientRefusals.inc({ client: UNAUTHENTICATED_CLIENT, reason }, calls)
+      else if (isClient(client)) clientRefusals.inc({ client, reason }, calls)
+    },
+    adminRefusal(reason) {
+      if (ADMIN_REFUSAL_REASONS.includes(reason)) adminRefusals.inc({ reason })
+    },
     close() {
       if (closed) return
       closed = true
@@ -365,9 +437,12 @@ function isEjectionReason(status: NodeStatus): status is EjectionReason {
   return (EJECTION_REASONS as readonly string[]).includes(status)
 }
 
-/** `GET /metrics`: the Prometheus text exposition (register before the app starts listening). */
-export function registerMetricsRoute(app: FastifyInstance, metrics: Pick<Metrics, 'render' | 'contentType'>): void {
-  app.get('/metrics', async (_request, reply) => {
+/**
+ * `GET /metrics`: the Prometheus text exposition (register before the app starts listening).
+ * `onRequest` runs first and may answer instead (buildApp's metrics.token check).
+ */
+export function registerMetricsRoute(app: FastifyInstance, metrics: Pick<Metrics, 'render' | 'contentType'>, options: { onRequest?: onRequestHookHandler } = {}): void {
+  app.get('/metrics', { ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }) }, async (_request, reply) => {
     const body = await metrics.render()
     return reply.code(200).header('content-type', metrics.contentType).header('cache-control', 'no-store').send(body)
   })

@@ -1,6 +1,8 @@
 /**
  * The path of one read call, above the router's per-attempt failover:
  * 1. tip reads are pinned to the pool's read head (`head-pinning.ts`, the adapter's `pinToHeight`);
+ *    the call as pinned then meets the adapter's own limits (`checkLimits`: EVM maxLogsRange),
+ *    which refuse it with no node asked;
  * 2. listed methods, and reads at a height where nodes are forked without a majority, must be
  *    confirmed by agreeing nodes (`verified-read.ts`);
  * 3. otherwise the call is routed with a capability preference (`capability-filter.ts`); a node
@@ -29,6 +31,9 @@ export async function routeRead(context: ReadContext, call: RpcCall, options: Pi
     return { ...routed, answer: { result: headRead.result } }
   }
   const sent = headRead?.kind === 'pinned' ? headRead.call : call
+  // switchyard's own limits (EVM maxLogsRange) judge the call as a node would get it; no node is asked.
+  const refused = adapter.checkLimits?.(sent, pool.readHead)
+  if (refused !== undefined) return { ok: false, error: refused, attempts: 0 }
   const height = adapter.requiredHeight(sent) ?? (headRead === undefined ? undefined : pinAt)
   const routeOptions = { signal: options.signal, minHeight: height }
   const agree = agreementNeeded({ verify: pool.chain.verify, method: call.method, height, agreementRequiredFrom: pool.agreementRequiredFrom })

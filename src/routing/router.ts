@@ -4,7 +4,8 @@
  * (`decideAttempt`): whether to try another node, and whether a failure counts against the node
  * now, only once the same call works on another node, or never. It never queues: a node with
  * routing.maxInFlightPerNode calls in flight is skipped, and when every candidate is at that bound
- * the call gets SY_OVERLOADED at once.
+ * the call gets SY_OVERLOADED at once. Likewise a node over its provider quota (`nodes[].quota`,
+ * `node-quota.ts`) is skipped, never blamed; all candidates over it → SY_NODE_QUOTA.
  */
 import type { ChainAdapter } from '../chain-adapter.js'
 import { ProxyError } from '../errors/proxy-error.js'
@@ -14,6 +15,7 @@ import { isRoutable } from '../pool/node-health.js'
 import { type NodeFailure, shortNodeMessage } from '../upstream/node-failure.js'
 import type { CallOutcome } from '../upstream/node-transport.js'
 import { type AttemptDecision, type FailureSign, decideAttempt } from './attempt-decision.js'
+import { NodeQuota } from './node-quota.js'
 import { pickWeighted } from './scoring.js'
 
 export interface RouteOptions {
@@ -63,11 +65,13 @@ export class Router {
   readonly #pool: NodePool
   readonly #adapter: ChainAdapter
   readonly #random: () => number
+  readonly #quota: NodeQuota
 
   constructor(pool: NodePool, adapter: ChainAdapter, random: () => number = Math.random) {
     this.#pool = pool
     this.#adapter = adapter
     this.#random = random
+    this.#quota = new NodeQuota(pool.chain.nodes, () => pool.now())
   }
 
   async route(call: RpcCall, options: RouteOptions = {}): Promise<RouteResult> {
@@ -87,11 +91,19 @@ export class Router {
       if (candidates.length === 0) break
       const free = candidates.filter((candidate) => candidate.inFlight < chain.routing.maxInFlightPerNode)
       if (free.length === 0) return { ok: false, error: this.#inFlightError(candidates.length), attempts }
-      const node = pickWeighted(free, (candidate) => this.#pool.score(candidate), this.#random)
+      // A node over its provider quota is skipped, never blamed; all of them over it → SY_NODE_QUOTA.
+      const allowed = this.#quota.active ? free.filter((candidate) => this.#quota.allows(candidate.config.id)) : free
+      if (allowed.length === 0) {
+        if (attempts === 0) return { ok: false, error: this.#quota.exhausted(chain.name, free.map((candidate) => candidate.config.id)), attempts }
+        for (const skipped of free) causes.push(`${skipped.config.id}: over quota`)
+        break
+      }
+      const node = pickWeighted(allowed, (candidate) => this.#pool.score(candidate), this.#random)
       if (node === undefined) break
       const remainingMs = deadline - performance.now()
       if (remainingMs <= 0) return { ok: false, error: this.#deadlineError(causes), attempts }
       tried.add(node)
+      this.#quota.spend(node.config.id)
       attempts += 1
       const timeoutMs = Math.min(chain.requestTimeoutMs, remainingMs)
       node.inFlight += 1

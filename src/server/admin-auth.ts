@@ -1,15 +1,8 @@
 /**
- * Who may use /admin: with `admin.token`, requests carrying `Authorization: Bearer <token>`
- * (compared in constant time); without one, loopback clients only. Failures reveal nothing else.
+ * Bearer tokens (admin and metrics): reading one from a request and comparing it with the
+ * configured one in constant time. Who may do what with it is `admin-guard.ts`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyReply, FastifyRequest } from 'fastify'
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
-
-export function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && (LOOPBACK.has(address) || address.startsWith('127.'))
-}
 
 /** Constant-time comparison of a presented token with the configured one (hashing equalizes lengths). */
 export function tokenMatches(presented: string, expected: string): boolean {
@@ -18,14 +11,18 @@ export function tokenMatches(presented: string, expected: string): boolean {
   return timingSafeEqual(a, b)
 }
 
-export function adminAuthHook(token: string | undefined) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (token === undefined) {
-      if (!isLoopback(request.socket.remoteAddress)) await reply.code(403).send({ error: 'forbidden' })
-      return
-    }
-    const header = request.headers.authorization
-    const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined
-    if (presented === undefined || !tokenMatches(presented, token)) await reply.code(401).send({ error: 'unauthorized' })
-  }
+/** The token of an `Authorization: Bearer <token>` header; undefined when there is none. */
+export function bearerToken(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined
+  const match = /^Bearer (.+)$/i.exec(header)
+  return match === null ? undefined : match[1]
+}
+
+/** How a request's token compares with the configured one. */
+export type PresentedToken = 'missing' | 'right' | 'wrong'
+
+export function checkToken(header: string | string[] | undefined, expected: string): PresentedToken {
+  const presented = bearerToken(header)
+  if (presented === undefined) return 'missing'
+  return tokenMatches(presented, expected) ? 'right' : 'wrong'
 }

@@ -3,7 +3,6 @@
  * snapshot, and health/readiness probes. A thin layer: all decisions live in the Proxy.
  */
 import { randomUUID } from 'node:crypto'
-import type { ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { ProxyError, isProxyError } from '../errors/proxy-error.js'
 import { shapeReply } from '../jsonrpc/reply.js'
@@ -15,7 +14,12 @@ import { Timeline } from '../observability/timeline.js'
 import type { Proxy } from '../proxy.js'
 import { registerDashboard } from '../dashboard/register-dashboard.js'
 import { ReplyHold, holdRepliesOf } from '../upstream/reply-budget.js'
-import { adminAuthHook } from './admin-auth.js'
+import { type Clock, systemClock } from '../util/clock.js'
+import { adminGuard, metricsGuard } from './admin-guard.js'
+import { EventStreams } from './event-streams.js'
+import { LoginThrottle } from './login-throttle.js'
+import { ClientGate, listensBeyondLoopback } from './client-gate.js'
+import { ConnectionGuard, connectionServerOptions, fileLimitWarning, openFileLimit, upstreamSockets } from './connection-limits.js'
 
 export interface AppOptions {
   /** Fastify logger option; default: pino at the config's log level. */
@@ -24,6 +28,10 @@ export interface AppOptions {
   historyIntervalMs?: number
   /** Metrics to serve on /metrics; default: created here over `proxy`. */
   metrics?: Metrics
+  /** Admin event stream (SSE) snapshot period, ms. Default 1000. */
+  streamIntervalMs?: number
+  /** Time source of the failed-login throttle. Default: the system clock. */
+  clock?: Clock
 }
 
 /** A client's x-request-id is kept when it is tame; otherwise a fresh one is made. */
@@ -32,15 +40,29 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstance {
   const { server, log } = proxy.config
   const app = Fastify({
-    logger: options.logger ?? { level: log.level, redact: ['req.headers.authorization'] },
+    logger: options.logger ?? { level: log.level, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
     bodyLimit: server.bodyLimitBytes,
+    // request.ip (and request.host) through the configured reverse proxies only (@fastify/proxy-addr).
+    trustProxy: server.trustProxy.length > 0 ? [...server.trustProxy] : false,
     // One log line per request costs more than the proxying itself at high rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Graceful shutdown (src/server/graceful-shutdown.ts) closes the app only after the grace
+    // period: a request that still arrives on an open connection is served (with Connection:
+    // close), not refused with a bare 503 the client would see as a failed call.
+    return503OnClosing: false,
     genReqId: (request) => {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
+    // Header, request and keep-alive timeouts; HTTP-level errors answered as JSON-RPC errors.
+    ...connectionServerOptions(server),
+  })
+  // The connection cap, and bodies declared over the limit refused before they are read: the first onRequest hook.
+  const connections = new ConnectionGuard(app.server, server)
+  app.addHook('onRequest', connections.onRequest)
+  app.addHook('onListen', async () => {
+    const warning = fileLimitWarning(server.maxConnections, upstreamSockets(proxy.config), openFileLimit())
+    if (warning !== undefined) app.log.warn(warning)
   })
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id)
@@ -51,7 +73,9 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
 
-  app.setErrorHandler((error: { code?: string; statusCode?: number }, _request, reply) => {
+  app.setErrorHandler((error: { code?: string; statusCode?: number }, request, reply) => {
+    // A chunked body that grew past the limit: answered so the client can still read it (see connection-limits.ts).
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && connections.refuseBody(request, reply)) return
     const proxyError =
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? new ProxyError('SY_BODY_TOO_LARGE', `request body exceeds ${server.bodyLimitBytes} bytes`, { limit: server.bodyLimitBytes })
@@ -69,18 +93,25 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
     void reply.code(404).type('application/json').send(JSON.stringify(shapeReply(null, '2.0', { error: error.toJsonRpcError() })))
   })
 
+  // Client keys, grants and rate limits (client-gate.ts); with no `clients` configured /rpc stays open.
+  const gate = new ClientGate(proxy, { onRefusal: (client, reason, calls) => metrics.clientRefusal(client, reason, calls) })
+  app.addHook('onListen', async () => {
+    if (!gate.enabled && listensBeyondLoopback(app.server.address())) app.log.warn('no clients are configured: /rpc answers anyone who can connect (set clients: in the config to require keys)')
+  })
+
   app.post<{ Params: { chain: string }; Body: string }>('/rpc/:chain', async (request, reply) => {
+    const admitted = gate.admit(request.headers, request.params.chain, typeof request.body === 'string' ? request.body : '')
+    if (!admitted.pass) return reply.code(admitted.status).headers(admitted.headers).type('application/json').send(admitted.body)
     const controller = new AbortController()
     const onClose = (): void => {
       if (!reply.raw.writableEnded) controller.abort()
     }
     reply.raw.once('close', onClose)
-    const body = typeof request.body === 'string' ? request.body : ''
     // Node reply bytes stay counted against server.maxReplyBytesInFlight until this reply is written.
     const hold = new ReplyHold()
     holdRepliesOf(controller.signal, hold)
     reply.raw.once('close', () => hold.release())
-    const handled = await proxy.handle(request.params.chain, body, controller.signal)
+    const handled = await proxy.handle(request.params.chain, admitted.body, { signal: controller.signal, client: admitted.client })
     reply.raw.off('close', onClose)
     if (handled.nodeIds.length > 0) void reply.header('x-switchyard-node', handled.nodeIds.join(','))
     void reply.header('x-switchyard-attempts', String(handled.attempts))
@@ -91,17 +122,26 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
 
   const history = new History(proxy, { intervalMs: options.historyIntervalMs })
   const timeline = new Timeline(proxy)
-  const streams = new Set<ServerResponse>()
   const metrics = options.metrics ?? createMetrics(proxy)
-  registerMetricsRoute(app, metrics)
+  // Config is read per request from here on, so a reloaded token or limit applies at once.
+  const streams = new EventStreams(proxy, timeline, { intervalMs: options.streamIntervalMs, limits: () => proxy.config.admin })
+  const loginThrottle = new LoginThrottle(() => proxy.config.admin.loginAttempts, { clock: options.clock ?? systemClock })
+  const refused = (reason: Parameters<Metrics['adminRefusal']>[0]): void => metrics.adminRefusal(reason)
+  registerMetricsRoute(app, metrics, { onRequest: metricsGuard({ token: () => proxy.config.metrics.token, throttle: loginThrottle, refused }) })
   // Alerts go out from here, off the request path; delivery failures are logged and counted.
   const alerts = startAlertWebhooks(proxy, proxy.config.alerts, { log: app.log, metrics })
   const stopEventLog = logProxyEvents(proxy, app.log)
   app.addHook('onReady', async () => {
-    if (proxy.config.admin.token === undefined) app.log.warn('admin.token is not set: /admin routes and dashboard actions answer loopback clients only')
+    if (proxy.config.admin.token === undefined) app.log.warn('admin.token is not set: admin actions are disabled and the admin API answers loopback clients only, read-only')
+  })
+  // From the start of a shutdown, every response closes its connection, so keep-alive clients
+  // reconnect (through their balancer, to another instance) instead of having an idle socket
+  // closed under them when the listener closes.
+  app.addHook('onSend', async (_request, reply) => {
+    if (proxy.draining) void reply.header('connection', 'close')
   })
   app.addHook('preClose', async () => {
-    for (const stream of streams) stream.end()
+    streams.close()
     history.close()
     timeline.close()
   })
@@ -112,8 +152,8 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   })
 
   void app.register(async (admin) => {
-    admin.addHook('onRequest', adminAuthHook(proxy.config.admin.token))
-    registerAdminRoutes(admin, proxy, { history, timeline, streams })
+    admin.addHook('onRequest', adminGuard({ config: () => proxy.config, throttle: loginThrottle, refused }))
+    registerAdminRoutes(admin, proxy, { history, timeline, streams, refused })
   })
   // The page itself holds no data: it asks for the token and calls the admin API with it.
   registerDashboard(app)
@@ -123,7 +163,8 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   app.get('/readyz', async (_request, reply) => {
     const ready = proxy.isReady()
     const chains = proxy.snapshot().chains.map((chain) => ({ name: chain.name, head: chain.head, routable: chain.routable }))
-    return reply.code(ready ? 200 : 503).send({ ready, chains, journal: proxy.journalHealth() })
+    // `draining` only while shutting down, so a balancer (or an operator) can tell why it is 503.
+    return reply.code(ready ? 200 : 503).send({ ready, ...(proxy.draining ? { draining: true } : {}), chains, journal: proxy.journalHealth() })
   })
 
   return app
@@ -132,7 +173,8 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
 interface AdminState {
   history: History
   timeline: Timeline
-  streams: Set<ServerResponse>
+  streams: EventStreams
+  refused: (reason: 'stream-limit') => void
 }
 
 /** Operator routes; the caller has put them behind admin auth. */
@@ -145,25 +187,17 @@ function registerAdminRoutes(admin: FastifyInstance, proxy: Proxy, state: AdminS
     entries: state.timeline.recent(Math.max(1, Math.min(500, Number(request.query.limit) || 200))),
   }))
 
-  // Server-Sent Events: a snapshot now and every second, timeline entries as they happen.
-  admin.get('/admin/api/events', (request, reply) => {
-    void reply.hijack()
-    const raw = reply.raw
-    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id })
-    const send = (event: string, data: unknown): void => {
-      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+  // Server-Sent Events: a snapshot now and every second, timeline entries as they happen; one
+  // serialisation per tick shared by every stream, streams capped in total and per client.
+  admin.get('/admin/api/events', async (request, reply) => {
+    const refusal = state.streams.refusal(request.ip)
+    if (refusal !== undefined) {
+      state.refused('stream-limit')
+      return reply.code(refusal.status).header('retry-after', String(refusal.retryAfterS)).send({ error: refusal.error })
     }
-    send('snapshot', proxy.snapshot())
-    const snapshots = setInterval(() => send('snapshot', proxy.snapshot()), 1_000)
-    const pings = setInterval(() => raw.write(': ping\n\n'), 15_000)
-    const unsubscribe = state.timeline.subscribe((entry) => send('timeline', entry))
-    state.streams.add(raw)
-    raw.on('close', () => {
-      clearInterval(snapshots)
-      clearInterval(pings)
-      unsubscribe()
-      state.streams.delete(raw)
-    })
+    void reply.hijack()
+    state.streams.open(reply.raw, request.ip, { 'x-request-id': request.id })
+    return reply
   })
 
   admin.get<{ Params: { chain: string; txid: string } }>('/admin/api/broadcasts/:chain/:txid', async (request, reply) => {

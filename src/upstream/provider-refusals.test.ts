@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { isProviderRefusal } from './provider-refusals.js'
+import { isCallSpecificInternalError, isProviderRefusal } from './provider-refusals.js'
 
 describe('isProviderRefusal', () => {
   test.each<{ code: number; message: string; refusal: boolean }>([
@@ -12,7 +12,10 @@ describe('isProviderRefusal', () => {
     { code: -32000, message: 'upstream request timeout', refusal: true },
     { code: -32000, message: 'request timed out', refusal: true },
     { code: -32603, message: 'Internal error', refusal: true },
-    { code: -32603, message: 'something broke', refusal: true },
+    { code: -32603, message: '', refusal: true },
+    // -32603 in the node's own words may be about the call: judged like a request error instead.
+    { code: -32603, message: 'something broke', refusal: false },
+    { code: -32603, message: 'Too many confirmations for estimate.', refusal: false },
     { code: -32000, message: 'Internal Server Error', refusal: true },
     // Verdicts on the call are never refusals, whatever the code.
     { code: -32603, message: 'EVM error OutOfGas', refusal: false },
@@ -25,5 +28,20 @@ describe('isProviderRefusal', () => {
     { code: -32000, message: 'header not found', refusal: false },
   ])('$code "$message" → $refusal', ({ code, message, refusal }) => {
     expect(isProviderRefusal({ code, message })).toBe(refusal)
+  })
+})
+
+describe('isCallSpecificInternalError', () => {
+  test.each<{ code: number; message: string; specific: boolean }>([
+    { code: -32603, message: 'Too many confirmations for estimate.', specific: true }, // bcoin estimatesmartfee 127
+    { code: -32603, message: 'failed to fetch', specific: true },
+    { code: -32603, message: 'Internal error', specific: false },
+    { code: -32603, message: 'INTERNAL_ERROR: header of block 5 missing', specific: true }, // Erigon's prefix before words of its own
+    { code: -32603, message: '  ', specific: false },
+    { code: -32603, message: 'rate limit exceeded', specific: false },
+    { code: -32603, message: 'EVM error OutOfGas', specific: false },
+    { code: -32000, message: 'Too many confirmations for estimate.', specific: false },
+  ])('$code "$message" → $specific', ({ code, message, specific }) => {
+    expect(isCallSpecificInternalError({ code, message })).toBe(specific)
   })
 })

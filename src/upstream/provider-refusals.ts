@@ -16,8 +16,10 @@
  * | `under too much load`, `server is busy`, `overloaded`  | any     | eRPC normalizer; Chainstack/BlockPI style gateways            |
  * | `request timed out`, `request timeout`, `upstream request timeout`, `upstream connect error`, `gateway timeout`, `bad gateway`, `service unavailable`, `temporarily unavailable` | any | provider gateways and Envoy/nginx in front of a node |
  * | `internal error` / `internal server error`             | -32603 and any code for the word "internal server error" | JSON-RPC spec internal error; gateways |
- * -32603 alone is a refusal too unless its message is a verdict on the call (see `isVerdictMessage`:
- * anvil answers an out-of-gas eth_call with -32603 "EVM error OutOfGas").
+ * -32603 alone is a refusal too when its message is the spec's own ("Internal error") or empty;
+ * never when it is a verdict on the call (see `isVerdictMessage`: anvil answers an out-of-gas
+ * eth_call with -32603 "EVM error OutOfGas"); and a -32603 in the node's own words is
+ * `isCallSpecificInternalError`, which the adapters judge like a request error.
  */
 import type { JsonRpcErrorObject } from '../jsonrpc/types.js'
 
@@ -65,5 +67,20 @@ export function isProviderRefusal(error: JsonRpcErrorObject): boolean {
   if (isVerdictMessage(message)) return false
   if (REFUSAL_FRAGMENTS.some((fragment) => message.includes(fragment))) return true
   if (error.code === LIMIT_EXCEEDED_CODE && message.includes('limit exceeded')) return true
-  return error.code === INTERNAL_ERROR_CODE
+  return error.code === INTERNAL_ERROR_CODE && !isCallSpecificInternalError(error)
+}
+
+/**
+ * A -32603 in the node's own words (not "Internal error", not a refusal or a verdict above): it
+ * may be the node's reaction to this very call, as when bcoin answers `estimatesmartfee 127` with
+ * -32603 "Too many confirmations for estimate." (Core says -8 "Invalid conf_target"). Counting it
+ * at once would let a client's parameters eject every node of a chain (found by the fuzz suite,
+ * test/fuzz), so the adapters class it `request-invalid`: the call goes to the next node, and the
+ * failure counts only if that node answers; the same error from it is passed on as the answer.
+ */
+export function isCallSpecificInternalError(error: JsonRpcErrorObject): boolean {
+  if (error.code !== INTERNAL_ERROR_CODE) return false
+  const message = error.message.toLowerCase().trim()
+  if (message === '' || message.includes('internal error') || isVerdictMessage(message)) return false
+  return !REFUSAL_FRAGMENTS.some((fragment) => message.includes(fragment))
 }

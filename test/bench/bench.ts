@@ -47,7 +47,7 @@ function rssMb(pid: number): number {
 async function startSwitchyard(config: object): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort()
   const file = join(tmpdir(), `switchyard-bench-${process.pid}.json`)
-  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, log: { level: 'warn' }, journal: { path: join(tmpdir(), `switchyard-bench-${process.pid}.sqlite`) }, ...config }))
+  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, shutdown: { graceMs: 0 }, log: { level: 'warn' }, journal: { path: join(tmpdir(), `switchyard-bench-${process.pid}.sqlite`) }, ...config }))
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] })
   const url = `http://127.0.0.1:${port}`
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'switchyard ready' })

@@ -2,7 +2,8 @@
  * The operators' API: auth, live event stream, history, timeline, cordon/uncordon/probe, request ids.
  */
 import { afterEach, describe, expect, test } from 'vitest'
-import { isLoopback, tokenMatches } from '../../src/server/admin-auth.js'
+import { tokenMatches } from '../../src/server/admin-auth.js'
+import { isLoopback } from '../../src/server/client-address.js'
 import { type FakeNode, startFakeNode } from '../support/fake-node.js'
 import { type TestProxy, startTestProxy } from '../support/test-proxy.js'
 
@@ -30,6 +31,8 @@ async function setup(token: string | null = TOKEN): Promise<TestProxy> {
 }
 
 const auth = { authorization: `Bearer ${TOKEN}` }
+/** Admin actions are JSON requests. */
+const act = { ...auth, 'content-type': 'application/json' }
 
 describe('admin auth', () => {
   test('missing or wrong token → 401 with nothing else; the right one works', async () => {
@@ -39,7 +42,7 @@ describe('admin auth', () => {
       expect(response.statusCode).toBe(401)
       expect(response.json()).toEqual({ error: 'unauthorized' })
     }
-    const cordon = await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/n0/cordon', payload: '{"reason":"x"}' })
+    const cordon = await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/n0/cordon', headers: { 'content-type': 'application/json' }, payload: '{"reason":"x"}' })
     expect(cordon.statusCode).toBe(401)
     expect(proxy.proxy.snapshot().chains[0]!.nodes[0]!.status).toBe('healthy')
     const ok = await proxy.app.inject({ method: 'GET', url: '/admin/api/chains', headers: auth })
@@ -47,12 +50,17 @@ describe('admin auth', () => {
     expect(ok.json().chains[0].nodes).toHaveLength(3)
   })
 
-  test('without a token, admin routes answer loopback clients only', async () => {
+  test('without a token, admin routes answer loopback clients only, read-only', async () => {
     const proxy = await setup(null)
     expect((await proxy.app.inject({ method: 'GET', url: '/admin/api/chains', remoteAddress: '127.0.0.1' })).statusCode).toBe(200)
     const remote = await proxy.app.inject({ method: 'GET', url: '/admin/api/chains', remoteAddress: '203.0.113.7' })
     expect(remote.statusCode).toBe(403)
     expect(remote.json()).toEqual({ error: 'forbidden' })
+    // Actions are refused even on loopback: no token, no cordon.
+    const cordon = await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/n0/cordon', remoteAddress: '127.0.0.1', headers: { 'content-type': 'application/json' }, payload: '{}' })
+    expect(cordon.statusCode).toBe(403)
+    expect(cordon.json().error).toContain('admin.token')
+    expect(proxy.proxy.snapshot().chains[0]!.nodes[0]!.status).toBe('healthy')
     // JSON-RPC itself is not an admin route.
     expect((await proxy.app.inject({ method: 'POST', url: '/rpc/eth', remoteAddress: '203.0.113.7', payload: { jsonrpc: '2.0', id: 1, method: 'eth_chainId' } })).statusCode).toBe(200)
   })
@@ -76,17 +84,17 @@ describe('admin auth', () => {
 describe('admin routes', () => {
   test('cordon (with reason) / uncordon / probe now; unknown node or chain → 404', async () => {
     const proxy = await setup()
-    const cordon = await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/n1/cordon', headers: auth, payload: '{"reason":"disk replacement"}' })
+    const cordon = await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/n1/cordon', headers: act, payload: '{"reason":"disk replacement"}' })
     expect(cordon.json()).toEqual({ ok: true })
     expect(proxy.proxy.snapshot().chains[0]!.nodes[1]).toMatchObject({ status: 'cordoned', reason: 'cordoned by operator: disk replacement' })
     for (let i = 0; i < 10; i++) expect((await proxy.rpc('eth', { jsonrpc: '2.0', id: i, method: 'eth_blockNumber', params: [] })).node).not.toBe('n1')
-    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/n1/uncordon', headers: auth })).json()).toEqual({ ok: true })
+    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/n1/uncordon', headers: act, payload: '{}' })).json()).toEqual({ ok: true })
     nodes[0]!.setHeight(101)
-    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/chains/eth/probe', headers: auth })).json()).toEqual({ ok: true })
+    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/chains/eth/probe', headers: act })).json()).toEqual({ ok: true })
     expect(proxy.proxy.snapshot().chains[0]!.nodes[1]!.status).toBe('healthy')
-    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/nope/cordon', headers: auth, payload: '{}' })).statusCode).toBe(404)
-    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/chains/nope/probe', headers: auth })).statusCode).toBe(404)
-    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/n0/cordon', headers: auth, payload: 'not json' })).statusCode).toBe(400)
+    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/nope/cordon', headers: act, payload: '{}' })).statusCode).toBe(404)
+    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/chains/nope/probe', headers: act })).statusCode).toBe(404)
+    expect((await proxy.app.inject({ method: 'POST', url: '/admin/api/nodes/eth/n0/cordon', headers: act, payload: 'not json' })).statusCode).toBe(400)
   })
 
   test('timeline and history', async () => {

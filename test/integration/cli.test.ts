@@ -97,7 +97,7 @@ describe('switchyard check', () => {
 describe('switchyard (serve)', () => {
   test('serves /rpc/:chain and /readyz, and exits 0 on SIGTERM', async () => {
     const port = await freePort()
-    const file = await configFile('serve.yaml', `server: { port: ${port} }\nlog: { level: warn }\nchains: { eth: { family: evm, chainId: 31337, nodes: [ { id: eth-a, url: "${anvil.url}" } ] } }`)
+    const file = await configFile('serve.yaml', `server: { port: ${port} }\nshutdown: { graceMs: 0 }\nlog: { level: warn }\nchains: { eth: { family: evm, chainId: 31337, nodes: [ { id: eth-a, url: "${anvil.url}" } ] } }`)
     const run = runCli(['--config', file])
     try {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'readyz' })

@@ -44,8 +44,16 @@ test('the demo shows ejection and re-admission on both chains and stops everythi
   const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)))
   try {
     const url = await waitFor(() => /switchyard is ready at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], { timeoutMs: 30_000, what: 'demo ready' })
-    const snapshot = (await (await fetch(`${url}/admin/api/chains`)).json()) as { chains: Array<{ name: string; nodes: unknown[] }> }
+    // Admin actions need a token: the demo makes one per run and shows it next to the dashboard URL, once.
+    const token = /dashboard: +\S+\/dashboard +\(admin token: ([A-Za-z0-9_-]{16,})\)/.exec(output)?.[1]
+    expect(token).toBeDefined()
+    expect(output.split(token!).length - 1).toBe(1)
+    const auth = { authorization: `Bearer ${token}` }
+    expect((await fetch(`${url}/admin/api/chains`)).status).toBe(401)
+    const snapshot = (await (await fetch(`${url}/admin/api/chains`, { headers: auth })).json()) as { chains: Array<{ name: string; nodes: unknown[] }> }
     expect(snapshot.chains.map((chain) => [chain.name, chain.nodes.length])).toEqual([['eth', 3], ['btc', 3]])
+    const probe = await fetch(`${url}/admin/api/chains/eth/probe`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })
+    expect(await probe.json()).toEqual({ ok: true })
     for (const line of ['eth/eth-b: healthy → lagging', 'btc/btc-b: healthy → lagging', 'eth/eth-b: lagging → healthy', 'btc/btc-b: lagging → healthy']) {
       try {
         await waitFor(() => output.includes(line), { timeoutMs: 30_000, what: line })
@@ -62,6 +70,8 @@ test('the demo shows ejection and re-admission on both chains and stops everythi
     demo.kill('SIGINT')
     expect(await exited).toBe(0)
     expect(output).toContain('stopped everything the demo started')
+    // The token never showed up again (no log line carries it).
+    expect(output.split(token!).length - 1).toBe(1)
     expect(nodes.filter(alive)).toEqual([])
   } finally {
     if (demo.exitCode === null) {

@@ -10,7 +10,7 @@ import { loadConfigFile } from '../../src/config/load-config.js'
 import { configSchema } from '../../src/config/schema.js'
 
 interface Compose {
-  services: Record<string, { image?: string; command?: unknown; ports?: string[]; depends_on?: Record<string, unknown>; environment?: Record<string, string>; healthcheck?: unknown }>
+  services: Record<string, { image?: string; command?: unknown; ports?: string[]; depends_on?: Record<string, unknown>; environment?: Record<string, string>; healthcheck?: unknown; stop_grace_period?: string }>
   volumes?: Record<string, unknown>
 }
 
@@ -31,6 +31,10 @@ test('docker-compose.yml: nodes and switchyard, ports on loopback only, a config
   expect(nodeHosts.sort()).toEqual(['anvil-a', 'anvil-b', 'bitcoind-a', 'bitcoind-b'])
   expect(config.chains.btc?.nodes.every((node) => node.password === 'pw')).toBe(true)
   expect(config.admin.token).toBe('a-token-of-sixteen-chars')
+  // SIGTERM drains for graceMs + drainMs: Docker must not SIGKILL before that.
+  const grace = /^(\d+)s$/.exec(switchyard.stop_grace_period ?? '')
+  expect(grace).not.toBeNull()
+  expect(Number(grace![1]) * 1000).toBeGreaterThan(config.shutdown.graceMs + config.shutdown.drainMs)
 })
 
 test('config/example.yaml documents a config that loads', async () => {

@@ -40,6 +40,7 @@ test('a broadcast accepted before kill -9 is rebroadcast and confirmed by the re
     `server: { port: ${port} }
 log: { level: silent }
 journal: { path: "${join(dir, 'journal.sqlite')}" }
+shutdown: { graceMs: 0 }
 chains:
   eth:
     family: evm
