@@ -1,6 +1,6 @@
 import { Wallet } from 'ethers'
 import { describe, expect, test } from 'vitest'
-import { classifyEvmReply, decodeEvmTransaction } from './evm-broadcast.js'
+import { MAX_TX_BYTES, classifyEvmReply, decodeEvmTransaction } from './evm-broadcast.js'
 
 /** Every client row of reference §2.1–2.2, exact strings. */
 const rows: Array<[string, number, string, string]> = [
@@ -119,6 +119,20 @@ describe('decodeEvmTransaction', () => {
     ['an object', [{ raw: '0x00' }]],
   ])('%s → SY_INVALID_PARAMS', (_name, params) => {
     expect(() => decodeEvmTransaction(params as never, 1, false)).toThrow(expect.objectContaining({ code: 'SY_INVALID_PARAMS', rpcCode: -32602 }))
+  })
+
+  test('over 128 KiB (geth/reth "oversized data") → SY_INVALID_PARAMS before decoding; at the limit it decodes', async () => {
+    const calldata = (bytes: number) => `0x${'ab'.repeat(bytes)}`
+    const signed = (bytes: number) => wallet.signTransaction({ ...base, data: calldata(bytes), gasLimit: 30_000_000n, chainId: 31337n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, type: 2 })
+    // Find calldata sizes that put the signed transaction just under and just over the limit.
+    const overhead = ((await signed(0)).length - 2) / 2
+    const under = await signed(MAX_TX_BYTES - overhead - 8)
+    expect((under.length - 2) / 2).toBeLessThanOrEqual(MAX_TX_BYTES)
+    expect(decodeEvmTransaction([under], 31337, false).sender).toBe('0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266')
+    const over = await signed(MAX_TX_BYTES)
+    expect(() => decodeEvmTransaction([over], 31337, false)).toThrow(
+      expect.objectContaining({ code: 'SY_INVALID_PARAMS', message: expect.stringMatching(/^oversized data: the transaction is \d+ bytes, nodes accept at most 131072$/) }),
+    )
   })
 
   test('an unsigned transaction → SY_INVALID_PARAMS', () => {

@@ -51,6 +51,11 @@ export function classifyEvmReply(answer: RpcAnswer): ClassifiedReply {
   return { verdict: 'invalid' }
 }
 
+/** geth / reth txpool `txMaxSize` (4 × 32 KiB slots) for every type but blob transactions. */
+export const MAX_TX_BYTES = 128 * 1024
+/** EIP-4844 blob transactions (type 3) carry their blobs in the network form and may be larger. */
+const BLOB_TX_PREFIX = '0x03'
+
 /**
  * Decodes and checks a signed transaction without any node: it must be signed, for this chain
  * (replay guard), and EIP-155 protected unless `allowUnprotected`.
@@ -59,6 +64,12 @@ export function decodeEvmTransaction(params: RpcCall['params'], chainId: number,
   const raw = Array.isArray(params) ? params[0] : undefined
   if (typeof raw !== 'string' || !/^0x[0-9a-fA-F]+$/.test(raw) || raw.length % 2 !== 0) {
     throw new ProxyError('SY_INVALID_PARAMS', 'eth_sendRawTransaction needs the signed transaction as 0x-prefixed hex')
+  }
+  // geth and reth refuse non-blob transactions over 128 KiB ("oversized data"); ethers takes tens
+  // of milliseconds per 100 kB to decode, on the event loop: refuse before decoding, like the nodes.
+  const bytes = (raw.length - 2) / 2
+  if (bytes > MAX_TX_BYTES && !raw.startsWith(BLOB_TX_PREFIX)) {
+    throw new ProxyError('SY_INVALID_PARAMS', `oversized data: the transaction is ${bytes} bytes, nodes accept at most ${MAX_TX_BYTES}`, { bytes, limit: MAX_TX_BYTES })
   }
   let tx: Transaction
   try {

@@ -10,6 +10,7 @@ import type { BroadcastProgressEvent } from '../../src/proxy-events.js'
 import { type FundedUtxo, type TestKey, createTestKey, fundKey, p2pkhAddress, signConflictingSpend, signSpend } from '../support/bitcoin-wallet.js'
 import { recordFigure } from '../support/figures.js'
 import { type TestProxy, startTestProxy } from '../support/test-proxy.js'
+import { waitFor } from '../../src/devnet/wait-for.js'
 
 let nodes: BcoinNode[] = []
 let proxy: TestProxy
@@ -37,6 +38,11 @@ beforeAll(async () => {
     },
     { autoProbe: true },
   )
+  // On a busy machine a first probe can time out (one failure keeps a node `starting`): probe until
+  // the statuses settle, then require exactly these.
+  const statuses = () => JSON.stringify(proxy.proxy.snapshot().chains[0]!.nodes.map((node) => [node.id, node.status]))
+  const expected = JSON.stringify([['btc-a', 'healthy'], ['btc-b', 'healthy'], ['btc-c', 'healthy'], ['btc-lag', 'lagging']])
+  await waitFor(async () => statuses() === expected || (await proxy.probe(), false), { timeoutMs: 30_000, what: 'first probe rounds to settle' }).catch(() => undefined)
   expect(proxy.proxy.snapshot().chains[0]!.nodes.map((node) => [node.id, node.status])).toEqual([
     ['btc-a', 'healthy'],
     ['btc-b', 'healthy'],

@@ -95,7 +95,10 @@ test('eth_blockNumber and latest blocks never go backwards and never exceed the 
   expect(backwards).toBe(0)
   expect(aboveQuorum).toBe(0)
   expect(calls).toBeGreaterThanOrEqual(200)
-  expect(seen).toBe(5 + STEPS)
+  // Workers may stop just before the last block reaches them; a call now must see it, and never less than seen.
+  const last = Number.parseInt((await proxy.rpc('eth', { jsonrpc: '2.0', id: 'last', method: 'eth_blockNumber', params: [] })).json.result, 16)
+  expect(last).toBe(5 + STEPS)
+  expect(seen).toBeLessThanOrEqual(last)
   // The lagging node stayed in the pool the whole time (its lag never passed the limit).
   expect(proxy.proxy.snapshot().chains[0]!.nodes.find((node) => node.id === 'eth-lag')!.status).toBe('healthy')
   recordFigure('monotonicReads.calls', calls)
