@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import {
   type BroadcastJournal,
-  type BroadcastRecord,
   type BroadcastStatus,
   type NodeOutcome,
   MAX_OUTCOME_MESSAGE_CHARS,
@@ -19,19 +18,9 @@ import {
   boundRecord,
 } from './broadcast-journal.js'
 import { SqliteJournal } from './sqlite-journal.js'
+import { journalRecord } from '../../test/support/journal-record.js'
 
-const record = (txid: string, extra: Partial<BroadcastRecord> = {}): BroadcastRecord => ({
-  chain: 'btc',
-  txid,
-  raw: `raw-${txid}`,
-  status: 'pending',
-  firstSeenAt: 1_000,
-  updatedAt: 1_000,
-  confirmations: 0,
-  rebroadcasts: 0,
-  outcomes: [{ nodeId: 'a', outcome: 'accepted', lookup: 'mempool', at: 1_000 }],
-  ...extra,
-})
+const record = journalRecord
 
 const outcome = (nodeId: string, kind: string, at: number): NodeOutcome => ({ nodeId, outcome: kind, at })
 

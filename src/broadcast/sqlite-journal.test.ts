@@ -14,19 +14,9 @@ import type { BroadcastRecord } from './broadcast-journal.js'
 import { JournalWriteError, SqliteJournal } from './sqlite-journal.js'
 import { recordFigure } from '../../test/support/figures.js'
 import { skipImmutableFileTests } from '../../test/support/immutable-files.js'
+import { journalRecord } from '../../test/support/journal-record.js'
 
-const record = (txid: string, extra: Partial<BroadcastRecord> = {}): BroadcastRecord => ({
-  chain: 'btc',
-  txid,
-  raw: `raw-${txid}`,
-  status: 'pending',
-  firstSeenAt: 1_000,
-  updatedAt: 1_000,
-  confirmations: 0,
-  rebroadcasts: 0,
-  outcomes: [{ nodeId: 'a', outcome: 'accepted', lookup: 'mempool', at: 1_000 }],
-  ...extra,
-})
+const record = journalRecord
 
 const opened: SqliteJournal[] = []
 const immutable: string[] = []
