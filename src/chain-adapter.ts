@@ -1,10 +1,10 @@
 /**
  * The contract between the chain-agnostic core and one chain family (`chains/<family>/`).
- * The core never imports a family; adapters are injected (`createProxy(config, { adapters })`).
+ * The core never imports a family; families are injected (`createProxy(config, { adapters: { name: family } })`).
  * Adapters decide chain facts (what a method is, which height it needs, how to probe);
  * the core decides policy (health, routing, retries).
  */
-import type { ChainConfig, NodeConfig } from './config/schema.js'
+import type { ChainConfig, FamilyConfigSlice, NodeConfig } from './config/schema.js'
 import type { ProxyError } from './errors/proxy-error.js'
 import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from './jsonrpc/types.js'
 import type { NodeFailure } from './upstream/node-failure.js'
@@ -136,6 +136,13 @@ export interface ChainAdapter {
   checkLimits?(call: RpcCall, readHead: number | undefined): ProxyError | undefined
   /** The broadcast path: decoding, reply classification and lookups for signed transactions. */
   broadcast?: BroadcastSupport
+  /** How a node's HTTP client authenticates beyond static config credentials (bitcoind cookie file). */
+  credentials?(node: NodeConfig): CredentialSource | undefined
+  /**
+   * HTTP status of an error reply to a client speaking `version`, when the family's clients expect
+   * one other than 200 (bitcoind answers JSON-RPC 1.0 errors with 404 / 400 / 500). undefined: 200.
+   */
+  legacyHttpStatus?(error: JsonRpcErrorObject, version: JsonRpcVersion): number | undefined
 }
 
 /**
@@ -156,6 +163,26 @@ export type ReadRequirement = { kind: 'state'; height: number } | { kind: 'block
 export type MissingCapability = 'state' | 'pruned' | 'txindex'
 
 export type ChainAdapterFactory = (chain: ChainConfig) => ChainAdapter
+
+/**
+ * What a node's HTTP client sends as `Authorization`, when the family has its own way to get it
+ * (bitcoind's `.cookie` file, rewritten at every node restart). Static credentials from the config
+ * (username/password, user:password@ in the URL) do not need one.
+ */
+export interface CredentialSource {
+  /** The header value (`Basic …`); read before the first call and again after a 401. Throws when unreadable. */
+  authorization(): Promise<string>
+}
+
+/**
+ * A chain family as the core sees it (`chains/<family>/index.ts` exports one): the adapter factory
+ * plus what the family owns in the config (`FamilyConfigSlice`: its chain, node and broadcast
+ * options, its defaults and its checks). The config names it by `name` (`family: evm`).
+ */
+export interface ChainFamily extends FamilyConfigSlice {
+  readonly name: string
+  createAdapter: ChainAdapterFactory
+}
 
 /** A signed transaction as decoded locally, before any node sees it. */
 export interface DecodedTransaction {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `switchyard --config FILE`        run the proxy server; SIGTERM/SIGINT shut it down gracefully
- *                                    (src/server/graceful-shutdown.ts), a second signal at once
+ *                                    (src/server/graceful-shutdown.ts), a second signal at once;
+ *                                    SIGHUP re-reads FILE and applies it live (Proxy.reload)
  * `switchyard check --config FILE`  validate the config, probe every node once, print a table;
  *                                    exit 0 only if every chain has a routable node
  */
@@ -10,6 +11,7 @@ import { MemoryJournal } from './broadcast/broadcast-journal.js'
 import { ConfigError, createProxy, loadConfigFile } from './index.js'
 import type { ProxySnapshot } from './proxy.js'
 import { buildApp } from './server/build-app.js'
+import { ConfigReloader } from './server/config-reloader.js'
 import { GracefulShutdown, type ShutdownSignal, appShutdownSteps } from './server/graceful-shutdown.js'
 
 const usage = `usage:
@@ -40,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
     return 2
   }
   if (command === 'check') return await check(config, values.json === true)
-  if (command === 'serve') return await serve(config)
+  if (command === 'serve') return await serve(config, configPath)
   process.stderr.write(`unknown command "${command}"\n${usage}\n`)
   return 2
 }
@@ -76,9 +78,10 @@ export function formatTable(snapshot: ProxySnapshot): string {
   return `${lines.join('\n')}\n\n${summary.join('\n')}\n`
 }
 
-async function serve(config: Awaited<ReturnType<typeof loadConfigFile>>): Promise<number> {
+async function serve(config: Awaited<ReturnType<typeof loadConfigFile>>, configPath: string): Promise<number> {
   const proxy = createProxy(config)
-  const app = buildApp(proxy)
+  const reloader = new ConfigReloader(proxy, () => loadConfigFile(configPath))
+  const app = buildApp(proxy, { reloader })
   await proxy.start()
   const address = await app.listen({ host: config.server.host, port: config.server.port })
   app.log.info(`switchyard listening on ${address}: chains ${proxy.chainNames().join(', ')}`)
@@ -99,6 +102,13 @@ async function serve(config: Awaited<ReturnType<typeof loadConfigFile>>): Promis
   const onSignal = (signal: ShutdownSignal) => () => shutdown.signal(signal)
   process.on('SIGTERM', onSignal('SIGTERM'))
   process.on('SIGINT', onSignal('SIGINT'))
+  // SIGHUP: re-read the config file and apply it live (the event log reports what changed).
+  process.on('SIGHUP', () => {
+    if (proxy.draining) return
+    void reloader.reload().then((outcome) => {
+      if (!outcome.ok) app.log.error({ event: 'config:refused', problems: outcome.problems }, `config reload refused; the running config stays:\n${outcome.problems.map((problem) => `  - ${problem}`).join('\n')}`)
+    })
+  })
   const report = await shutdown.done
   const figures = { signal: report.signal, outcome: report.outcome, graceMs: round(report.graceMs), drainMs: round(report.drainMs), exitCode: report.exitCode }
   if (report.exitCode === 0) app.log.info(figures, `shutdown: done; drained in ${figures.drainMs} ms`)

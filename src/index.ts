@@ -1,29 +1,47 @@
 /**
- * switchyard as a library. `createProxy(config)` wires the built-in chain adapters (evm, bitcoin);
- * pass `adapters` to add or replace families. The Fastify app is a separate entry
- * (`switchyard/server`), so embedding the proxy does not require Fastify.
+ * switchyard as a library. `createProxy(config)` wires the built-in chain families (evm, bitcoin);
+ * pass `adapters` to add or replace families. `parseConfig`, `parseConfigText` and
+ * `loadConfigFile` validate against the built-in families unless given others. The Fastify app
+ * is a separate entry (`switchyard/server`), so embedding the proxy does not require Fastify.
  */
-import { createBitcoinAdapter } from '../chains/bitcoin/index.js'
-import { createEvmAdapter } from '../chains/evm/index.js'
-import type { ChainAdapterFactory } from './chain-adapter.js'
-import { parseConfig } from './config/load-config.js'
+import { bitcoinFamily } from '../chains/bitcoin/index.js'
+import { evmFamily } from '../chains/evm/index.js'
+import type { ChainFamily } from './chain-adapter.js'
+import * as configFile from './config/load-config.js'
 import type { ProxyConfig, ProxyConfigInput } from './config/schema.js'
 import { Proxy, type ProxyOptions } from './proxy.js'
 
-export const builtinAdapters: Readonly<Record<string, ChainAdapterFactory>> = {
-  evm: createEvmAdapter,
-  bitcoin: createBitcoinAdapter,
+/** Chain families by the name a config gives in `family:`. */
+export type ChainFamilies = Readonly<Record<string, ChainFamily>>
+
+export const builtinFamilies: ChainFamilies = Object.freeze({ evm: evmFamily, bitcoin: bitcoinFamily })
+
+/** Validates a config object (parsed YAML, or written in code); `${ENV}` is interpolated from `env`. */
+export function parseConfig(raw: unknown | ProxyConfigInput, env: configFile.Env = process.env, source = '<object>', families: ChainFamilies = builtinFamilies): ProxyConfig {
+  return configFile.parseConfig(raw, env, source, families)
+}
+
+/** Validates YAML (or JSON) text. */
+export function parseConfigText(text: string, env: configFile.Env = process.env, source = '<text>', families: ChainFamilies = builtinFamilies): ProxyConfig {
+  return configFile.parseConfigText(text, env, source, families)
+}
+
+/** Reads and validates a config file; every problem is listed, each with its path (`ConfigError`). */
+export function loadConfigFile(path: string, env: configFile.Env = process.env, families: ChainFamilies = builtinFamilies): Promise<ProxyConfig> {
+  return configFile.loadConfigFile(path, env, families)
 }
 
 export interface CreateProxyOptions extends Partial<ProxyOptions> {}
 
 /**
  * Builds a proxy from a validated config (`loadConfigFile`) or a plain config object (validated
- * here, `${ENV}` interpolated). Call `await proxy.start()` before sending requests.
+ * here, `${ENV}` interpolated, against the built-in families plus `options.adapters`). Call
+ * `await proxy.start()` before sending requests.
  */
 export function createProxy(config: ProxyConfig | ProxyConfigInput, options: CreateProxyOptions = {}): Proxy {
-  const validated = isValidated(config) ? config : parseConfig(config)
-  return new Proxy(validated, { ...options, adapters: { ...builtinAdapters, ...options.adapters } })
+  const families = options.adapters === undefined ? builtinFamilies : { ...builtinFamilies, ...options.adapters }
+  const validated = isValidated(config) ? config : parseConfig(config, process.env, '<object>', families)
+  return new Proxy(validated, { ...options, adapters: families })
 }
 
 function isValidated(config: ProxyConfig | ProxyConfigInput): config is ProxyConfig {
@@ -32,10 +50,37 @@ function isValidated(config: ProxyConfig | ProxyConfigInput): config is ProxyCon
 }
 
 export { Proxy } from './proxy.js'
-export type { CallResult, HandledRequest, ProxyOptions, ProxySnapshot } from './proxy.js'
-export { ConfigError, loadConfigFile, parseConfig, parseConfigText } from './config/load-config.js'
-export type { ChainConfig, HealthConfig, NodeConfig, ProxyConfig, ProxyConfigInput, RoutingConfig, ServerConfig } from './config/schema.js'
-export type { ChainAdapter, ChainAdapterFactory, MethodClass, ProbeContext, ProbeObservation, HeadWatcher, HeadWatchHandlers } from './chain-adapter.js'
+export type { CallResult, ProxyOptions, ProxySnapshot, ReloadResult } from './proxy.js'
+export type { HandledRequest } from './server/rpc-route.js'
+export type { ConfigChange } from './runtime/reload-plan.js'
+export type { ConfigReloadEvent } from './proxy-events.js'
+export { ConfigError, type Env } from './config/load-config.js'
+export type {
+  BroadcastConfig,
+  ChainConfig,
+  ChainConfigInput,
+  ConfigProblem,
+  FamilyConfigSlice,
+  FamilyDefaults,
+  FamilyOptions,
+  HealthConfig,
+  NodeConfig,
+  ProxyConfig,
+  ProxyConfigInput,
+  RoutingConfig,
+  ServerConfig,
+} from './config/schema.js'
+export type {
+  ChainAdapter,
+  ChainAdapterFactory,
+  ChainFamily,
+  CredentialSource,
+  MethodClass,
+  ProbeContext,
+  ProbeObservation,
+  HeadWatcher,
+  HeadWatchHandlers,
+} from './chain-adapter.js'
 export { ProxyError, NodeRpcError, isProxyError } from './errors/proxy-error.js'
 export { errorCatalog, type ProxyErrorCode } from './errors/catalog.js'
 export { ProxyEvents } from './proxy-events.js'

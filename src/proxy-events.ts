@@ -1,3 +1,4 @@
+import type { ConfigChange } from './runtime/reload-plan.js'
 import { EventEmitter } from 'node:events'
 import type { NodeStatus } from './pool/node-health.js'
 
@@ -98,7 +99,23 @@ export interface JournalHealthEvent {
   at: number
 }
 
+/**
+ * A config reload was applied (`Proxy.reload`: SIGHUP, `POST /admin/api/reload`). Changes name
+ * chains, nodes, clients and option paths, never values (no URLs, passwords or keys).
+ */
+export interface ConfigReloadEvent {
+  changes: ConfigChange[]
+  /** Option paths that changed but wait for a restart (listening socket, journal file). */
+  restartRequired: string[]
+  /** How long the reload took (building runtimes and one probe round of each changed chain), ms. */
+  durationMs: number
+  /** ms since epoch */
+  at: number
+}
+
 export interface ProxyEventMap {
+  /** A new config was applied. */
+  'config:reload': [ConfigReloadEvent]
   /** A node changed status (ejected, re-admitted, cordoned, ...). */
   'node:state': [NodeStateEvent]
   /** The pool head of a chain changed. */

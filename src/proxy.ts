@@ -1,53 +1,47 @@
 /**
- * The proxy facade: one object per process (or per embedding application) that owns the chains'
- * pools, probers and routers. The HTTP server, the CLI and library users all go through it.
+ * The proxy facade: one object per process (or per embedding application) that holds one chain
+ * runtime per chain (`src/runtime/`) and the services they share (events, journal, reply budget).
+ * The HTTP server (`src/server/`), the CLI and library users all go through it. `reload()` swaps
+ * chain runtimes live; the config is read from here, so every reader sees the running one.
  */
 import type { BroadcastJournal, BroadcastQuery, BroadcastRecord, JournalHealth } from './broadcast/broadcast-journal.js'
-import { type BroadcastAnswer, type BroadcastOptions, type BroadcastResult, Broadcaster } from './broadcast/broadcaster.js'
+import type { BroadcastAnswer, BroadcastOptions, BroadcastResult } from './broadcast/broadcaster.js'
 import { MonitoredJournal } from './broadcast/monitored-journal.js'
-import { Rebroadcaster } from './broadcast/rebroadcaster.js'
 import { SqliteJournal } from './broadcast/sqlite-journal.js'
-import type { ChainAdapter, ChainAdapterFactory, MethodClass } from './chain-adapter.js'
-import type { ProxyConfig } from './config/schema.js'
+import type { ChainAdapter, ChainFamily, MethodClass } from './chain-adapter.js'
+import type { NodeConfig, ProxyConfig } from './config/schema.js'
 import { NodeRpcError, ProxyError } from './errors/proxy-error.js'
-import { Prober } from './health/prober.js'
-import { type ParsedBody, type ParsedCall, parseBody } from './jsonrpc/parse.js'
-import { type JsonRpcReply, shapeReply } from './jsonrpc/reply.js'
-import type { RpcAnswer, RpcCall } from './jsonrpc/types.js'
-import { type ChainSnapshot, NodePool } from './pool/node-pool.js'
+import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from './jsonrpc/types.js'
+import type { ChainSnapshot, NodePool } from './pool/node-pool.js'
 import { ProxyEvents } from './proxy-events.js'
-import { type ReadContext, routeRead } from './routing/read-path.js'
-import { type RouteResult, Router } from './routing/router.js'
-import { NodeClient } from './upstream/node-client.js'
-import { ReplyBudget } from './upstream/reply-budget.js'
+import { routeRead } from './routing/read-path.js'
+import type { RouteResult } from './routing/router.js'
+import type { ChainRuntime } from './runtime/chain-runtime.js'
+import { type SharedServices, createChainRuntime, loadCredentials } from './runtime/create-chain-runtime.js'
+import { type ConfigChange, planReload } from './runtime/reload-plan.js'
 import type { NodeTransport } from './upstream/node-transport.js'
+import { ReplyBudget } from './upstream/reply-budget.js'
 import { type Clock, systemClock } from './util/clock.js'
+import { deepFreeze } from './util/deep-freeze.js'
 
 export interface ProxyOptions {
-  /** One adapter factory per chain family used in the config. */
-  adapters: Readonly<Record<string, ChainAdapterFactory>>
+  /** One family (adapter factory and config slice) per chain family used in the config. */
+  adapters: Readonly<Record<string, ChainFamily>>
   /** Time source for health policy (tests inject a manual clock). Default: the system clock. */
   clock?: Clock
   /** Builds the transport of a node; default: HTTP JSON-RPC via undici. */
-  createTransport?: (node: ProxyConfig['chains'][string]['nodes'][number], adapter: ChainAdapter) => NodeTransport
+  createTransport?: (node: NodeConfig, adapter: ChainAdapter) => NodeTransport
   /** Random source for node choice, [0, 1). */
   random?: () => number
   /** Broadcast journal; default: SQLite at `journal.path` of the config. */
   journal?: BroadcastJournal
 }
 
-/** What the HTTP layer sends back for one request body. */
-export interface HandledRequest {
-  status: number
-  /** Serialized JSON, or undefined for "no content" (notifications). */
-  body: string | undefined
-  /** Node ids that answered, in call order (deduplicated). */
-  nodeIds: string[]
-  attempts: number
-}
-
-/** Outcome of one call, for library users who want the node id too. */
-export type CallResult = { answer: RpcAnswer; nodeId: string | undefined; attempts: number }
+/**
+ * Outcome of one call, for library users who want the node id too. `proxyError`: set when
+ * switchyard itself answered with an error (no node, not allowed, overloaded…), with its type.
+ */
+export type CallResult = { answer: RpcAnswer; nodeId: string | undefined; attempts: number; proxyError?: ProxyError | undefined }
 
 /** Options of one call or one HTTP body. */
 export interface CallOptions {
@@ -60,30 +54,29 @@ export interface CallOptions {
   client?: string | undefined
 }
 
-interface ChainRuntime {
-  adapter: ChainAdapter
-  pool: NodePool
-  prober: Prober
-  router: Router
-  broadcaster?: Broadcaster
-  rebroadcaster?: Rebroadcaster
-  /** The broadcast lane's own connections to each node. */
-  broadcastTransports: NodeTransport[]
-  /** What the read path needs, built once. */
-  readContext?: ReadContext
-}
-
 export interface ProxySnapshot {
   chains: ChainSnapshot[]
 }
 
+/** What a reload changed; see `src/runtime/reload-plan.ts`. */
+export interface ReloadResult {
+  changes: ConfigChange[]
+  restartRequired: string[]
+  durationMs: number
+}
+
 export class Proxy {
-  readonly config: ProxyConfig
   readonly events = new ProxyEvents()
   readonly journal: BroadcastJournal
   /** The same journal, watched: write failures and periodic checks drive `isReady()` and `journal:health`. */
   readonly #journal: MonitoredJournal
   readonly #chains = new Map<string, ChainRuntime>()
+  readonly #shared: SharedServices
+  #config: ProxyConfig
+  /** Runtimes replaced by a reload, finishing their calls; `close()` waits for them. */
+  readonly #retiring = new Set<Promise<void>>()
+  /** Reloads run one at a time, in the order asked. */
+  #reloading: Promise<unknown> = Promise.resolve()
   #started = false
   #closing = false
   #draining = false
@@ -92,71 +85,40 @@ export class Proxy {
   #stopReorgWatch: (() => void) | undefined
 
   constructor(config: ProxyConfig, options: ProxyOptions) {
-    this.config = config
+    this.#config = deepFreeze(config)
     // Node status changes are operationally important; an unhandled 'error' would crash, so none are emitted.
     this.events.setMaxListeners(100)
     const clock = options.clock ?? systemClock
     const { path, checkIntervalMs, retentionDays, pruneIntervalMs, outcomeHistory } = config.journal
     this.#journal = new MonitoredJournal(options.journal ?? new SqliteJournal(path, { outcomeHistory }), { events: this.events, clock, checkIntervalMs, retentionDays, pruneIntervalMs })
     this.journal = this.#journal
-    // One bound on node reply bytes in memory, shared by every node client of this proxy.
-    const replyBudget = new ReplyBudget(config.server.maxReplyBytesInFlight)
-    for (const chain of Object.values(config.chains)) {
-      const factory = options.adapters[chain.family]
-      if (factory === undefined) throw new Error(`chains.${chain.name}.family: no adapter for family "${chain.family}"`)
-      let adapter: ChainAdapter
-      try {
-        adapter = factory(chain)
-      } catch (error) {
-        throw new Error(`chains.${chain.name}: ${error instanceof Error ? error.message : String(error)}`)
-      }
-      // Only reads can be verified: a broadcast or a forbidden method listed here is a config mistake.
-      chain.verify.methods.forEach((method, index) => {
-        if (adapter.classifyMethod(method) !== 'read') {
-          throw new Error(`chains.${chain.name}.verify.methods[${index}]: "${method}" is not a read method of the ${chain.family} allowlist`)
-        }
-      })
-      const transports = new Map<string, NodeTransport>()
-      for (const node of chain.nodes) {
-        const transport =
-          options.createTransport?.(node, adapter) ??
-          new NodeClient({ ...clientOptions(node, adapter), connections: chain.routing.maxInFlightPerNode, maxReplyBytes: chain.routing.maxReplyBytes, replyBudget })
-        transports.set(node.id, transport)
-      }
-      const pool = new NodePool(chain, transports, this.events, clock)
-      const runtime: ChainRuntime = { adapter, pool, prober: new Prober(pool, adapter), router: new Router(pool, adapter, options.random), broadcastTransports: [] }
-      const support = adapter.broadcast
-      if (support !== undefined) {
-        // A lane of its own per node, so a flood of reads never queues a withdrawal behind it.
-        const lane = new Map<string, NodeTransport>()
-        for (const node of chain.nodes) {
-          lane.set(
-            node.id,
-            options.createTransport?.(node, adapter) ??
-              new NodeClient({ ...clientOptions(node, adapter), connections: 8, maxReplyBytes: chain.routing.maxReplyBytes, replyBudget }),
-          )
-        }
-        runtime.broadcastTransports = [...lane.values()]
-        const shared = { chain, support, pool, transports: lane, journal: this.journal, events: this.events, clock, maxOpenPerClient: config.journal.maxOpenPerClient || undefined }
-        runtime.broadcaster = new Broadcaster(shared)
-        runtime.rebroadcaster = new Rebroadcaster({ ...shared, broadcaster: runtime.broadcaster })
-      }
-      this.#chains.set(chain.name, runtime)
+    this.#shared = {
+      families: options.adapters,
+      events: this.events,
+      journal: this.journal,
+      clock,
+      replyBudget: new ReplyBudget(config.server.maxReplyBytesInFlight),
+      maxOpenPerClient: config.journal.maxOpenPerClient || undefined,
+      random: options.random,
+      createTransport: options.createTransport,
     }
+    for (const chain of Object.values(config.chains)) this.#chains.set(chain.name, createChainRuntime(chain, this.#shared))
+  }
+
+  /** The running config (frozen). A reload replaces it as a whole. */
+  get config(): ProxyConfig {
+    return this.#config
   }
 
   /** Probes every node once (so the first requests find routable nodes), then keeps probing. */
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
+    const runtimes = [...this.#chains.values()]
     // Both lanes (reads and broadcasts) have their own clients: each needs a cookie read before its first call.
-    const clients = [...this.#chains.values()].flatMap(({ pool, broadcastTransports }) => [...pool.nodes.map((node) => node.transport), ...broadcastTransports])
-    await Promise.all(clients.map((client) => (client instanceof NodeClient ? client.loadCredentials().catch(() => undefined) : undefined)))
-    await Promise.all([...this.#chains.values()].map(({ prober }) => prober.tick()))
-    for (const { prober, pool, rebroadcaster } of this.#chains.values()) {
-      prober.start(pool.chain.health.intervalMs)
-      rebroadcaster?.start()
-    }
+    await loadCredentials(runtimes.flatMap((runtime) => runtime.transports()))
+    await Promise.all(runtimes.map(({ prober }) => prober.tick()))
+    for (const runtime of runtimes) runtime.startBackground(runtime.chain.health.intervalMs)
     // A reorg may have taken a confirmed broadcast's block away: check open broadcasts now, not at the next interval.
     this.#stopReorgWatch = this.events.subscribe({
       'chain:reorg': (event) => {
@@ -164,6 +126,78 @@ export class Proxy {
       },
     })
     this.#journal.start()
+  }
+
+  /**
+   * Applies a new config (validated: `loadConfigFile` / `parseConfig`) while serving. Chains whose
+   * config did not change keep running untouched; a changed chain gets a new runtime, probed once
+   * before it takes traffic, with the health history of nodes whose address and credentials did
+   * not change; calls already running finish on the runtime they started on. Client keys, limits,
+   * alert webhooks and the log level apply at once; options read only at start (listening
+   * socket, journal file) keep their running values and are listed in `restartRequired`.
+   * Throws an Error listing every problem when a chain cannot be built; the running config stays.
+   */
+  reload(next: ProxyConfig): Promise<ReloadResult> {
+    const run = this.#reloading.then(() => this.#reload(next))
+    this.#reloading = run.catch(() => undefined)
+    return run
+  }
+
+  async #reload(next: ProxyConfig): Promise<ReloadResult> {
+    if (this.#closing) throw new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down')
+    const started = performance.now()
+    const plan = planReload(this.#config, next)
+    const effective = deepFreeze(plan.effective)
+    const built = new Map<string, ChainRuntime>()
+    const problems: string[] = []
+    for (const chainPlan of plan.chains) {
+      if (chainPlan.action !== 'add' && chainPlan.action !== 'rebuild') continue
+      const running = this.#chains.get(chainPlan.chain)
+      const carried = chainPlan.action === 'rebuild' && running !== undefined ? { runtime: running, carry: chainPlan.carry, reuseConnections: chainPlan.reuseConnections } : undefined
+      try {
+        built.set(chainPlan.chain, createChainRuntime(effective.chains[chainPlan.chain]!, { ...this.#shared, maxOpenPerClient: effective.journal.maxOpenPerClient || undefined }, carried))
+      } catch (error) {
+        problems.push(error instanceof Error ? error.message : String(error))
+      }
+    }
+    if (problems.length > 0) {
+      await Promise.all([...built.entries()].map(([name, runtime]) => runtime.retire(new Set(this.#chains.get(name)?.transports()))))
+      throw new Error(`the new config was not applied:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`)
+    }
+    const retired: Array<{ runtime: ChainRuntime; keep: Set<NodeTransport> }> = []
+    await Promise.all(
+      [...built.entries()].map(async ([name, runtime]) => {
+        const running = this.#chains.get(name)
+        const reusedTransports = new Set(runtime.transports())
+        await loadCredentials(runtime.transports().filter((transport) => !running?.transports().includes(transport)))
+        if (this.#started) {
+          // One probe round on the new runtime before it takes traffic: added nodes become
+          // routable, and carried ones are re-checked under the new settings. The old prober stops
+          // first so both never probe at once; the old runtime keeps serving meanwhile.
+          await running?.stopBackground()
+          await runtime.prober.tick()
+        }
+        this.#chains.set(name, runtime)
+        if (this.#started) runtime.startBackground(runtime.chain.health.intervalMs)
+        if (running !== undefined) retired.push({ runtime: running, keep: reusedTransports })
+      }),
+    )
+    for (const chainPlan of plan.chains) {
+      if (chainPlan.action !== 'remove') continue
+      const running = this.#chains.get(chainPlan.chain)
+      this.#chains.delete(chainPlan.chain)
+      if (running !== undefined) retired.push({ runtime: running, keep: new Set() })
+    }
+    this.#config = effective
+    this.#shared.maxOpenPerClient = effective.journal.maxOpenPerClient || undefined
+    for (const { runtime, keep } of retired) {
+      const retiring = runtime.retire(keep).catch(() => undefined)
+      this.#retiring.add(retiring)
+      void retiring.finally(() => this.#retiring.delete(retiring))
+    }
+    const durationMs = performance.now() - started
+    this.events.emit('config:reload', { changes: plan.changes, restartRequired: plan.restartRequired, durationMs, at: Date.now() })
+    return { changes: plan.changes, restartRequired: plan.restartRequired, durationMs }
   }
 
   /**
@@ -184,12 +218,11 @@ export class Proxy {
     if (this.#closing) return
     this.#closing = true
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
+    await this.#reloading
     this.#stopReorgWatch?.()
-    const runtimes = [...this.#chains.values()]
-    await Promise.all(runtimes.map(({ prober, rebroadcaster }) => Promise.all([prober.stop(), rebroadcaster?.stop()])))
     // Background sends of accepted broadcasts finish and are recorded before the journal closes.
-    await Promise.all(runtimes.map(({ broadcaster }) => broadcaster?.drain()))
-    await Promise.all(runtimes.flatMap(({ pool, broadcastTransports }) => [...pool.nodes.map((node) => node.transport), ...broadcastTransports].map((transport) => transport.close())))
+    await Promise.all([...this.#chains.values()].map((runtime) => runtime.retire()))
+    await Promise.all(this.#retiring)
     await this.journal.close()
   }
 
@@ -235,9 +268,10 @@ export class Proxy {
     if (runtime === undefined) return { ok: false, error: unknownChain(chain), nodeId: undefined, attempts: 0 }
     if (this.#closing) return { ok: false, error: new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down'), nodeId: undefined, attempts: 0 }
     if (runtime.broadcaster === undefined) return { ok: false, error: new ProxyError('SY_METHOD_NOT_ALLOWED', `chain ${chain} has no broadcast path`), nodeId: undefined, attempts: 0 }
+    const broadcaster = runtime.broadcaster
     this.#inFlight += 1
     try {
-      return await runtime.broadcaster.broadcast(params, options)
+      return await runtime.run(() => broadcaster.broadcast(params, options))
     } finally {
       this.#inFlight -= 1
       if (this.#inFlight === 0) this.#drained?.()
@@ -319,7 +353,7 @@ export class Proxy {
     if (this.#closing) return proxyAnswer(new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down'))
     this.#inFlight += 1
     try {
-      return await this.#dispatch(chain, runtime, call, callOptions(options))
+      return await runtime.run(() => this.#dispatch(chain, runtime, call, callOptions(options)))
     } finally {
       this.#inFlight -= 1
       if (this.#inFlight === 0) this.#drained?.()
@@ -327,49 +361,11 @@ export class Proxy {
   }
 
   /**
-   * HTTP entry: a request body for one chain (raw text, or already parsed by the HTTP gate) →
-   * status, serialized reply and routing headers.
+   * The HTTP status the chain's clients expect for an error reply to a `version` request (bitcoind
+   * answers JSON-RPC 1.0 errors with 404 / 400 / 500); undefined: 200.
    */
-  async handle(chain: string, body: string | ParsedBody, options: CallOptions | AbortSignal = {}): Promise<HandledRequest> {
-    const runtime = this.#chains.get(chain)
-    if (runtime === undefined) return errorResponse(unknownChain(chain))
-    const parsed = typeof body === 'string' ? parseBody(body, this.config.server) : body
-    const perCall = callOptions(options)
-    if (parsed.kind === 'invalid') return errorResponse(parsed.error)
-    const legacyStatuses = runtime.adapter.family === 'bitcoin'
-    if (parsed.kind === 'single') {
-      const { reply, result } = await this.#handleEntry(chain, parsed.entry, perCall)
-      const nodeIds = result?.nodeId === undefined ? [] : [result.nodeId]
-      const attempts = result?.attempts ?? 0
-      if (reply === undefined) return { status: 204, body: undefined, nodeIds, attempts }
-      return { status: statusFor(reply, result, legacyStatuses && parsed.entry.version === '1.0'), body: JSON.stringify(reply), nodeIds, attempts }
-    }
-    const handled = await Promise.all(parsed.entries.map((entry) => this.#handleEntry(chain, entry, perCall)))
-    const replies: JsonRpcReply[] = []
-    const nodeIds = new Set<string>()
-    let attempts = 0
-    for (const { reply, result } of handled) {
-      if (reply !== undefined) replies.push(reply)
-      if (result?.nodeId !== undefined) nodeIds.add(result.nodeId)
-      attempts += result?.attempts ?? 0
-    }
-    if (replies.length === 0) return { status: 204, body: undefined, nodeIds: [...nodeIds], attempts }
-    return { status: 200, body: JSON.stringify(replies), nodeIds: [...nodeIds], attempts }
-  }
-
-  async #handleEntry(chain: string, entry: ParsedCall, options: CallOptions): Promise<{ reply: JsonRpcReply | undefined; result: CallResult | undefined }> {
-    if (entry.call === undefined) {
-      const error = entry.error ?? new ProxyError('SY_INVALID_REQUEST', 'Invalid Request')
-      return { reply: entry.notification ? undefined : shapeReply(entry.id, entry.version, { error: error.toJsonRpcError() }), result: undefined }
-    }
-    if (entry.notification) {
-      // Reads have no effect, so skipping them is indistinguishable; broadcasts must still go out.
-      const runtime = this.#chains.get(chain)
-      if (runtime?.adapter.classifyMethod(entry.call.method) === 'broadcast') await this.call(chain, entry.call, options)
-      return { reply: undefined, result: undefined }
-    }
-    const result = await this.call(chain, entry.call, options)
-    return { reply: shapeReply(entry.id, entry.version, result.answer), result }
+  legacyHttpStatus(chain: string, error: JsonRpcErrorObject, version: JsonRpcVersion): number | undefined {
+    return this.#chains.get(chain)?.adapter.legacyHttpStatus?.(error, version)
   }
 
   async #dispatch(chain: string, runtime: ChainRuntime, call: RpcCall, { signal, client }: CallOptions): Promise<CallResult> {
@@ -393,7 +389,7 @@ export class Proxy {
         result = { answer: { result: answered.result.txid }, nodeId: answered.nodeId, attempts: answered.attempts }
         outcome = 'answer'
       } else if (answered.error instanceof ProxyError) {
-        result = { answer: { error: answered.error.toJsonRpcError() }, nodeId: undefined, attempts: answered.attempts }
+        result = { answer: { error: answered.error.toJsonRpcError() }, nodeId: undefined, attempts: answered.attempts, proxyError: answered.error }
         outcome = 'proxy-error'
         code = answered.error.code
       } else {
@@ -403,7 +399,7 @@ export class Proxy {
     } else {
       const routed =
         kind === 'read'
-          ? await routeRead(this.#readContext(runtime), call, { signal })
+          ? await routeRead(runtime.readContext, call, { signal })
           : // Broadcasts go only to at-head nodes: a stale node gives false "missing inputs" / "nonce too low".
             await runtime.router.route(call, { signal, atHeadOnly: kind === 'broadcast' })
       result = toCallResult(routed)
@@ -425,12 +421,6 @@ export class Proxy {
     return result
   }
 
-  /** Monotonic, verified, capability-routed and empty-confirmed reads run over the chain's router (`src/routing/read-path.ts`). */
-  #readContext(runtime: ChainRuntime): ReadContext {
-    runtime.readContext ??= { pool: runtime.pool, router: runtime.router, adapter: runtime.adapter, events: this.events }
-    return runtime.readContext
-  }
-
   #runtime(chain: string): ChainRuntime {
     const runtime = this.#chains.get(chain)
     if (runtime === undefined) throw unknownChain(chain)
@@ -444,11 +434,6 @@ export class Proxy {
   }
 }
 
-/** Identity and credentials of a node's HTTP client (both lanes). */
-function clientOptions(node: ProxyConfig['chains'][string]['nodes'][number], adapter: ChainAdapter) {
-  return { nodeId: node.id, url: node.url, username: node.username, password: node.password, cookieFile: node.cookieFile, version: adapter.upstreamVersion }
-}
-
 /** A bare AbortSignal (the older form) or call options. */
 function callOptions(options: CallOptions | AbortSignal): CallOptions {
   return options instanceof AbortSignal ? { signal: options } : options
@@ -459,39 +444,10 @@ function unknownChain(chain: string): ProxyError {
 }
 
 function proxyAnswer(error: ProxyError): CallResult {
-  return { answer: { error: error.toJsonRpcError() }, nodeId: undefined, attempts: 0 }
+  return { answer: { error: error.toJsonRpcError() }, nodeId: undefined, attempts: 0, proxyError: error }
 }
 
 function toCallResult(routed: RouteResult): CallResult {
   if (routed.ok) return { answer: routed.answer, nodeId: routed.nodeId, attempts: routed.attempts }
-  return { answer: { error: routed.error.toJsonRpcError() }, nodeId: undefined, attempts: routed.attempts }
-}
-
-function errorResponse(error: ProxyError): HandledRequest {
-  return { status: error.httpStatus, body: JSON.stringify(shapeReply(null, '2.0', { error: error.toJsonRpcError() })), nodeIds: [], attempts: 0 }
-}
-
-/**
- * HTTP status of a single call: a proxy outcome uses its catalog status (503 no node, 502, 504);
- * a bitcoind-style (1.0) client on a bitcoin chain gets Core's legacy statuses for errors
- * (404 method not found, 400 invalid request, 500 otherwise), which its clients expect.
- */
-function statusFor(reply: JsonRpcReply, result: CallResult | undefined, legacy: boolean): number {
-  const error = 'error' in reply ? reply.error : null
-  if (error === null || error === undefined) return 200
-  const proxyCode = proxyErrorCode(error.data)
-  if (proxyCode !== undefined) {
-    const status = ProxyError.statusOf(proxyCode)
-    if (status !== 200) return status
-  }
-  if (!legacy || result === undefined) return 200
-  if (error.code === -32601) return 404
-  if (error.code === -32600) return 400
-  return 500
-}
-
-function proxyErrorCode(data: unknown): string | undefined {
-  if (typeof data !== 'object' || data === null) return undefined
-  const code = (data as { code?: unknown }).code
-  return typeof code === 'string' && code.startsWith('SY_') ? code : undefined
+  return { answer: { error: routed.error.toJsonRpcError() }, nodeId: undefined, attempts: routed.attempts, proxyError: routed.error }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { ChainAdapter } from '../../src/chain-adapter.js'
-import { parseConfig } from '../../src/config/load-config.js'
+import { parseConfig } from '../../test/support/parse-test-config.js'
 import { type BcoinNode, startBcoin } from '../../src/devnet/bcoin.js'
 import { freePort } from '../../src/devnet/free-port.js'
 import { NodeClient } from '../../src/upstream/node-client.js'

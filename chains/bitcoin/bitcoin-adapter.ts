@@ -7,13 +7,17 @@ import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation 
 import type { ChainConfig } from '../../src/config/schema.js'
 import type { NodeTransport } from '../../src/upstream/node-transport.js'
 import { createBitcoinBroadcast } from './bitcoin-broadcast.js'
+import { bitcoinChainConfig, bitcoinNodeConfig } from './bitcoin-config.js'
+import { cookieCredentials } from './bitcoin-cookie.js'
+import { bitcoinLegacyHttpStatus } from './bitcoin-legacy-status.js'
 import { classifyBitcoinMethod, requiredBitcoinHeight } from './bitcoin-methods.js'
 import { bitcoinCallCost, classifyBitcoinError } from './bitcoin-node-errors.js'
 import { networkOfGenesis, resolveGenesisHash } from './bitcoin-networks.js'
 import { bitcoinDataHeight, bitcoinMissingCapability, bitcoinRequirement, canonicalBitcoinAnswer, isBitcoinEmptyAnswer, pinBitcoinToHeight } from './bitcoin-read-rules.js'
 
 /** The adapter for one bitcoin-family chain; throws on a config without a usable genesis (see `resolveGenesisHash`). */
-export const createBitcoinAdapter: ChainAdapterFactory = (chain: ChainConfig): ChainAdapter => {
+export const createBitcoinAdapter: ChainAdapterFactory = (config: ChainConfig): ChainAdapter => {
+  const chain = bitcoinChainConfig(config)
   const genesis = resolveGenesisHash(chain)
   // An explicit genesisHash overrides the preset, so the preset name would mislabel it.
   const expected = (chain.genesisHash === undefined ? chain.network : networkOfGenesis(genesis)) ?? 'the configured genesis'
@@ -35,6 +39,11 @@ export const createBitcoinAdapter: ChainAdapterFactory = (chain: ChainConfig): C
     missingCapability: bitcoinMissingCapability,
     canonicalAnswer: canonicalBitcoinAnswer,
     broadcast: createBitcoinBroadcast(),
+    credentials: (node) => {
+      const { cookieFile } = bitcoinNodeConfig(node)
+      return cookieFile === undefined ? undefined : cookieCredentials(cookieFile)
+    },
+    legacyHttpStatus: bitcoinLegacyHttpStatus,
   }
 }
 

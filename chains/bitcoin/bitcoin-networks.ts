@@ -6,7 +6,7 @@
  * share block 0. Keep BTC and BCH nodes in separate, correctly labelled chains; a misplaced fork
  * node shows up as a height/hash disagreement, not here.
  */
-import type { ChainConfig } from '../../src/config/schema.js'
+import type { BitcoinChainOptions } from './bitcoin-config.js'
 
 /** Preset name → genesis hash (hex as RPC prints it). `testnet` is an alias of `testnet3`. */
 export const genesisHashes: Readonly<Record<string, string>> = {
@@ -26,7 +26,7 @@ export const genesisHashes: Readonly<Record<string, string>> = {
 }
 
 /** The genesis hash a chain's nodes must report: an explicit `genesisHash` wins over the preset. */
-export function resolveGenesisHash(chain: Pick<ChainConfig, 'network' | 'genesisHash'>): string {
+export function resolveGenesisHash(chain: Pick<BitcoinChainOptions, 'network' | 'genesisHash'>): string {
   if (chain.genesisHash !== undefined) return chain.genesisHash.replace(/^0x/, '').toLowerCase()
   if (chain.network === undefined) throw new Error('bitcoin chains need a network preset or a genesisHash')
   // hasOwn: "constructor" or "toString" must not resolve to Object.prototype's members.

@@ -1,3 +1,19 @@
+export { bitcoinFamily } from './bitcoin-family.js'
+export {
+  bitcoinChainConfig,
+  bitcoinChainOptions,
+  bitcoinConfig,
+  bitcoinDefaults,
+  bitcoinNodeConfig,
+  bitcoinNodeOptions,
+  checkBitcoinChain,
+  type BitcoinChainConfig,
+  type BitcoinChainOptions,
+  type BitcoinNodeConfig,
+  type BitcoinNodeOptions,
+} from './bitcoin-config.js'
+export { cookieCredentials } from './bitcoin-cookie.js'
+export { bitcoinLegacyHttpStatus } from './bitcoin-legacy-status.js'
 export { createBitcoinAdapter, readBlockchainInfo, type BlockchainInfoReading } from './bitcoin-adapter.js'
 export { classifyBitcoinMethod, requiredBitcoinHeight } from './bitcoin-methods.js'
 export { bitcoinCallCost, classifyBitcoinError } from './bitcoin-node-errors.js'

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { parseConfig } from '../../src/config/load-config.js'
+import { parseConfig } from '../../test/support/parse-test-config.js'
 import type { ChainConfig } from '../../src/config/schema.js'
 import { type AnvilNode, startAnvil, stopAll } from '../../src/devnet/anvil.js'
 import { freePort } from '../../src/devnet/free-port.js'

@@ -5,6 +5,7 @@
  */
 import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation } from '../../src/chain-adapter.js'
 import type { ChainConfig } from '../../src/config/schema.js'
+import { evmChainConfig, evmNodeConfig } from './evm-config.js'
 import type { CallOutcome, NodeTransport } from '../../src/upstream/node-transport.js'
 import { classifyEvmMethod, quantity, requiredEvmHeight } from './evm-methods.js'
 import { classifyEvmError, evmCallCost } from './evm-node-errors.js'
@@ -17,9 +18,11 @@ import { evmDataHeight, evmMissingCapability, evmRequirement, isEvmEmptyAnswer, 
  * Builds the EVM adapter for one chain.
  * @throws Error when the chain has no `chainId`: without it a node on another chain would pass.
  */
-export const createEvmAdapter: ChainAdapterFactory = (chain: ChainConfig): ChainAdapter => {
+export const createEvmAdapter: ChainAdapterFactory = (config: ChainConfig): ChainAdapter => {
+  const chain = evmChainConfig(config)
   const chainId = chain.chainId
-  if (chainId === undefined) throw new Error(`evm chain "${chain.name}" needs a chainId`)
+  // The config schema requires it; a chain config built by hand may still lack it.
+  if (typeof chainId !== 'number') throw new Error(`evm chain "${chain.name}" needs a chainId`)
   const genesisHash = chain.genesisHash === undefined ? undefined : normalizeHash(chain.genesisHash)
   const chainIdHex = `0x${chainId.toString(16)}`
   return {
@@ -32,7 +35,10 @@ export const createEvmAdapter: ChainAdapterFactory = (chain: ChainConfig): Chain
     answerLocally: (call) => (call.method === 'eth_chainId' ? { result: chainIdHex } : undefined),
     classifyError: classifyEvmError,
     callCost: evmCallCost,
-    watchHeads: (node, handlers) => (node.wsUrl === undefined ? undefined : watchNewHeads({ nodeId: node.id, url: node.wsUrl }, handlers)),
+    watchHeads: (node, handlers) => {
+      const { wsUrl } = evmNodeConfig(node)
+      return wsUrl === undefined ? undefined : watchNewHeads({ nodeId: node.id, url: wsUrl }, handlers)
+    },
     pinToHeight: pinEvmToHeight,
     isEmptyAnswer: isEvmEmptyAnswer,
     dataHeight: evmDataHeight,

@@ -1,3 +1,18 @@
+export { evmFamily } from './evm-family.js'
+export {
+  evmBroadcastOptions,
+  evmChainConfig,
+  evmChainOptions,
+  evmConfig,
+  evmDefaults,
+  evmNodeConfig,
+  evmNodeOptions,
+  type EvmBroadcastOptions,
+  type EvmChainConfig,
+  type EvmChainOptions,
+  type EvmNodeConfig,
+  type EvmNodeOptions,
+} from './evm-config.js'
 export { createEvmAdapter } from './evm-adapter.js'
 export { classifyEvmMethod, quantity, requiredEvmHeight } from './evm-methods.js'
 export { classifyEvmError, evmCallCost } from './evm-node-errors.js'

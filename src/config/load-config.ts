@@ -2,10 +2,14 @@
  * Reads, interpolates and validates a config file. Every problem is reported at once, each with
  * its path (`chains.eth.nodes[0].url: must be an http(s) URL`), so an operator fixes a file in
  * one pass. JSON is valid YAML, so `.json` content in a `.yaml` file loads too.
+ * The chain families are a parameter: each validates its own options (see `FamilyConfigSlice`);
+ * `src/index.ts` binds the built-in ones. The config returned is deeply frozen.
  */
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
-import { applyFamilyDefaults, configSchema, type ProxyConfig, type ProxyConfigInput } from './schema.js'
+import type { $ZodIssue } from 'zod/v4/core'
+import { applyFamilyDefaults, configSchemaFor, type FamilyConfigSlice, type ProxyConfig, type ProxyConfigInput } from './schema.js'
+import { deepFreeze } from '../util/deep-freeze.js'
 
 export class ConfigError extends Error {
   readonly problems: readonly string[]
@@ -18,7 +22,10 @@ export class ConfigError extends Error {
 
 export type Env = Readonly<Record<string, string | undefined>>
 
-export async function loadConfigFile(path: string, env: Env = process.env): Promise<ProxyConfig> {
+/** The chain families a config may name, by name (`{ evm: evmFamily, bitcoin: bitcoinFamily }`). */
+export type ConfigFamilies = Readonly<Record<string, FamilyConfigSlice>>
+
+export async function loadConfigFile(path: string, env: Env, families: ConfigFamilies): Promise<ProxyConfig> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -26,50 +33,68 @@ export async function loadConfigFile(path: string, env: Env = process.env): Prom
     const code = (error as { code?: string }).code ?? 'unreadable'
     throw new ConfigError(path, [`cannot read the file (${code})`])
   }
-  return parseConfigText(text, env, path)
+  return parseConfigText(text, env, path, families)
 }
 
-export function parseConfigText(text: string, env: Env = process.env, source = '<text>'): ProxyConfig {
+export function parseConfigText(text: string, env: Env, source: string, families: ConfigFamilies): ProxyConfig {
   let raw: unknown
   try {
     raw = parseYaml(text)
   } catch (error) {
     throw new ConfigError(source, [`not valid YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`])
   }
-  return parseConfig(raw, env, source)
+  return parseConfig(raw, env, source, families)
 }
 
 /** Validates a config object (as parsed from YAML, or written in code by a library user). */
-export function parseConfig(raw: unknown | ProxyConfigInput, env: Env = process.env, source = '<object>'): ProxyConfig {
+export function parseConfig(raw: unknown | ProxyConfigInput, env: Env, source: string, families: ConfigFamilies): ProxyConfig {
   const problems: string[] = []
   const interpolated = interpolate(raw, env, [], problems)
-  const parsed = configSchema.safeParse(interpolated)
+  const parsed = configSchemaFor(families).safeParse(interpolated)
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${issue.message}`)
+    for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, interpolated, families))
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems)
   const chains: ProxyConfig['chains'] = {}
   for (const [name, chain] of Object.entries(parsed.data.chains)) {
-    const at = `chains.${name}`
-    const ids = new Set<string>()
-    chain.nodes.forEach((node, index) => {
-      if (ids.has(node.id)) problems.push(`${at}.nodes[${index}].id: duplicate node id "${node.id}"`)
-      ids.add(node.id)
-      if (chain.family !== 'evm' && node.wsUrl !== undefined) problems.push(`${at}.nodes[${index}].wsUrl: only evm nodes take a wsUrl`)
-      if (chain.family !== 'bitcoin' && node.cookieFile !== undefined) problems.push(`${at}.nodes[${index}].cookieFile: only bitcoin nodes take a cookieFile`)
-    })
-    if (chain.family === 'evm' && chain.chainId === undefined) problems.push(`${at}.chainId: required for evm chains`)
-    if (chain.family === 'bitcoin' && chain.network === undefined && chain.genesisHash === undefined) {
-      problems.push(`${at}.network: required for bitcoin chains (or give genesisHash)`)
-    }
-    if (chain.family === 'bitcoin' && chain.chainId !== undefined) problems.push(`${at}.chainId: only evm chains take a chainId`)
-    if (chain.health.readmitBackoffMaxMs < chain.health.readmitBackoffBaseMs) {
-      problems.push(`${at}.health.readmitBackoffMaxMs: must be at least readmitBackoffBaseMs`)
-    }
-    chains[name] = applyFamilyDefaults(name, chain)
+    // The schema accepted only known families.
+    chains[name] = applyFamilyDefaults(name, chain, (families[chain.family] as FamilyConfigSlice).defaults)
   }
-  if (problems.length > 0) throw new ConfigError(source, problems)
-  return { ...parsed.data, chains }
+  // Frozen: no part of a running proxy can change what another part reads; a reload replaces it whole.
+  return deepFreeze({ ...parsed.data, chains })
+}
+
+/**
+ * An option the chain's family does not take (`chainId` on a bitcoin chain) is named at its own
+ * path, with the families that do take it; other problems keep zod's wording.
+ */
+function describeIssue(issue: $ZodIssue, input: unknown, families: ConfigFamilies): string[] {
+  const level = issue.code === 'unrecognized_keys' ? familyLevel(issue.path) : undefined
+  if (issue.code !== 'unrecognized_keys' || level === undefined) return [`${formatPath(issue.path)}: ${issue.message}`]
+  const chain = (input as { chains: Record<string, { family: string }> }).chains[issue.path[1] as string]
+  const family = chain?.family ?? '?'
+  const noun = level === 'nodes' ? 'nodes' : 'chains'
+  return issue.keys.map((key) => {
+    const takers = Object.values(families)
+      .filter((other) => other.name !== family && Object.hasOwn(optionsAt(other, level), key))
+      .map((other) => other.name)
+    const hint = takers.length === 0 ? '' : ` (only ${takers.join(', ')} ${noun} take it)`
+    return `${formatPath([...issue.path, key])}: not an option of ${family} ${noun}${hint}`
+  })
+}
+
+/** Where in a chain an unknown key sits, when that level has family options. */
+function familyLevel(path: readonly PropertyKey[]): 'chain' | 'nodes' | 'broadcast' | undefined {
+  if (path[0] !== 'chains' || path.length < 2) return undefined
+  if (path.length === 2) return 'chain'
+  if (path.length === 3 && path[2] === 'broadcast') return 'broadcast'
+  if (path.length === 4 && path[2] === 'nodes') return 'nodes'
+  return undefined
+}
+
+function optionsAt(family: FamilyConfigSlice, level: 'chain' | 'nodes' | 'broadcast'): object {
+  if (level === 'chain') return family.chainOptions
+  return (level === 'nodes' ? family.nodeOptions : family.broadcastOptions) ?? {}
 }
 
 /**

@@ -1,8 +1,11 @@
 /**
  * The one source of truth for configuration: every option, its default and its unit.
  * `config/example.yaml` documents the same options for operators.
- * Family-dependent defaults (probe interval, lag threshold, ...) are filled in by
- * `applyFamilyDefaults` after parsing, so an omitted value means "the family's default".
+ * The core knows no chain family: each family (`chains/<family>/<family>-config.ts`) adds its own
+ * chain, node and broadcast options, its defaults and its checks (`FamilyConfigSlice`), and
+ * `configSchemaFor(families)` builds the schema a file is validated against. Family-dependent
+ * defaults (probe interval, lag threshold, ...) are filled in by `applyFamilyDefaults` after
+ * parsing, so an omitted value means "the family's default".
  */
 import { createHash } from 'node:crypto'
 import { isIP } from 'node:net'
@@ -15,23 +18,21 @@ const nonNegativeInt = z.number().int().nonnegative()
 const chainName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, "-" or "_"')
 const nodeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be letters, digits, ".", "-" or "_"')
 
-const httpUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value)
-    return url.protocol === 'http:' || url.protocol === 'https:'
-  } catch {
-    return false
-  }
-}, 'must be an http(s) URL')
+/** A URL string with one of `protocols` (`['http:', 'https:']`); families use it for their own URLs. */
+export function urlOption(protocols: readonly string[], message: string) {
+  return z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol)
+    } catch {
+      return false
+    }
+  }, message)
+}
 
-const wsUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value)
-    return url.protocol === 'ws:' || url.protocol === 'wss:'
-  } catch {
-    return false
-  }
-}, 'must be a ws(s) URL')
+const httpUrl = urlOption(['http:', 'https:'], 'must be an http(s) URL')
+
+/** The parsed type of a family's option shape (its `chainOptions`, `nodeOptions`…). */
+export type OptionsOf<Shape extends z.core.$ZodShape> = z.output<z.ZodObject<Shape>>
 
 /** A token bucket: a rate on average, and how many may come at once after a quiet spell. */
 export const bucketSchema = z.strictObject({
@@ -46,16 +47,12 @@ export const nodeSchema = z.strictObject({
   id: nodeId,
   /** HTTP(S) JSON-RPC endpoint. Secret: may carry credentials (user:password@) or an API key. */
   url: httpUrl,
-  /** EVM only: WebSocket endpoint for `newHeads` (push heights). Secret too. */
-  wsUrl: wsUrl.optional(),
   /**
    * Basic-auth user and password (bitcoind rpcuser/rpcpassword), instead of user:password@ in the
    * URL; no percent-encoding needed, so secrets with `#`, `@` or `:` work as they are.
    */
   username: z.string().optional(),
   password: z.string().optional(),
-  /** Bitcoin only: path of bitcoind's `.cookie` file; read at start, used as basic auth. */
-  cookieFile: z.string().min(1).optional(),
   /** Relative share of traffic among equally healthy nodes. Default 1; 0 = only when nothing else. */
   weight: z.number().nonnegative().default(1),
   /** Who runs the node (operator, provider); broadcasts spread across distinct providers. */
@@ -74,15 +71,15 @@ export const nodeSchema = z.strictObject({
 })
 
 export const healthSchema = z.strictObject({
-  /** Probe period per node, ms. Default: evm 1000, bitcoin 2000. */
+  /** Probe period per node, ms. Default: the family's (evm 1000, bitcoin 2000). */
   intervalMs: positiveMs.optional(),
   /** Timeout of one probe, ms. Default: the probe interval, at most 5000. */
   timeoutMs: positiveMs.optional(),
-  /** A node more than this many blocks behind the pool head is `lagging`. Default: bitcoin 1, evm 3. */
+  /** A node more than this many blocks behind the pool head is `lagging`. Default: the family's (bitcoin 1, evm 3). */
   maxLagBlocks: nonNegativeInt.optional(),
   /**
    * A node below the head for this long, counted from when the pool head first passed its height,
-   * is `lagging` even inside maxLagBlocks. Default: bitcoin 120000, evm 15000 (ms).
+   * is `lagging` even inside maxLagBlocks. Default: the family's (bitcoin 120000, evm 15000) (ms).
    */
   staleAfterMs: positiveMs.optional(),
   /** Consecutive failures (probes and live traffic) that make a node `down`. Default 3. */
@@ -177,8 +174,6 @@ export const broadcastSchema = z.strictObject({
    * no protection against lying nodes. Default true.
    */
   verifyAcceptance: z.boolean().default(true),
-  /** EVM: accept transactions without EIP-155 replay protection. Default false. */
-  allowUnprotected: z.boolean().default(false),
   /**
    * No longer used: repeats are now checked against the nodes (see README, broadcasts). Still
    * accepted so existing configs load. Default 10000.
@@ -186,27 +181,17 @@ export const broadcastSchema = z.strictObject({
   recentCacheSize: z.number().int().positive().default(10_000),
 })
 
+/**
+ * The options every chain takes, whatever its family. A family's own options (evm `chainId`,
+ * bitcoin `network`…) sit beside them in the same object (see `FamilyConfigSlice`).
+ */
 export const chainSchema = z.strictObject({
-  family: z.enum(['evm', 'bitcoin']),
-  /** EVM: the chain id every node must report (`eth_chainId`). Required for evm. */
-  chainId: z.number().int().positive().optional(),
-  /**
-   * Bitcoin: the network preset (genesis hash check): mainnet, testnet3, testnet4, signet,
-   * regtest, litecoin, litecoin-testnet, dogecoin, dogecoin-testnet, bitcoincash.
-   */
-  network: z.string().optional(),
-  /** Expected genesis block hash (bitcoin: overrides the preset; evm: checked when set). */
-  genesisHash: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be a 32-byte hex hash').optional(),
+  /** The chain family, the name of one of the families the proxy was given (built in: evm, bitcoin). Required. */
+  family: z.string(),
   /** Per-attempt timeout for a proxied request, ms. Default 5000. */
   requestTimeoutMs: positiveMs.default(5_000),
-  /** Confirmations after which a broadcast counts as final. Default: bitcoin 2, evm 12. */
+  /** Confirmations after which a broadcast counts as final. Default: the family's (bitcoin 2, evm 12). */
   confirmations: z.number().int().min(1).optional(),
-  /**
-   * EVM: most blocks one eth_getLogs may span (toBlock − fromBlock + 1, `latest` read as the pool's
-   * read head, `earliest` as 0); wider → SY_RANGE_TOO_LARGE and no node is asked. 0 = no limit.
-   * Ignored by bitcoin chains. Default 10000 (blocks).
-   */
-  maxLogsRange: nonNegativeInt.default(10_000),
   health: healthSchema.prefault({}),
   routing: routingSchema.prefault({}),
   broadcast: broadcastSchema.prefault({}),
@@ -487,7 +472,8 @@ function checkClients(config: { clients?: unknown; chains?: unknown } | undefine
   })
 }
 
-export const configSchema = z.strictObject({
+/** The config's sections; `configSchemaFor` completes `chains` with the families' options. */
+const configShape = {
   server: serverSchema.prefault({}),
   log: logSchema.prefault({}),
   journal: journalSchema.prefault({}),
@@ -498,51 +484,196 @@ export const configSchema = z.strictObject({
   chains: z.record(chainName, chainSchema).refine((chains) => Object.keys(chains).length > 0, 'needs at least one chain'),
   /** Client keys for /rpc: with none, /rpc is open to anyone who can connect (see `src/server/client-auth.ts`). Default []. */
   clients: z.array(clientSchema).default([]),
-}).superRefine(requireAdminToken, { when: () => true })
-  .superRefine(checkClients, { when: () => true })
+}
 
-export type NodeConfig = z.output<typeof nodeSchema>
+/** The config without any family's options: what the core's types are derived from. */
+const coreConfigSchema = z.strictObject(configShape)
+
+/** Numbers an operator would pick for a kind of chain, used where the chain's config says nothing. */
+export interface FamilyDefaults {
+  /** `health.intervalMs`, ms. */
+  readonly intervalMs: number
+  /** `health.maxLagBlocks`, blocks. */
+  readonly maxLagBlocks: number
+  /** `health.staleAfterMs`, ms. */
+  readonly staleAfterMs: number
+  /** `confirmations`, blocks. */
+  readonly confirmations: number
+}
+
+/** A problem a family's check finds in one chain; `path` starts inside the chain (`['network']`). */
+export interface ConfigProblem {
+  readonly path: ReadonlyArray<string | number>
+  readonly message: string
+}
+
+/**
+ * What a chain family owns in the config (a `ChainFamily` carries it, see `src/chain-adapter.ts`).
+ * Its options stay flat in the file: `chainId:` beside `family:`, `wsUrl:` beside a node's `url:`,
+ * `allowUnprotected:` inside `broadcast:`. Each option's schema carries its doc comment (default
+ * and unit) in the family's config file, and has a line in `config/example.yaml`.
+ */
+export interface FamilyConfigSlice {
+  /** The `family:` value that selects it. */
+  readonly name: string
+  /** Chain options only this family takes. A name the core already uses is refused. */
+  readonly chainOptions: z.core.$ZodShape
+  /** Node options only this family takes. */
+  readonly nodeOptions?: z.core.$ZodShape
+  /** Options of the chain's `broadcast:` block only this family takes. */
+  readonly broadcastOptions?: z.core.$ZodShape
+  readonly defaults: FamilyDefaults
+  /**
+   * Checks across options (one of two options required, …). Sees the chain as parsed so far
+   * (defaults filled in, unknown options dropped) also when some of its values failed, so that
+   * its problems are listed with all the others: test what it reads with `typeof`. Pure; never throws.
+   */
+  checkChain?(chain: Readonly<Record<string, unknown>>): readonly ConfigProblem[]
+}
+
+/**
+ * Options a family adds to a chain, a node or a `broadcast:` block, as the core sees them: there,
+ * but typed only by the family (`EvmChainConfig`, `BitcoinChainConfig` narrow them).
+ */
+export type FamilyOptions = { readonly [option: string]: unknown }
+
+export type NodeConfig<Options = FamilyOptions> = z.output<typeof nodeSchema> & Options
 export type HealthConfig = Required<z.output<typeof healthSchema>>
 export type RoutingConfig = z.output<typeof routingSchema>
 export type VerifyConfig = z.output<typeof verifySchema>
-export type BroadcastConfig = z.output<typeof broadcastSchema>
+export type BroadcastConfig<Options = FamilyOptions> = z.output<typeof broadcastSchema> & Options
 export type AlertsConfig = z.output<typeof alertsSchema>
 export type ServerConfig = z.output<typeof serverSchema>
 export type AdminConfig = z.output<typeof adminSchema>
 export type ClientConfig = z.output<typeof clientSchema>
 export type BucketConfig = z.output<typeof bucketSchema>
 export type MethodGroup = (typeof METHOD_GROUPS)[number]
-export type ChainConfig = Omit<z.output<typeof chainSchema>, 'health' | 'confirmations'> & {
-  /** The chain's name (its key under `chains:`). */
-  name: string
-  health: HealthConfig
-  confirmations: number
-}
-export type ProxyConfig = Omit<z.output<typeof configSchema>, 'chains'> & { chains: Record<string, ChainConfig> }
+
+/** A chain as validated, before the family's defaults are filled in. */
+export type ParsedChainConfig = Omit<z.output<typeof chainSchema>, 'nodes' | 'broadcast'> &
+  FamilyOptions & { nodes: NodeConfig[]; broadcast: BroadcastConfig }
+
+/**
+ * A validated chain. The type parameters are the family's own options (chain, node, broadcast
+ * block); the core leaves them at `FamilyOptions` and never reads them.
+ */
+export type ChainConfig<Options = FamilyOptions, NodeOptions = FamilyOptions, BroadcastOptions = FamilyOptions> = Omit<
+  z.output<typeof chainSchema>,
+  'health' | 'confirmations' | 'nodes' | 'broadcast'
+> &
+  Options & {
+    /** The chain's name (its key under `chains:`). */
+    name: string
+    health: HealthConfig
+    confirmations: number
+    nodes: NodeConfig<NodeOptions>[]
+    broadcast: BroadcastConfig<BroadcastOptions>
+  }
+export type ProxyConfig = Omit<z.output<typeof coreConfigSchema>, 'chains'> & { chains: Record<string, ChainConfig> }
+
+/** A chain as users may write it: every defaulted option optional, plus its family's options. */
+export type ChainConfigInput = Omit<z.input<typeof chainSchema>, 'nodes' | 'broadcast'> &
+  FamilyOptions & { nodes: Array<z.input<typeof nodeSchema> & FamilyOptions>; broadcast?: (z.input<typeof broadcastSchema> & FamilyOptions) | undefined }
 /** What users may write: every defaulted option optional. */
-export type ProxyConfigInput = z.input<typeof configSchema>
+export type ProxyConfigInput = Omit<z.input<typeof coreConfigSchema>, 'chains'> & { chains: Record<string, ChainConfigInput> }
 
-/** Family defaults: numbers an operator would pick for each kind of chain. */
-export const familyDefaults = {
-  // Bitcoin: 10-minute blocks, so one block of lag is already a stale view of deposits.
-  bitcoin: { intervalMs: 2_000, maxLagBlocks: 1, staleAfterMs: 120_000, confirmations: 2 },
-  // EVM: seconds-long blocks; 3 blocks of slack absorbs normal propagation jitter.
-  evm: { intervalMs: 1_000, maxLagBlocks: 3, staleAfterMs: 15_000, confirmations: 12 },
-} as const
+/** What `configSchemaFor` yields: the config with each chain's family options, before family defaults. */
+export type ParsedConfig = Omit<z.output<typeof coreConfigSchema>, 'chains'> & { chains: Record<string, ParsedChainConfig> }
 
-export function applyFamilyDefaults(name: string, chain: z.output<typeof chainSchema>): ChainConfig {
-  const family = familyDefaults[chain.family]
-  const intervalMs = chain.health.intervalMs ?? family.intervalMs
+const builtSchemas = new WeakMap<object, z.ZodType<ParsedConfig>>()
+
+/**
+ * The schema a config is validated against with these families: each chain is the core's chain
+ * options plus those of the family its `family:` names (an unknown one is a problem at
+ * `chains.<name>.family`). Built once per families object.
+ * @throws Error when a family is registered under another name or reuses a core option's name.
+ */
+export function configSchemaFor(families: Readonly<Record<string, FamilyConfigSlice>>): z.ZodType<ParsedConfig> {
+  const built = builtSchemas.get(families)
+  if (built !== undefined) return built
+  const entries = Object.entries(families)
+  for (const [key, family] of entries) {
+    if (family.name !== key) throw new Error(`families.${key}: the family is named "${family.name}": register it under its own name`)
+  }
+  const [first, ...rest] = entries.map(([, family]) => familyChainSchema(family))
+  if (first === undefined) throw new Error('no chain families given')
+  const known = entries.map(([name]) => name).join(', ')
+  const chain = z.discriminatedUnion('family', [first, ...rest], {
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined
+      const family: unknown = (issue.input as { family?: unknown } | undefined)?.family
+      return family === undefined ? `required: one of ${known}` : `unknown family ${JSON.stringify(family)} (known: ${known})`
+    },
+  })
+  const schema = z
+    .strictObject({ ...configShape, chains: z.record(chainName, chain).refine((chains) => Object.keys(chains).length > 0, 'needs at least one chain') })
+    .superRefine(requireAdminToken, { when: () => true })
+    .superRefine(checkClients, { when: () => true }) as unknown as z.ZodType<ParsedConfig>
+  builtSchemas.set(families, schema)
+  return schema
+}
+
+/** One family's chain: the core's options plus the family's, at each of the three levels. */
+function familyChainSchema(family: FamilyConfigSlice) {
+  const nodeOptions = family.nodeOptions ?? {}
+  const broadcastOptions = family.broadcastOptions ?? {}
+  refuseClashes(family.name, 'chain', chainSchema.shape, family.chainOptions)
+  refuseClashes(family.name, 'node', nodeSchema.shape, nodeOptions)
+  refuseClashes(family.name, 'broadcast', broadcastSchema.shape, broadcastOptions)
+  return chainSchema
+    .extend({
+      ...family.chainOptions,
+      family: z.literal(family.name),
+      broadcast: broadcastSchema.extend(broadcastOptions).prefault({}),
+      nodes: z.array(nodeSchema.extend(nodeOptions)).min(1, 'needs at least one node'),
+    })
+    .superRefine(checkChain, { when: () => true })
+    .superRefine(
+      (chain, ctx) => {
+        for (const problem of family.checkChain?.(chain) ?? []) ctx.addIssue({ code: 'custom', path: [...problem.path], message: problem.message })
+      },
+      { when: () => true },
+    )
+}
+
+function refuseClashes(family: string, level: string, core: object, options: object): void {
+  const clash = Object.keys(options).find((key) => Object.hasOwn(core, key))
+  if (clash !== undefined) throw new Error(`family "${family}": ${level} option "${clash}" is a core option`)
+}
+
+/**
+ * Checks across a chain's core options: unique node ids, a backoff range the right way round.
+ * Runs on partly invalid input too (`when`), so these are listed with the rest.
+ */
+function checkChain(chain: { nodes?: unknown; health?: unknown }, ctx: z.RefinementCtx): void {
+  if (Array.isArray(chain.nodes)) {
+    const ids = new Set<string>()
+    chain.nodes.forEach((node: unknown, index) => {
+      const id = typeof node === 'object' && node !== null ? (node as { id?: unknown }).id : undefined
+      if (typeof id !== 'string') return
+      if (ids.has(id)) ctx.addIssue({ code: 'custom', path: ['nodes', index, 'id'], message: `duplicate node id "${id}"` })
+      ids.add(id)
+    })
+  }
+  const health = typeof chain.health === 'object' && chain.health !== null ? (chain.health as { readmitBackoffBaseMs?: unknown; readmitBackoffMaxMs?: unknown }) : {}
+  if (typeof health.readmitBackoffMaxMs === 'number' && typeof health.readmitBackoffBaseMs === 'number' && health.readmitBackoffMaxMs < health.readmitBackoffBaseMs) {
+    ctx.addIssue({ code: 'custom', path: ['health', 'readmitBackoffMaxMs'], message: 'must be at least readmitBackoffBaseMs' })
+  }
+}
+
+/** A validated chain with its family's defaults filled in where the config says nothing. */
+export function applyFamilyDefaults(name: string, chain: ParsedChainConfig, defaults: FamilyDefaults): ChainConfig {
+  const intervalMs = chain.health.intervalMs ?? defaults.intervalMs
   return {
     ...chain,
     name,
-    confirmations: chain.confirmations ?? family.confirmations,
+    confirmations: chain.confirmations ?? defaults.confirmations,
     health: {
       ...chain.health,
       intervalMs,
       timeoutMs: chain.health.timeoutMs ?? Math.min(intervalMs, 5_000),
-      maxLagBlocks: chain.health.maxLagBlocks ?? family.maxLagBlocks,
-      staleAfterMs: chain.health.staleAfterMs ?? family.staleAfterMs,
+      maxLagBlocks: chain.health.maxLagBlocks ?? defaults.maxLagBlocks,
+      staleAfterMs: chain.health.staleAfterMs ?? defaults.staleAfterMs,
       headQuorum: chain.health.headQuorum ?? (chain.nodes.length >= 3 ? 2 : 1),
     },
   }

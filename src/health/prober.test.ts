@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import type { ChainAdapter, ProbeObservation } from '../chain-adapter.js'
-import { parseConfig } from '../config/load-config.js'
+import { parseConfig } from '../../test/support/parse-test-config.js'
 import { NodePool } from '../pool/node-pool.js'
 import { type ProxyEventMap, ProxyEvents } from '../proxy-events.js'
 import type { NodeTransport } from '../upstream/node-transport.js'

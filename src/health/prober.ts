@@ -3,12 +3,12 @@
  * one round and can be called directly (tests, the admin "probe now" action); `start()`/`stop()`
  * own the timer, which is unref'd so it never keeps a process alive.
  *
- * A round: probe every node → apply heights and verdicts → fork check (block hashes at a common
- * height, `health.forkCheck`) and due capability reads (getindexinfo), side by side → the round
- * is complete (`probe:complete`). Fork and capability look-ups never count against a node.
+ * A round: probe every node → fork check (block hashes at a common height of the head the new
+ * heights make, `health.forkCheck`) and due capability reads (getindexinfo), side by side → apply
+ * heights, verdicts and the fork round together → the round is complete (`probe:complete`). Fork and capability look-ups never count against a node.
  */
 import type { ChainAdapter, HeadWatcher, ProbeObservation } from '../chain-adapter.js'
-import { type ForkCandidate, ForkWatch } from '../pool/fork-watch.js'
+import { type ForkCandidate, type ForkRound, ForkWatch } from '../pool/fork-watch.js'
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
 
 type RoundResult = { node: PoolNode; observation: ProbeObservation }
@@ -90,15 +90,19 @@ export class Prober {
         return { node, observation }
       }),
     )
+    const [forkRound] = await Promise.all([this.#checkForks(results), this.#readCapabilities(results)])
+    // The new heights and the fork verdict on them are applied together, with no await between:
+    // applied first, a node on another branch would be routable at the new head while its block
+    // hash is still being compared, and would answer tip reads with its own blocks.
     this.#pool.applyProbeResults(results)
-    await Promise.all([this.#checkForks(results), this.#readCapabilities(results)])
+    if (forkRound !== undefined) this.#pool.applyForkRound(forkRound)
     this.#pool.completeProbeRound()
   }
 
-  async #checkForks(results: readonly RoundResult[]): Promise<void> {
+  async #checkForks(results: readonly RoundResult[]): Promise<ForkRound | undefined> {
     const { forkCheck, timeoutMs, maxLagBlocks } = this.#pool.chain.health
     const blockHashAt = this.#adapter.blockHashAt
-    if (!forkCheck || blockHashAt === undefined) return
+    if (!forkCheck || blockHashAt === undefined) return undefined
     const byId = new Map<string, PoolNode>()
     const candidates: ForkCandidate[] = []
     for (const { node, observation } of results) {
@@ -107,8 +111,8 @@ export class Prober {
       byId.set(node.config.id, node)
       candidates.push({ nodeId: node.config.id, height: observation.height, chainwork: observation.chainwork })
     }
-    const round = await this.#forkWatch.check({
-      head: this.#pool.head,
+    return await this.#forkWatch.check({
+      head: this.#pool.headWith(results),
       maxLagBlocks,
       candidates,
       hashAt: async (nodeId, height) => {
@@ -121,7 +125,6 @@ export class Prober {
         }
       },
     })
-    if (round !== undefined) this.#pool.applyForkRound(round)
   }
 
   async #readCapabilities(results: readonly RoundResult[]): Promise<void> {

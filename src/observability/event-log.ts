@@ -4,6 +4,7 @@
  */
 import type { ProxyEventHandlers } from '../proxy-events.js'
 import type { Proxy } from '../proxy.js'
+import { describeChange } from '../runtime/reload-plan.js'
 
 export interface EventLogger {
   info(object: object, message: string): void
@@ -36,6 +37,13 @@ export function logProxyEvents(proxy: Proxy, log: EventLogger): () => void {
     'read:disagree': (event) => log.warn({ event: 'read:disagree', ...event }, `${event.chain}: nodes disagree on ${event.method}`),
     'journal:health': (event) =>
       log[event.state === 'failed' ? 'error' : 'info']({ event: 'journal:health', ...event }, `broadcast journal ${event.state}: ${event.detail}`),
+    'config:reload': (event) =>
+      log[event.restartRequired.length > 0 ? 'warn' : 'info'](
+        { event: 'config:reload', changes: event.changes.map(describeChange), restartRequired: event.restartRequired, durationMs: Math.round(event.durationMs) },
+        event.changes.length === 0
+          ? 'config reloaded: no changes'
+          : `config reloaded: ${event.changes.length} change(s)${event.restartRequired.length > 0 ? `; ${event.restartRequired.join(', ')} apply at the next restart` : ''}`,
+      ),
   } satisfies ProxyEventHandlers)
   return () => {
     unsubscribe()

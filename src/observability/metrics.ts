@@ -88,8 +88,9 @@ export function createMetrics(proxy: Proxy): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const registers = [registry]
-  const chains = Object.values(proxy.config.chains)
-  const known = new Set(chains.map((chain) => chain.name))
+  // Chains, nodes and webhooks come from the config; a reload replaces them (see onReload).
+  let chains = Object.values(proxy.config.chains)
+  let known = new Set(chains.map((chain) => chain.name))
 
   // ---- figures read from the snapshot at scrape time ----
 
@@ -317,6 +318,7 @@ export function createMetrics(proxy: Proxy): Metrics {
   })
 
   // Series that exist from the start, so rate() and increase() see the first event.
+  const zeroSeries = (): void => {
   for (const chain of chains) {
     failovers.inc({ chain: chain.name }, 0)
     reorgs.inc({ chain: chain.name }, 0)
@@ -330,6 +332,8 @@ export function createMetrics(proxy: Proxy): Metrics {
   proxy.config.alerts.webhooks.forEach((_webhook, index) => {
     for (const outcome of ALERT_DELIVERY_OUTCOMES) alertDeliveries.inc({ webhook: webhookName(index), outcome }, 0)
   })
+  }
+  zeroSeries()
 
   // Per-client series: client names come from the config only (a reload may change the list).
   const clientRequests = new Counter({
@@ -392,7 +396,17 @@ export function createMetrics(proxy: Proxy): Metrics {
     for (const nodeId of event.minority) if (nodes?.some((node) => node.id === nodeId)) disputes.inc({ chain: event.chain, node: nodeId })
   }
 
+  // A reload: new chains and nodes get their zero series; those removed stop being counted
+  // (their past series stay until the process restarts, as Prometheus counters should).
+  const onReload = (): void => {
+    chains = Object.values(proxy.config.chains)
+    known = new Set(chains.map((chain) => chain.name))
+    webhookCount = proxy.config.alerts.webhooks.length
+    zeroSeries()
+  }
+
   const unsubscribe = proxy.events.subscribe({
+    'config:reload': onReload,
     'chain:reorg': onReorg,
     'read:disagree': onDisagree,
     'request:complete': onRequest,
@@ -404,7 +418,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     'broadcast:reorged': onReorged,
   })
 
-  const webhookCount = proxy.config.alerts.webhooks.length
+  let webhookCount = proxy.config.alerts.webhooks.length
   let closed = false
 
   return {

@@ -1,8 +1,9 @@
 /**
  * What operators see happen, in order: ejections, re-admissions, wrong chains, broadcast outcomes,
- * chain reorgs and forks, verified-read disagreements, journal failures. A bounded in-memory list fed by proxy events, with live listeners (the event stream).
+ * chain reorgs and forks, verified-read disagreements, journal failures, config reloads. A bounded in-memory list fed by proxy events, with live listeners (the event stream).
  */
 import type { Proxy } from '../proxy.js'
+import { changeChain, describeChange } from '../runtime/reload-plan.js'
 
 export interface TimelineEntry {
   /** ms since epoch */
@@ -68,6 +69,14 @@ export class Timeline {
         }),
       'journal:health': (event) =>
         this.add({ at: event.at, kind: 'journal:health', chain: event.chain ?? '', ...(event.txid === undefined ? {} : { txid: event.txid }), text: `broadcast journal ${event.state}: ${event.detail}` }),
+      'config:reload': (event) => {
+        const at = event.at
+        if (event.changes.length === 0) this.add({ at, kind: 'config', chain: '', text: 'config reloaded: no changes' })
+        for (const change of event.changes) {
+          this.add({ at, kind: 'config', chain: changeChain(change), ...('nodeId' in change ? { nodeId: change.nodeId } : {}), text: `config reloaded: ${describeChange(change)}` })
+        }
+        if (event.restartRequired.length > 0) this.add({ at, kind: 'config', chain: '', text: `config reloaded: ${event.restartRequired.join(', ')} apply at the next restart` })
+      },
     })
   }
 

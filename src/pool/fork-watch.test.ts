@@ -164,6 +164,24 @@ describe('ForkWatch', () => {
     expect(watch.remembered(5)).toBeUndefined()
   })
 
+  test('an unresolved dispute says where the disputing nodes last agreed, checked on them, not assumed', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 10: 'x10', 11: 'x11', 12: 'x12' }, b: { 10: 'x10', 11: 'y11', 12: 'y12' } })
+    const round = (head: number) => watch.check({ head, maxLagBlocks: 1, candidates: [c('a', head), c('b', head)], hashAt: view.hashAt })
+    // Both agree at 10 (remembered); b mines its own 11 and 12: the dispute at 12 split above 10.
+    view.set('b', 10, 'x10')
+    expect((await round(10))?.verdict.canonical).toBe('x10')
+    const disputed = await round(12)
+    expect(disputed?.verdict.canonical).toBeUndefined()
+    expect(disputed?.agreedAt).toBe(10)
+    // When the nodes differ at the remembered height too, the split is deeper than anything known.
+    view.set('b', 10, 'y10')
+    expect((await round(12))?.agreedAt).toBeUndefined()
+    // Nothing remembered: not known.
+    const fresh = new ForkWatch()
+    expect((await fresh.check({ head: 12, maxLagBlocks: 1, candidates: [c('a', 12), c('b', 12)], hashAt: view.hashAt }))?.agreedAt).toBeUndefined()
+  })
+
   test('fewer than 2 hashes: nothing compared, nothing decided (one node cannot vouch for itself)', async () => {
     const watch = new ForkWatch()
     const view = chains({ a: { 5: 'x' }, b: {}, c: {} })

@@ -128,6 +128,13 @@ export interface Reorg {
 export interface ForkRound {
   verdict: ForkVerdict
   reorg: Reorg | undefined
+  /**
+   * Unresolved disputes only: the highest remembered canonical height below the disputed one at
+   * which every node that answered still has the remembered block. The branches split above it,
+   * so reads up to it are safe and reads above it need agreeing nodes. undefined: not known
+   * (nothing remembered, or the nodes differ there too: the split is deeper).
+   */
+  agreedAt?: number | undefined
 }
 
 export interface ForkCheckInput {
@@ -159,11 +166,21 @@ export class ForkWatch {
     // One node's word is no comparison: it neither clears its own fork nor starts a dispute.
     if (reports.filter((report) => report.hash !== undefined).length < 2) return undefined
     const verdict = judgeForks(plan.height, reports)
-    if (verdict.canonical === undefined) return { verdict, reorg: undefined }
+    if (verdict.canonical === undefined) return { verdict, reorg: undefined, agreedAt: await this.#agreedBelow(plan.height, reports, input.hashAt) }
     const reorg = await this.#findReorg(plan.height, verdict.canonical, verdict.agreeing, input.hashAt)
     await this.#fillGap(plan.height, verdict.agreeing, input.hashAt)
     this.#remember(plan.height, verdict.canonical)
     return { verdict, reorg }
+  }
+
+  /** The highest remembered height below `height` where every node that answered has the remembered block. */
+  async #agreedBelow(height: number, reports: readonly HashReport[], hashAt: ForkCheckInput['hashAt']): Promise<number | undefined> {
+    const below = [...this.#memory.keys()].filter((remembered) => remembered < height)
+    if (below.length === 0) return undefined
+    const at = Math.max(...below)
+    const nodes = reports.filter((report) => report.hash !== undefined).map((report) => report.nodeId)
+    const hashes = await Promise.all(nodes.map(async (nodeId) => normalize(await hashAt(nodeId, at))))
+    return hashes.every((hash) => hash === this.#memory.get(at)) ? at : undefined
   }
 
   /** Remembered canonical hash at `height`, if any (for tests). */

@@ -127,10 +127,18 @@ export class NodePool {
   /** When the head first reached each recent height, ms. */
   readonly #headReachedAt = new Map<number, number>()
   #fork: ChainFork | undefined
+  /** During an unresolved dispute: the height where every node last agreed, when known. */
+  #agreedBeforeDispute: number | undefined
   /** Forked node ids and the dispute flag as last published with chain:fork (none at start). */
   #forkState = forkState([], false)
 
-  constructor(chain: ChainConfig, transports: ReadonlyMap<string, NodeTransport>, events: ProxyEvents, clock: Clock) {
+  /**
+   * `carried`: the pool this one replaces on a config reload (same chain). Nodes it names in
+   * `nodeIds` (same connection, same transport) keep their health, latency, evidence and
+   * capabilities, and the pool keeps its head, read head and fork state, so a reload neither
+   * re-admits an ejected node nor sends clients a lower block height.
+   */
+  constructor(chain: ChainConfig, transports: ReadonlyMap<string, NodeTransport>, events: ProxyEvents, clock: Clock, carried?: { pool: NodePool; nodeIds: ReadonlySet<string> }) {
     this.chain = chain
     this.#events = events
     this.#clock = clock
@@ -138,6 +146,18 @@ export class NodePool {
     this.nodes = chain.nodes.map((config) => {
       const transport = transports.get(config.id)
       if (transport === undefined) throw new Error(`no transport for node ${config.id}`)
+      const before = carried?.nodeIds.has(config.id) === true ? carried.pool.get(config.id) : undefined
+      if (before !== undefined) {
+        return {
+          ...before,
+          config,
+          transport,
+          inFlight: 0,
+          capabilities: { ...before.capabilities, archive: config.archive ?? before.capabilities.archive },
+          emptyAnswers: [...before.emptyAnswers],
+          disputes: [...before.disputes],
+        }
+      }
       return {
         config,
         transport,
@@ -155,14 +175,33 @@ export class NodePool {
       }
     })
     this.#byId = new Map(this.nodes.map((node) => [node.config.id, node]))
+    if (carried !== undefined) {
+      const from = carried.pool
+      this.head = from.head
+      this.headChangedAt = from.headChangedAt
+      this.probeRounds = from.probeRounds
+      this.#readHead = from.#readHead
+      for (const [height, at] of from.#headReachedAt) this.#headReachedAt.set(height, at)
+      this.#fork = from.#fork
+      this.#forkState = from.#forkState
+      this.agreementRequiredFrom = from.agreementRequiredFrom
+      this.#agreedBeforeDispute = from.#agreedBeforeDispute
+    }
   }
 
   /**
    * The height reads are served at: the quorum head, never going backwards for clients
-   * (`eth_blockNumber` / `getblockcount` are answered from it, `latest` is pinned to it).
+   * (`eth_blockNumber` / `getblockcount` are answered from it, `latest` is pinned to it). While
+   * nodes dispute a block with no majority and the height where they last agreed is known, it does
+   * not move past that height: tip reads are answered from the last block every node has (the tip
+   * is not known yet) instead of failing for want of two agreeing nodes at a height only the
+   * disputing ones have.
    */
   get readHead(): number | undefined {
-    if (this.head !== undefined && (this.#readHead === undefined || this.head > this.#readHead)) this.#readHead = this.head
+    let target = this.head
+    const agreed = this.#agreedBeforeDispute
+    if (target !== undefined && agreed !== undefined && target > agreed) target = agreed
+    if (target !== undefined && (this.#readHead === undefined || target > this.#readHead)) this.#readHead = target
     return this.#readHead
   }
 
@@ -241,6 +280,22 @@ export class NodePool {
   }
 
   /** A round's probe results: heights first, then the head, then each node's verdict. */
+  /**
+   * The pool head these probe results will make once applied: the prober checks for forks at it
+   * before applying them, so a node on another branch is never routable at a head it just reached.
+   */
+  headWith(results: ReadonlyArray<{ node: PoolNode; observation: ProbeObservation }>): number | undefined {
+    const observed = new Map(results.map(({ node, observation }) => [node, observation]))
+    const heights: number[] = []
+    for (const node of this.nodes) {
+      const observation = observed.get(node)
+      if (node.health.status === 'wrong-chain' || observation?.kind === 'wrong-chain') continue
+      const height = observation?.kind === 'ok' ? observation.height : node.health.height
+      if (height !== undefined) heights.push(height)
+    }
+    return computeHead(heights, this.chain.health.headQuorum)
+  }
+
   applyProbeResults(results: ReadonlyArray<{ node: PoolNode; observation: ProbeObservation }>): void {
     const now = this.#clock.now()
     for (const { node, observation } of results) {
@@ -284,7 +339,10 @@ export class NodePool {
       if (node !== undefined) this.#apply(node, { kind: 'fork', reason: undefined }, now)
     }
     const resolved = verdict.canonical !== undefined
-    this.agreementRequiredFrom = resolved ? undefined : verdict.height
+    // Reads need agreeing nodes from just above the last height every node was seen to agree on
+    // (the branches split there), or from the compared height when that is not known.
+    this.#agreedBeforeDispute = resolved ? undefined : round.agreedAt
+    this.agreementRequiredFrom = resolved ? undefined : (round.agreedAt ?? verdict.height - 1) + 1
     const forkedIds = this.nodes.filter((node) => node.health.forkReason !== undefined).map((node) => node.config.id)
     const state = forkState(forkedIds, !resolved)
     const changed = state !== this.#forkState

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest'
 import { createEvmAdapter } from '../../chains/evm/evm-adapter.js'
-import { parseConfig } from '../config/load-config.js'
+import { parseConfig } from '../../test/support/parse-test-config.js'
 import type { RpcCall } from '../jsonrpc/types.js'
 import { NodePool } from '../pool/node-pool.js'
 import { ProxyEvents } from '../proxy-events.js'

@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest'
 import { createBitcoinAdapter } from '../../chains/bitcoin/bitcoin-adapter.js'
 import { createEvmAdapter } from '../../chains/evm/evm-adapter.js'
 import type { ChainAdapter } from '../chain-adapter.js'
-import { parseConfig } from '../config/load-config.js'
+import { parseConfig } from '../../test/support/parse-test-config.js'
 import type { ChainConfig } from '../config/schema.js'
 import type { JsonRpcErrorObject, RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import { NodePool, type PoolNode } from '../pool/node-pool.js'
@@ -272,6 +272,19 @@ describe('verified reads', () => {
     expect(latest).toMatchObject({ ok: false, error: { code: 'SY_NODES_DISAGREE' } })
     // Below the disputed height, reads are ordinary.
     expect(await h.read({ method: 'eth_getBlockByNumber', params: ['0x7', false] })).toMatchObject({ ok: true, attempts: 1 })
+  })
+
+  test('a dispute whose split point is known: tip reads stay at the last agreed block, reads above it need agreement', async () => {
+    const answer = (hash: string): Script => () => ({ result: { number: '0x9', hash } })
+    const h = harness('evm', [evmNode('x', 10, answer('0x01')), evmNode('y', 10, answer('0x02'))])
+    const verdict = { height: 10, groups: [{ hash: '0x01', nodes: ['x'] }, { hash: '0x02', nodes: ['y'] }], canonical: undefined, forked: new Map(), agreeing: [], unknown: [], decidedBy: undefined }
+    h.pool.applyForkRound({ verdict, reorg: undefined, agreedAt: 8 })
+    expect(h.pool.agreementRequiredFrom).toBe(9)
+    expect(h.pool.readHead).toBe(8)
+    // `latest` is pinned to block 8, which every node has: answered by one node.
+    expect(await h.read({ method: 'eth_getBlockByNumber', params: ['latest', false] })).toMatchObject({ ok: true, attempts: 1 })
+    // Block 9 is above the split: two agreeing nodes or nothing.
+    expect(await h.read({ method: 'eth_getBlockByNumber', params: ['0x9', false] })).toMatchObject({ ok: false, error: { code: 'SY_NODES_DISAGREE' } })
   })
 
   test('bitcoin answers compare without the node’s own confirmations', async () => {

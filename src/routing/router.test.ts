@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest'
 import { createEvmAdapter } from '../../chains/evm/evm-adapter.js'
-import { parseConfig } from '../config/load-config.js'
+import { parseConfig } from '../../test/support/parse-test-config.js'
 import type { ChainConfig } from '../config/schema.js'
 import type { RpcCall } from '../jsonrpc/types.js'
 import { NodePool, type PoolNode } from '../pool/node-pool.js'

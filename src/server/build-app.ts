@@ -3,6 +3,7 @@
  * snapshot, and health/readiness probes. A thin layer: all decisions live in the Proxy.
  */
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { ProxyError, isProxyError } from '../errors/proxy-error.js'
 import { shapeReply } from '../jsonrpc/reply.js'
@@ -16,6 +17,9 @@ import { registerDashboard } from '../dashboard/register-dashboard.js'
 import { ReplyHold, holdRepliesOf } from '../upstream/reply-budget.js'
 import { type Clock, systemClock } from '../util/clock.js'
 import { adminGuard, metricsGuard } from './admin-guard.js'
+import { handleRpcBody } from './rpc-route.js'
+import type { ConfigReloader } from './config-reloader.js'
+import { describeChange, isDeepEqual } from '../runtime/reload-plan.js'
 import { EventStreams } from './event-streams.js'
 import { LoginThrottle } from './login-throttle.js'
 import { ClientGate, listensBeyondLoopback } from './client-gate.js'
@@ -32,6 +36,11 @@ export interface AppOptions {
   streamIntervalMs?: number
   /** Time source of the failed-login throttle. Default: the system clock. */
   clock?: Clock
+  /**
+   * Where `POST /admin/api/reload` (and the CLI's SIGHUP) re-reads the config from; the CLI
+   * passes its `--config` file. Without one, the route answers 501.
+   */
+  reloader?: ConfigReloader
 }
 
 /** A client's x-request-id is kept when it is tame; otherwise a fresh one is made. */
@@ -103,6 +112,9 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
     const admitted = gate.admit(request.headers, request.params.chain, typeof request.body === 'string' ? request.body : '')
     if (!admitted.pass) return reply.code(admitted.status).headers(admitted.headers).type('application/json').send(admitted.body)
     const controller = new AbortController()
+    // Every call of a batch (up to server.maxBatchSize, each attempt) listens on this one signal
+    // and removes its listener when done: not a leak, so no warning past Node's default of 10.
+    setMaxListeners(0, controller.signal)
     const onClose = (): void => {
       if (!reply.raw.writableEnded) controller.abort()
     }
@@ -111,7 +123,7 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
     const hold = new ReplyHold()
     holdRepliesOf(controller.signal, hold)
     reply.raw.once('close', () => hold.release())
-    const handled = await proxy.handle(request.params.chain, admitted.body, { signal: controller.signal, client: admitted.client })
+    const handled = await handleRpcBody(proxy, request.params.chain, admitted.body, { signal: controller.signal, client: admitted.client })
     reply.raw.off('close', onClose)
     if (handled.nodeIds.length > 0) void reply.header('x-switchyard-node', handled.nodeIds.join(','))
     void reply.header('x-switchyard-attempts', String(handled.attempts))
@@ -129,8 +141,26 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   const refused = (reason: Parameters<Metrics['adminRefusal']>[0]): void => metrics.adminRefusal(reason)
   registerMetricsRoute(app, metrics, { onRequest: metricsGuard({ token: () => proxy.config.metrics.token, throttle: loginThrottle, refused }) })
   // Alerts go out from here, off the request path; delivery failures are logged and counted.
-  const alerts = startAlertWebhooks(proxy, proxy.config.alerts, { log: app.log, metrics })
+  let alerts = startAlertWebhooks(proxy, proxy.config.alerts, { log: app.log, metrics })
+  let alertsConfig = proxy.config.alerts
+  let logLevel = proxy.config.log.level
   const stopEventLog = logProxyEvents(proxy, app.log)
+  // A reload applies the log level and the alert receivers here; the rest reads proxy.config per use.
+  const stopReloadWatch = proxy.events.subscribe({
+    'config:reload': () => {
+      const { log: logConfig, alerts: nextAlerts } = proxy.config
+      if (logConfig.level !== logLevel) {
+        app.log.level = logConfig.level
+        logLevel = logConfig.level
+      }
+      if (!isDeepEqual(alertsConfig, nextAlerts)) {
+        // Alerts already queued for the old receivers are still delivered (or time out) in the background.
+        void alerts.close()
+        alerts = startAlertWebhooks(proxy, nextAlerts, { log: app.log, metrics })
+        alertsConfig = nextAlerts
+      }
+    },
+  })
   app.addHook('onReady', async () => {
     if (proxy.config.admin.token === undefined) app.log.warn('admin.token is not set: admin actions are disabled and the admin API answers loopback clients only, read-only')
   })
@@ -141,11 +171,13 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
     if (proxy.draining) void reply.header('connection', 'close')
   })
   app.addHook('preClose', async () => {
+    connections.closeSilent()
     streams.close()
     history.close()
     timeline.close()
   })
   app.addHook('onClose', async () => {
+    stopReloadWatch()
     stopEventLog()
     await alerts.close()
     if (options.metrics === undefined) metrics.close()
@@ -153,7 +185,7 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
 
   void app.register(async (admin) => {
     admin.addHook('onRequest', adminGuard({ config: () => proxy.config, throttle: loginThrottle, refused }))
-    registerAdminRoutes(admin, proxy, { history, timeline, streams, refused })
+    registerAdminRoutes(admin, proxy, { history, timeline, streams, refused, reloader: options.reloader })
   })
   // The page itself holds no data: it asks for the token and calls the admin API with it.
   registerDashboard(app)
@@ -175,6 +207,7 @@ interface AdminState {
   timeline: Timeline
   streams: EventStreams
   refused: (reason: 'stream-limit') => void
+  reloader: ConfigReloader | undefined
 }
 
 /** Operator routes; the caller has put them behind admin auth. */
@@ -243,8 +276,20 @@ function registerAdminRoutes(admin: FastifyInstance, proxy: Proxy, state: AdminS
     return reply.code(result.status).send(result.body)
   })
 
+  // Re-reads the config file and applies it (as SIGHUP does); refused with every problem listed.
+  admin.post('/admin/api/reload', async (_request, reply) => {
+    if (state.reloader === undefined) return reply.code(501).send({ error: 'this server was not started from a config file: nothing to reload' })
+    const outcome = await state.reloader.reload()
+    if (!outcome.ok) return reply.code(400).send(outcome)
+    return { ...outcome, summary: outcome.changes.map(describeChange) }
+  })
+
   admin.post<{ Params: { chain: string } }>('/admin/api/chains/:chain/probe', async (request, reply) => {
     const result = await act(() => proxy.probe(request.params.chain))
     return reply.code(result.status).send(result.body)
   })
 }
+
+// `switchyard/server` is this module: the pieces an embedding application may use on their own.
+export { handleRpcBody, type HandledRequest } from './rpc-route.js'
+export { ConfigReloader, type ConfigSource, type ReloadOutcome } from './config-reloader.js'

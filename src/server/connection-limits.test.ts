@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { ConfigError, parseConfig } from '../config/load-config.js'
+import { ConfigError, parseConfig } from '../../test/support/parse-test-config.js'
 import { checkingIntervalMs, clientErrorResponse, evictionTier, fileLimitWarning } from './connection-limits.js'
 
 describe('evictionTier: which socket gives up its slot to a new connection', () => {

@@ -155,6 +155,22 @@ export class ConnectionGuard {
     return { open: this.#open.size, evicted: this.#evicted, refused: this.#refused, earlyRejected: this.#earlyRejected }
   }
 
+  /**
+   * At close: sockets that connected but never sent a byte (a browser's preconnect, a balancer's
+   * TCP check) carry no request, yet Node's `server.close()` waits for them until
+   * `server.requestTimeoutMs`, past a shutdown's drain deadline. Idle keep-alive sockets are
+   * Fastify's to close; sockets with a request in flight are left to finish.
+   */
+  closeSilent(): number {
+    let closed = 0
+    for (const [socket, tracked] of this.#open) {
+      if (tracked.active.size > 0 || socket.bytesRead > 0) continue
+      socket.destroy()
+      closed += 1
+    }
+    return closed
+  }
+
   /** Fastify `onRequest` hook: drops requests pipelined behind an answered 413, answers declared over-limit bodies. */
   readonly onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const socket = request.raw.socket

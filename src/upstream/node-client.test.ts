@@ -1,11 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
 import { type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
+import type { CredentialSource } from '../chain-adapter.js'
 import { waitFor } from '../devnet/wait-for.js'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
 import { LARGE_REQUEST_BYTES, NodeClient, interpret, stallThresholdMs } from './node-client.js'
@@ -67,30 +65,71 @@ describe('NodeClient against a real HTTP server', () => {
     await client.close()
   })
 
-  test('username/password fields and bitcoind cookie files become basic auth (cookie re-read after a 401)', async () => {
+  test('username/password fields become basic auth', async () => {
     node = await startFakeNode()
     node.on('ping', { result: 'pong' })
     const withFields = new NodeClient({ nodeId: 'n1', url: node.url, username: 'rpc', password: 'p#ss:w@rd', version: '1.0' })
     await withFields.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })
     expect(node.authorizations.at(-1)).toBe(`Basic ${Buffer.from('rpc:p#ss:w@rd').toString('base64')}`)
     await withFields.close()
+  })
 
-    const dir = await mkdtemp(join(tmpdir(), 'switchyard-cookie-'))
-    const cookieFile = join(dir, '.cookie')
-    await writeFile(cookieFile, '__cookie__:first\n')
-    const withCookie = new NodeClient({ nodeId: 'n2', url: node.url, cookieFile, version: '1.0' })
-    await withCookie.loadCredentials()
-    await withCookie.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })
-    expect(node.authorizations.at(-1)).toBe(`Basic ${Buffer.from('__cookie__:first').toString('base64')}`)
-    // bitcoind restarted and wrote a new cookie: the 401 triggers a re-read for the next call.
-    await writeFile(cookieFile, '__cookie__:second\n')
+  test("a family's credential source is read before the first call and again after a 401", async () => {
+    node = await startFakeNode()
+    node.on('ping', { result: 'pong' })
+    // Stands in for a bitcoind cookie file (chains/bitcoin/bitcoin-cookie.ts): a new value after a node restart.
+    let current = 'Basic Zmlyc3Q='
+    let reads = 0
+    const credentials: CredentialSource = {
+      authorization: async () => {
+        reads += 1
+        return current
+      },
+    }
+    const client = new NodeClient({ nodeId: 'n2', url: node.url, credentials, version: '1.0' })
+    await client.loadCredentials()
+    await client.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })
+    await client.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })
+    expect(node.authorizations.slice(-2)).toEqual(['Basic Zmlyc3Q=', 'Basic Zmlyc3Q='])
+    expect(reads).toBe(1)
+    // The node restarted with new credentials: the 401 makes the client ask the source again.
+    current = 'Basic c2Vjb25k'
     node.queue({ status: 401 })
-    expect((await withCookie.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })).ok).toBe(false)
-    await waitFor(async () => {
-      await withCookie.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })
-      return node!.authorizations.at(-1) === `Basic ${Buffer.from('__cookie__:second').toString('base64')}`
-    }, { what: 'the new cookie' })
-    await withCookie.close()
+    expect(await client.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: false, failure: { kind: 'http-status' } })
+    await waitFor(
+      async () => {
+        const outcome = await client.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })
+        return outcome.ok && node!.authorizations.at(-1) === 'Basic c2Vjb25k'
+      },
+      { what: 'the new credentials in use' },
+    )
+    expect(reads).toBe(2)
+    await client.close()
+  })
+
+  test('a credential source that throws after a 401 leaves the client answering (the next 401 tries again)', async () => {
+    node = await startFakeNode()
+    node.on('ping', { result: 'pong' })
+    let reads = 0
+    const credentials: CredentialSource = {
+      authorization: async () => {
+        reads += 1
+        if (reads > 1) throw new Error('cookie file unreadable')
+        return 'Basic b2s='
+      },
+    }
+    const client = new NodeClient({ nodeId: 'n3', url: node.url, credentials, version: '1.0' })
+    await client.loadCredentials()
+    node.queue({ status: 401 })
+    expect((await client.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })).ok).toBe(false)
+    await waitFor(() => reads === 2, { what: 'the failed re-read' })
+    // The old value stays in use until a read succeeds.
+    expect(await client.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: true })
+    expect(node.authorizations.at(-1)).toBe('Basic b2s=')
+    node.queue({ status: 401 })
+    expect((await client.call({ method: 'ping', params: [] }, { timeoutMs: 2_000 })).ok).toBe(false)
+    await waitFor(() => reads === 3, { what: 'another re-read after the next 401' })
+    await client.close()
   })
 
   test('times out a hanging node', async () => {

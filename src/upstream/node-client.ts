@@ -8,8 +8,8 @@
  * much later than scheduled (switchyard's event loop was blocked) gives the reply one more turn of
  * the loop and, if it is still missing, reports the timeout as `stalled`.
  */
-import { readFile } from 'node:fs/promises'
 import { Pool } from 'undici'
+import type { CredentialSource } from '../chain-adapter.js'
 import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import { type NodeFailure, shortNodeMessage } from './node-failure.js'
 import type { CallOptions, CallOutcome, NodeTransport } from './node-transport.js'
@@ -21,8 +21,8 @@ export interface NodeClientOptions {
   /** Basic-auth credentials; override any user:password in the URL. */
   username?: string | undefined
   password?: string | undefined
-  /** Bitcoin Core cookie file (`__cookie__:<hex>`); read once at start. */
-  cookieFile?: string | undefined
+  /** The family's own credentials (bitcoind cookie file): read at start and after a 401. */
+  credentials?: CredentialSource | undefined
   /** Version of the JSON-RPC envelope sent to the node. */
   version: JsonRpcVersion
   /**
@@ -73,7 +73,7 @@ export class NodeClient implements NodeTransport {
   readonly #pool: Pool
   readonly #path: string
   readonly #version: JsonRpcVersion
-  readonly #cookieFile: string | undefined
+  readonly #credentials: CredentialSource | undefined
   readonly #connections: number
   readonly #maxReplyBytes: number
   readonly #replyBudget: ReplyBudget | undefined
@@ -94,7 +94,7 @@ export class NodeClient implements NodeTransport {
     }
     this.#path = `${url.pathname}${url.search}` || '/'
     this.#version = options.version
-    this.#cookieFile = options.cookieFile
+    this.#credentials = options.credentials
     this.#connections = options.connections ?? 64
     this.#maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES
     this.#replyBudget = options.replyBudget
@@ -112,11 +112,10 @@ export class NodeClient implements NodeTransport {
     return this.#active
   }
 
-  /** Reads the cookie file, if any. Called before the first probe; re-called on 401. */
+  /** Reads the family's credentials (cookie file), if any. Called before the first probe; re-called on 401. */
   async loadCredentials(): Promise<void> {
-    if (this.#cookieFile === undefined) return
-    const cookie = (await readFile(this.#cookieFile, 'utf8')).trim()
-    this.#authorization = `Basic ${Buffer.from(cookie).toString('base64')}`
+    if (this.#credentials === undefined) return
+    this.#authorization = await this.#credentials.authorization()
   }
 
   async call(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
@@ -170,7 +169,7 @@ export class NodeClient implements NodeTransport {
       const text = await this.#readReply(response, held)
       const latencyMs = performance.now() - started
       const outcome = interpret(this.nodeId, id, response.statusCode, text)
-      if (!outcome.ok && response.statusCode === 401 && this.#cookieFile !== undefined) {
+      if (!outcome.ok && response.statusCode === 401 && this.#credentials !== undefined) {
         // bitcoind rewrites its cookie on restart: pick up the new one for the next call.
         void this.loadCredentials().catch(() => undefined)
       }

@@ -254,6 +254,28 @@ describe('dashboard in Chromium', () => {
     await target.waitForFunction(() => document.querySelector('[data-testid="broadcast-search-result"]')?.textContent?.includes('No broadcast 0xfeed'))
   })
 
+  test('a config reload shows on the page without a reload: a removed node leaves, the timeline says what changed, no URL', async () => {
+    const target = open()
+    const running = proxy!
+    const original = running.config
+    const next = structuredClone(original) as { chains: Record<string, { nodes: Array<{ id: string; weight: number }> }> }
+    next.chains.eth!.nodes[1]!.weight = 2
+    next.chains.btc!.nodes = next.chains.btc!.nodes.filter((node) => node.id !== 'btc-1')
+    await running.reload(next as unknown as typeof original)
+    await target.waitForSelector('[data-testid="node-row-btc-btc-1"]', { state: 'detached' })
+    await target.waitForSelector('[data-testid="timeline-entry"][data-kind="config"]')
+    const entries = await target.locator('[data-testid="timeline-entry"][data-kind="config"]').allTextContents()
+    expect(entries.some((text) => text.includes('node btc/btc-1 removed'))).toBe(true)
+    expect(entries.some((text) => text.includes('node eth/eth-1: weight changed'))).toBe(true)
+    expect(entries.join('\n')).not.toMatch(/127\.0\.0\.1|http:\/\//)
+    // The eth rows stayed (same nodes): eth-2's ejection count from (b) carried over.
+    expect(await target.getByTestId('ejections-eth-eth-2').textContent()).toBe('1')
+
+    // Back to the original config: btc-1 returns as a new node and is admitted by its probes.
+    await running.reload(original)
+    await waitForStatus(target, 'btc', 'btc-1', 'healthy')
+  })
+
   test('(e) screenshot into test-output/dashboard.png', async () => {
     const target = open()
     await target.waitForSelector('[data-testid="connection-state"][data-state="live"]')

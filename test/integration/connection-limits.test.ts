@@ -117,6 +117,20 @@ describe('timeouts', () => {
     recordFigure('connections.silentClosedAfterMs (headersTimeoutMs 300)', Math.round(afterMs))
   })
 
+  test('closing the server does not wait for sockets that never sent a byte (preconnects)', async () => {
+    // Timeouts far beyond the test's: only closing silent sockets at close ends this one in time.
+    const proxy = await start({ headersTimeoutMs: 120_000, requestTimeoutMs: 300_000, keepAliveTimeoutMs: 120_000 })
+    const silent = await connect(proxy.baseUrl)
+    const kept = await connect(proxy.baseUrl)
+    kept.socket.write(requestHead('/rpc/eth', Buffer.byteLength(BALANCE)) + BALANCE)
+    await waitFor(() => kept.received().includes('"result"'), { what: 'the answer on the kept-alive socket' })
+    expect(parseResponse(kept.received()).body).toMatchObject({ result: '0x10' })
+    const closing = proxy.app.close()
+    await silent.closed
+    await kept.closed
+    await closing
+  })
+
   test('a body dripped a byte at a time: 408 after server.requestTimeoutMs; the call never reaches a node', async () => {
     const proxy = await start({ headersTimeoutMs: 300, requestTimeoutMs: 1_000 })
     const client = await connect(proxy.baseUrl)
