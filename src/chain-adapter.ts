@@ -9,14 +9,17 @@ import type { ProxyError } from './errors/proxy-error.js'
 import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from './jsonrpc/types.js'
 import type { NodeFailure } from './upstream/node-failure.js'
 import type { NodeTransport } from './upstream/node-transport.js'
+import type { StreamHead } from './streams/chain-streams.js'
 
 /**
  * - `read`: routed to one healthy node, with failover.
  * - `broadcast`: a signed transaction; takes the broadcast path.
  * - `local`: answered by the proxy itself (`answerLocally`), no node involved.
+ * - `stream`: filters and subscriptions (`eth_newFilter`, `eth_subscribe`…), served by switchyard
+ *   from its own head tracking (`src/streams/`), never forwarded (node-local state a failover would lose).
  * - `forbidden`: never forwarded (-32601).
  */
-export type MethodClass = 'read' | 'broadcast' | 'local' | 'forbidden'
+export type MethodClass = 'read' | 'broadcast' | 'local' | 'stream' | 'forbidden'
 
 export interface ProbeContext {
   /** Per-call timeout for the probe's requests, in milliseconds. */
@@ -41,9 +44,18 @@ export type ProbeObservation =
       /** Bitcoin: pruning as getblockchaininfo reports it. */
       pruned?: boolean | undefined
       pruneHeight?: number | undefined
+      /**
+       * Bitcoin: how the node shapes replies to JSON-RPC 2.0 requests, learned from its software
+       * (getnetworkinfo): `legacy` = `result` and `error` both present (Core before 28, bcoin),
+       * `strict` = JSON-RPC 2.0 (Core 28+). Undefined: not asked, or it could not tell.
+       */
+      rpcReplyStyle?: RpcReplyStyle | undefined
     }
   | { kind: 'wrong-chain'; reason: string; latencyMs: number }
   | { kind: 'failed'; failure: NodeFailure; latencyMs: number }
+
+/** How replies to JSON-RPC 2.0 requests are shaped (see `shapeReply` in src/jsonrpc/reply.ts). */
+export type RpcReplyStyle = 'legacy' | 'strict'
 
 /** Heights pushed by a node (EVM `newHeads` over WebSocket). Polling stays the cross-check. */
 export interface HeadWatcher {
@@ -134,6 +146,24 @@ export interface ChainAdapter {
    * pool's read head for tags left unpinned: the client gets this error and no node is asked.
    */
   checkLimits?(call: RpcCall, readHead: number | undefined): ProxyError | undefined
+  /**
+   * How the chain answers JSON-RPC 2.0 requests, from the reply styles of its routable nodes (as
+   * probed; undefined where unknown). Families without one reply strict JSON-RPC 2.0.
+   */
+  replyStyle?(nodes: ReadonlyArray<RpcReplyStyle | undefined>): RpcReplyStyle
+  /**
+   * The block at `height` as switchyard's head stream delivers it (EVM `eth_getBlockByNumber(h,
+   * false)`; bitcoin `getblockhash` + `getblockheader`), read with `read` (the chain's read path:
+   * failover, blame, empty answers confirmed). undefined: no block there (yet). Throws when the
+   * reads fail. Without it the chain has no streams (`Proxy.streams(chain)` is undefined).
+   */
+  headerAt?(read: StreamRead, height: number): Promise<StreamHead | undefined>
+  /**
+   * Every log of the block `blockHash` (EVM `eth_getLogs { blockHash }`, EIP-234: the answer can
+   * never mix blocks of two branches), in log-index order. Throws when the read fails (a node
+   * that does not know the block included). Without it the chain serves no logs or log filters.
+   */
+  blockLogs?(read: StreamRead, blockHash: string): Promise<Array<Record<string, unknown>>>
   /** The broadcast path: decoding, reply classification and lookups for signed transactions. */
   broadcast?: BroadcastSupport
   /** How a node's HTTP client authenticates beyond static config credentials (bitcoind cookie file). */
@@ -144,6 +174,13 @@ export interface ChainAdapter {
    */
   legacyHttpStatus?(error: JsonRpcErrorObject, version: JsonRpcVersion): number | undefined
 }
+
+/**
+ * One read for switchyard's own streams, routed like a client's read (failover, blame, empty
+ * answers confirmed): resolves with the answer a node gave (its JSON-RPC error included), rejects
+ * with the ProxyError when no node could answer.
+ */
+export type StreamRead = (call: RpcCall) => Promise<RpcAnswer>
 
 /**
  * - `height`: the answer is `result` (the read head itself); a node at that height is still

@@ -8,12 +8,14 @@ import type { BroadcastJournal, BroadcastQuery, BroadcastRecord, JournalHealth }
 import type { BroadcastAnswer, BroadcastOptions, BroadcastResult } from './broadcast/broadcaster.js'
 import { MonitoredJournal } from './broadcast/monitored-journal.js'
 import { SqliteJournal } from './broadcast/sqlite-journal.js'
-import type { ChainAdapter, ChainFamily, MethodClass } from './chain-adapter.js'
+import type { ChainAdapter, ChainFamily, MethodClass, RpcReplyStyle } from './chain-adapter.js'
 import type { NodeConfig, ProxyConfig } from './config/schema.js'
 import { NodeRpcError, ProxyError } from './errors/proxy-error.js'
 import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from './jsonrpc/types.js'
 import type { ChainSnapshot, NodePool } from './pool/node-pool.js'
 import { ProxyEvents } from './proxy-events.js'
+import type { ChainStreams } from './streams/chain-streams.js'
+import { createChainStreams } from './streams/create-chain-streams.js'
 import { routeRead } from './routing/read-path.js'
 import type { RouteResult } from './routing/router.js'
 import type { ChainRuntime } from './runtime/chain-runtime.js'
@@ -71,6 +73,8 @@ export class Proxy {
   /** The same journal, watched: write failures and periodic checks drive `isReady()` and `journal:health`. */
   readonly #journal: MonitoredJournal
   readonly #chains = new Map<string, ChainRuntime>()
+  /** Per chain, across reloads: heads, logs and filters served by switchyard (`src/streams/`). */
+  readonly #streams = new Map<string, ChainStreams>()
   readonly #shared: SharedServices
   #config: ProxyConfig
   /** Runtimes replaced by a reload, finishing their calls; `close()` waits for them. */
@@ -103,6 +107,19 @@ export class Proxy {
       createTransport: options.createTransport,
     }
     for (const chain of Object.values(config.chains)) this.#chains.set(chain.name, createChainRuntime(chain, this.#shared))
+    for (const name of this.#chains.keys()) this.#addStreams(name)
+  }
+
+  /** The chain's streams read through whichever runtime is current, so a reload swaps their source under them. */
+  #addStreams(chain: string): void {
+    const streams = createChainStreams({
+      chain,
+      events: this.events,
+      clock: this.#shared.clock,
+      runtime: () => this.#chains.get(chain),
+      filters: () => this.#config.filters,
+    })
+    if (streams !== undefined) this.#streams.set(chain, streams)
   }
 
   /** The running config (frozen). A reload replaces it as a whole. */
@@ -178,6 +195,7 @@ export class Proxy {
           await runtime.prober.tick()
         }
         this.#chains.set(name, runtime)
+        if (running === undefined) this.#addStreams(name)
         if (this.#started) runtime.startBackground(runtime.chain.health.intervalMs)
         if (running !== undefined) retired.push({ runtime: running, keep: reusedTransports })
       }),
@@ -186,6 +204,8 @@ export class Proxy {
       if (chainPlan.action !== 'remove') continue
       const running = this.#chains.get(chainPlan.chain)
       this.#chains.delete(chainPlan.chain)
+      this.#streams.get(chainPlan.chain)?.close()
+      this.#streams.delete(chainPlan.chain)
       if (running !== undefined) retired.push({ runtime: running, keep: new Set() })
     }
     this.#config = effective
@@ -220,6 +240,8 @@ export class Proxy {
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
     await this.#reloading
     this.#stopReorgWatch?.()
+    for (const streams of this.#streams.values()) streams.close()
+    this.#streams.clear()
     // Background sends of accepted broadcasts finish and are recorded before the journal closes.
     await Promise.all([...this.#chains.values()].map((runtime) => runtime.retire()))
     await Promise.all(this.#retiring)
@@ -276,6 +298,11 @@ export class Proxy {
       this.#inFlight -= 1
       if (this.#inFlight === 0) this.#drained?.()
     }
+  }
+
+  /** The chain's streams (heads, logs, filters), the same object across reloads; undefined for an unknown chain or a family without them. */
+  streams(chain: string): ChainStreams | undefined {
+    return this.#streams.get(chain)
   }
 
   chainNames(): string[] {
@@ -368,6 +395,19 @@ export class Proxy {
     return this.#chains.get(chain)?.adapter.legacyHttpStatus?.(error, version)
   }
 
+  /**
+   * How the chain shapes replies to JSON-RPC 2.0 requests (`legacy`: `result` and `error` both
+   * present, as pre-28 bitcoind and bcoin do), from its routable nodes (all of them while none is);
+   * undefined for an unknown chain or a family without reply styles (strict 2.0).
+   */
+  replyStyle(chain: string): RpcReplyStyle | undefined {
+    const runtime = this.#chains.get(chain)
+    const decide = runtime?.adapter.replyStyle
+    if (runtime === undefined || decide === undefined) return undefined
+    const routable = runtime.pool.routable()
+    return decide.call(runtime.adapter, (routable.length > 0 ? routable : runtime.pool.nodes).map((node) => node.capabilities.rpcReplyStyle))
+  }
+
   async #dispatch(chain: string, runtime: ChainRuntime, call: RpcCall, { signal, client }: CallOptions): Promise<CallResult> {
     const started = performance.now()
     const kind = runtime.adapter.classifyMethod(call.method)
@@ -379,6 +419,22 @@ export class Proxy {
       result = proxyAnswer(error)
       outcome = 'proxy-error'
       code = error.code
+    } else if (kind === 'stream') {
+      // Filters and subscriptions: switchyard's own state, never a node's (see src/streams/).
+      const streams = this.#streams.get(chain)
+      if (streams === undefined) {
+        const error = new ProxyError('SY_METHOD_NOT_ALLOWED', `method ${call.method} is not served on chain ${chain}`, { method: call.method })
+        result = proxyAnswer(error)
+        outcome = 'proxy-error'
+        code = error.code
+      } else {
+        const answer = await streams.handleFilterCall(call, client)
+        // switchyard's own refusals (filter not found, too many filters) are proxy errors, with their HTTP status.
+        const refusal = answer.error !== undefined && /^SY_/.test(String((answer.error.data as { code?: unknown } | undefined)?.code)) ? ProxyError.fromAnswer(answer.error) : undefined
+        result = { answer, nodeId: undefined, attempts: 0, proxyError: refusal }
+        outcome = refusal === undefined ? 'local' : 'proxy-error'
+        code = refusal?.code
+      }
     } else if (kind === 'local') {
       const answer = runtime.adapter.answerLocally(call)
       result = answer === undefined ? toCallResult(await runtime.router.route(call, { signal })) : { answer, nodeId: undefined, attempts: 0 }

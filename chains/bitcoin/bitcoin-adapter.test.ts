@@ -5,7 +5,7 @@ import { type BcoinNode, startBcoin } from '../../src/devnet/bcoin.js'
 import { freePort } from '../../src/devnet/free-port.js'
 import { NodeClient } from '../../src/upstream/node-client.js'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
-import { createBitcoinAdapter, readBlockchainInfo, readChainFacts, readIndexInfo } from './bitcoin-adapter.js'
+import { chainReplyStyle, createBitcoinAdapter, readBlockchainInfo, readChainFacts, readIndexInfo, readReplyStyle } from './bitcoin-adapter.js'
 
 const REGTEST_GENESIS = '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206'
 
@@ -262,5 +262,34 @@ describe('readChainFacts / readIndexInfo', () => {
     { result: [], txindex: undefined },
   ])('getindexinfo $result → $txindex', ({ result, txindex }) => {
     expect(readIndexInfo(result)).toBe(txindex)
+  })
+})
+
+describe('reply style (JSON-RPC 2.0 reply shape)', () => {
+  test.each([
+    { name: 'Core 28.0', info: { version: 280000, subversion: '/Satoshi:28.0.0/' }, style: 'strict' },
+    { name: 'Core 29.1', info: { version: 290100, subversion: '/Satoshi:29.1.0/' }, style: 'strict' },
+    { name: 'Core 27.2', info: { version: 270200, subversion: '/Satoshi:27.2.0/' }, style: 'legacy' },
+    { name: 'Dogecoin Core 1.14 (0.14-based, a larger number)', info: { version: 1140700, subversion: '/Shibetoshi:1.14.7/' }, style: 'legacy' },
+    { name: 'Litecoin Core 0.21', info: { version: 210300, subversion: '/LitecoinCore:0.21.3/' }, style: 'legacy' },
+    { name: 'Bitcoin Cash Node 28 (no 2.0 mode)', info: { version: 28000000, subversion: '/Bitcoin Cash Node:28.0.0(EB32.0)/' }, style: 'legacy' },
+    { name: 'bcoin (string version)', info: { version: 'v1.0.2', subversion: '/bcoin:v1.0.2/' }, style: 'legacy' },
+    { name: 'bcoin by subversion alone', info: { subversion: '/bcoin:2.2.0/' }, style: 'legacy' },
+    { name: 'Core without a subversion', info: { version: 280000 }, style: 'legacy' },
+    { name: 'nothing to tell by', info: { connections: 3 }, style: undefined },
+    { name: 'not an object', info: 'garbage', style: undefined },
+  ])('$name → $style', ({ info, style }) => {
+    expect(readReplyStyle(info)).toBe(style)
+  })
+
+  test.each([
+    { configured: 'legacy', nodes: ['strict', 'strict'], style: 'legacy' },
+    { configured: 'strict', nodes: ['legacy'], style: 'strict' },
+    { configured: 'auto', nodes: ['strict', 'strict'], style: 'strict' },
+    { configured: 'auto', nodes: ['strict', 'legacy'], style: 'legacy' },
+    { configured: 'auto', nodes: ['strict', undefined], style: 'legacy' },
+    { configured: 'auto', nodes: [], style: 'legacy' },
+  ] as const)('$configured over $nodes → $style', ({ configured, nodes, style }) => {
+    expect(chainReplyStyle(configured, nodes)).toBe(style)
   })
 })

@@ -3,7 +3,8 @@
  * getblockchaininfo (height, sync state) and getblockhash 0 (identity); speaks JSON-RPC 1.0 to
  * nodes, which every Core version and fork understands.
  */
-import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation } from '../../src/chain-adapter.js'
+import { bitcoinHeaderAt } from './bitcoin-streams.js'
+import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation, RpcReplyStyle } from '../../src/chain-adapter.js'
 import type { ChainConfig } from '../../src/config/schema.js'
 import type { NodeTransport } from '../../src/upstream/node-transport.js'
 import { createBitcoinBroadcast } from './bitcoin-broadcast.js'
@@ -24,7 +25,8 @@ export const createBitcoinAdapter: ChainAdapterFactory = (config: ChainConfig): 
   return {
     family: 'bitcoin',
     upstreamVersion: '1.0',
-    probe: (node, context) => probeBitcoinNode(node, context, genesis, expected),
+    // The node's software is asked only when the reply style follows the nodes.
+    probe: (node, context) => probeBitcoinNode(node, context, genesis, expected, chain.replyStyle === 'auto'),
     blockHashAt: bitcoinBlockHashAt,
     probeTxIndex: probeBitcoinTxIndex,
     classifyMethod: classifyBitcoinMethod,
@@ -44,7 +46,39 @@ export const createBitcoinAdapter: ChainAdapterFactory = (config: ChainConfig): 
       return cookieFile === undefined ? undefined : cookieCredentials(cookieFile)
     },
     legacyHttpStatus: bitcoinLegacyHttpStatus,
+    replyStyle: (nodes) => chainReplyStyle(chain.replyStyle, nodes),
+    // The pool's block stream (WebSocket `switchyard_subscribe ["blocks"]`) reads headers this way.
+    headerAt: bitcoinHeaderAt,
   }
+}
+
+/**
+ * The chain's shape for 2.0 replies: the configured one, or (auto) legacy while any routable
+ * node is legacy or not yet known — a client of pre-28 nodes (python-bitcoinrpc's `batch_` reads
+ * `error` from every reply) breaks on a missing `error`, while 2.0 clients of Core 28+ read past
+ * an `error: null`. Strict only once every routable node is known to be Core 28+.
+ */
+export function chainReplyStyle(configured: 'legacy' | 'strict' | 'auto', nodes: ReadonlyArray<RpcReplyStyle | undefined>): RpcReplyStyle {
+  if (configured !== 'auto') return configured
+  return nodes.length > 0 && nodes.every((style) => style === 'strict') ? 'strict' : 'legacy'
+}
+
+/** Core 28.0 (`version` 280000) added JSON-RPC 2.0 replies (doc/release-notes-27101.md). */
+const STRICT_SINCE_VERSION = 280_000
+
+/**
+ * A node's 2.0 reply shape from its getnetworkinfo: Bitcoin Core (subversion `/Satoshi:…/`) with
+ * `version` ≥ 280000 → strict, below → legacy. Every other node is legacy: bcoin (string
+ * `version`), and the forks, whose version numbers do not follow Core's (Dogecoin Core 1.14 is
+ * 1140700 but 0.14-based; Litecoin, Bitcoin Cash Node) and which did not take Core 28's 2.0
+ * mode. undefined when it cannot tell (no version at all).
+ */
+export function readReplyStyle(info: unknown): RpcReplyStyle | undefined {
+  if (typeof info !== 'object' || info === null) return undefined
+  const { version, subversion } = info as { version?: unknown; subversion?: unknown }
+  if (version === undefined && typeof subversion !== 'string') return undefined
+  const core = typeof subversion === 'string' && subversion.startsWith('/Satoshi:')
+  return core && typeof version === 'number' && version >= STRICT_SINCE_VERSION ? 'strict' : 'legacy'
 }
 
 /** What `readBlockchainInfo` makes of a getblockchaininfo result. */
@@ -67,12 +101,15 @@ export function readBlockchainInfo(info: unknown, maxLagBlocks: number): Blockch
   return { ok: true, height: blocks, syncing: false }
 }
 
-async function probeBitcoinNode(node: NodeTransport, context: ProbeContext, genesis: string, expected: string): Promise<ProbeObservation> {
+async function probeBitcoinNode(node: NodeTransport, context: ProbeContext, genesis: string, expected: string, askSoftware: boolean): Promise<ProbeObservation> {
   const options = { timeoutMs: context.timeoutMs, signal: context.signal }
-  const [infoOutcome, genesisOutcome] = await Promise.all([
+  const [infoOutcome, genesisOutcome, networkOutcome] = await Promise.all([
     node.call({ method: 'getblockchaininfo', params: [] }, options),
     node.call({ method: 'getblockhash', params: [0] }, options),
+    askSoftware ? node.call({ method: 'getnetworkinfo', params: [] }, options) : undefined,
   ])
+  // getnetworkinfo is informative only: its failure or error never fails the probe, nor its latency counts.
+  const rpcReplyStyle = networkOutcome?.ok === true && networkOutcome.answer.error === undefined ? readReplyStyle(networkOutcome.answer.result) : undefined
   // The two calls run side by side: the probe took as long as the slower one.
   const latencyMs = Math.max(infoOutcome.latencyMs, genesisOutcome.latencyMs)
   if (!infoOutcome.ok) return { kind: 'failed', failure: infoOutcome.failure, latencyMs }
@@ -92,7 +129,15 @@ async function probeBitcoinNode(node: NodeTransport, context: ProbeContext, gene
   }
   const reading = readBlockchainInfo(infoOutcome.answer.result, context.maxLagBlocks)
   if (!reading.ok) return badResponse(`node ${node.nodeId}: ${reading.message}`, latencyMs)
-  return { kind: 'ok', height: reading.height, syncing: reading.syncing, syncingReason: reading.reason, latencyMs, ...readChainFacts(infoOutcome.answer.result) }
+  return {
+    kind: 'ok',
+    height: reading.height,
+    syncing: reading.syncing,
+    syncingReason: reading.reason,
+    latencyMs,
+    ...readChainFacts(infoOutcome.answer.result),
+    ...(rpcReplyStyle === undefined ? {} : { rpcReplyStyle }),
+  }
 }
 
 /**

@@ -20,6 +20,14 @@ export const bitcoinChainOptions = {
     .string()
     .regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be a 32-byte hex hash')
     .optional(),
+  /**
+   * How replies to JSON-RPC 2.0 requests are shaped: `legacy` = `result` and `error` both present
+   * (Bitcoin Core before 28, bcoin; python-bitcoinrpc's `batch_` needs it), `strict` = JSON-RPC 2.0,
+   * only one of them (Core 28+), `auto` = as the chain's nodes do (getnetworkinfo `version`
+   * ≥ 280000 → strict): legacy while any routable node is legacy or not yet known. 1.0 requests
+   * always get the legacy shape. Default auto.
+   */
+  replyStyle: z.enum(['legacy', 'strict', 'auto']).default('auto'),
 }
 
 export const bitcoinNodeOptions = {

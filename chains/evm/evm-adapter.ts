@@ -13,6 +13,7 @@ import { createEvmBroadcast } from './evm-broadcast.js'
 import { watchNewHeads } from './heads-subscription.js'
 import { feeHistoryCountError, logsRangeError } from './evm-call-limits.js'
 import { evmDataHeight, evmMissingCapability, evmRequirement, isEvmEmptyAnswer, pinEvmToHeight } from './evm-read-rules.js'
+import { evmBlockLogs, evmHeaderAt } from './evm-streams.js'
 
 /**
  * Builds the EVM adapter for one chain.
@@ -45,6 +46,8 @@ export const createEvmAdapter: ChainAdapterFactory = (config: ChainConfig): Chai
     requirement: evmRequirement,
     missingCapability: evmMissingCapability,
     checkLimits: (call, readHead) => logsRangeError(call, readHead, chain.maxLogsRange, `chains.${chain.name}.maxLogsRange`) ?? feeHistoryCountError(call),
+    headerAt: evmHeaderAt,
+    blockLogs: evmBlockLogs,
     broadcast: createEvmBroadcast(chainId, chain.broadcast.allowUnprotected),
   }
 }

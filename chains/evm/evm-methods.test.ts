@@ -21,6 +21,15 @@ describe('classifyEvmMethod', () => {
   test.each([
     ['eth_sendRawTransaction', 'broadcast'],
     ['eth_chainId', 'local'],
+    // Served by switchyard's streams (node-local state a failover would lose never reaches a node).
+    ['eth_newFilter', 'stream'],
+    ['eth_newBlockFilter', 'stream'],
+    ['eth_newPendingTransactionFilter', 'stream'],
+    ['eth_getFilterChanges', 'stream'],
+    ['eth_getFilterLogs', 'stream'],
+    ['eth_uninstallFilter', 'stream'],
+    ['eth_subscribe', 'stream'],
+    ['eth_unsubscribe', 'stream'],
   ] as const)('%s is %s', (method, expected) => {
     expect(classifyEvmMethod(method)).toBe(expected)
   })
@@ -34,9 +43,8 @@ describe('classifyEvmMethod', () => {
     'txpool_content', 'txpool_status', 'engine_forkchoiceUpdatedV3', 'engine_newPayloadV4', 'trace_block', 'trace_filter',
     // Dev-node controls.
     'anvil_mine', 'anvil_setBalance', 'evm_mine', 'evm_revert', 'hardhat_reset',
-    // Node-local state that failover would lose.
-    'eth_subscribe', 'eth_unsubscribe', 'eth_newFilter', 'eth_newBlockFilter', 'eth_getFilterChanges', 'eth_getFilterLogs',
-    'eth_uninstallFilter',
+    // Stream methods are case-sensitive too.
+    'eth_newfilter', 'ETH_SUBSCRIBE', 'eth_getFilterChanges ',
     // Hardcoded by dshackle, not proxied here; unknown names; case matters.
     'eth_coinbase', 'eth_mining', 'eth_hashrate', 'nonexistent_method', '', 'ETH_BLOCKNUMBER', 'eth_chainid',
     'eth_sendRawTransaction ', '__proto__', 'constructor',

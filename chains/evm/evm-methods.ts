@@ -2,8 +2,9 @@
  * EVM method policy: which methods pass (and how), and which block height a call needs.
  * Allowlist from the reliability reference §4.2 (its recommended EVM list plus dshackle's): the
  * reads a wallet service needs. Node-keystore, admin, debug, miner, txpool, engine, trace and
- * dev-node methods never pass; neither do subscriptions and filters (eth_newFilter…), which are
- * node-local state that a failover to another node would silently lose.
+ * dev-node methods never pass. Subscriptions and filters (eth_newFilter…) never reach a node
+ * either (node-local state that a failover would silently lose): they are `stream` methods,
+ * served by switchyard from its own head tracking (`src/streams/`).
  */
 import type { MethodClass } from '../../src/chain-adapter.js'
 import type { RpcCall } from '../../src/jsonrpc/types.js'
@@ -43,14 +44,28 @@ const READS: ReadonlySet<string> = new Set([
   'eth_getLogs',
 ])
 
+/** Filters and subscriptions: answered by switchyard's streams, never by a node. */
+const STREAMS: ReadonlySet<string> = new Set([
+  'eth_newFilter',
+  'eth_newBlockFilter',
+  'eth_newPendingTransactionFilter',
+  'eth_getFilterChanges',
+  'eth_getFilterLogs',
+  'eth_uninstallFilter',
+  'eth_subscribe',
+  'eth_unsubscribe',
+])
+
 /**
  * How the proxy treats an EVM method: allowlisted reads are `read`, `eth_sendRawTransaction` takes
- * the `broadcast` path, `eth_chainId` is answered `local`ly from config, everything else (unknown
- * methods included) is `forbidden`. Method names are case-sensitive, as nodes treat them.
+ * the `broadcast` path, `eth_chainId` is answered `local`ly from config, filters and subscriptions
+ * are `stream`, everything else (unknown methods included) is `forbidden`. Method names are
+ * case-sensitive, as nodes treat them.
  */
 export function classifyEvmMethod(method: string): MethodClass {
   if (method === 'eth_sendRawTransaction') return 'broadcast'
   if (method === 'eth_chainId') return 'local'
+  if (STREAMS.has(method)) return 'stream'
   return READS.has(method) ? 'read' : 'forbidden'
 }
 

@@ -196,6 +196,20 @@ export const chainSchema = z.strictObject({
   routing: routingSchema.prefault({}),
   broadcast: broadcastSchema.prefault({}),
   verify: verifySchema.prefault({}),
+  /**
+   * A port of the chain's own: serves this chain's JSON-RPC at `/` (and `/wallet/<name>` with a
+   * "wallet RPC is not served" error), so clients configured by host:port only (bitcoin-cli, LND,
+   * BTCPay, electrs) need only this port. Same client keys, limits and timeouts as `server`. Read
+   * at start (a change needs a restart). Default none (served at /rpc/<name> only).
+   */
+  listen: z
+    .strictObject({
+      /** Listen address. Default 127.0.0.1 (loopback only). */
+      host: z.string().default('127.0.0.1'),
+      /** Listen port; 0 picks a free one. Required. */
+      port: z.number().int().min(0).max(65535),
+    })
+    .optional(),
   nodes: z.array(nodeSchema).min(1, 'needs at least one node'),
 })
 
@@ -213,6 +227,22 @@ const hostName = z
   .string()
   .regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/, 'must be a host name without port (e.g. switchyard.internal)')
   .transform((name) => name.toLowerCase())
+
+/** Bounds of the WebSocket endpoint; all follow a reload (new connections, next message, next ping). */
+export const wsSchema = z.strictObject({
+  /** Open WebSocket connections, all chains together; an upgrade past it → 503 SY_OVERLOADED. They also count toward server.maxConnections. Default 1000. */
+  maxConnections: z.number().int().min(1).default(1_000),
+  /** Subscriptions (eth_subscribe, switchyard_subscribe) one connection may hold; past it → SY_TOO_MANY_SUBSCRIPTIONS. Default 16. */
+  maxSubscriptionsPerConnection: z.number().int().min(1).default(16),
+  /**
+   * Bytes queued for one connection that its client has not read yet (replies and notifications
+   * switchyard could not hand to the socket); past it the connection is closed with 1008 "slow
+   * consumer", so a client that stops reading never grows switchyard's memory. Default 4 MiB.
+   */
+  maxBufferedBytes: z.number().int().positive().default(4 * 1024 * 1024),
+  /** A ping goes to every connection this often, ms; one that has not answered the previous ping by then is closed (1008 "no pong"). Default 30000. */
+  pingIntervalMs: positiveMs.default(30_000),
+})
 
 export const serverSchema = z.strictObject({
   /** Listen address. Default 127.0.0.1 (loopback only); anything else needs admin.token. */
@@ -268,6 +298,10 @@ export const serverSchema = z.strictObject({
    * it. List the name operators (or the reverse proxy) use, e.g. `switchyard.internal`. Default none.
    */
   names: z.array(hostName).default([]),
+  /** The chain `POST /` answers on this port (bitcoind-style clients that know only host:port). Default none: `POST /` → 404. */
+  defaultChain: z.string().optional(),
+  /** The WebSocket endpoint `ws://host:port/rpc/<chain>` (`src/server/ws-endpoint.ts`). */
+  ws: wsSchema.prefault({}),
 }).refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, { path: ['headersTimeoutMs'], message: 'must not exceed server.requestTimeoutMs' })
 
 export const journalSchema = z.strictObject({
@@ -306,6 +340,25 @@ export const shutdownSchema = z.strictObject({
    * and graceMs + drainMs stays under Kubernetes' default 30 s termination grace period.
    */
   drainMs: positiveMs.default(20_000),
+})
+
+export const filtersSchema = z.strictObject({
+  /**
+   * Filters (eth_newFilter, eth_newBlockFilter) one client may hold on one chain; one more →
+   * SY_TOO_MANY_FILTERS. Without client keys all clients are one anonymous client sharing it.
+   * Default 64 (filters).
+   */
+  maxPerClient: z.number().int().min(1).default(64),
+  /** Filters one chain holds across all clients; one more → SY_TOO_MANY_FILTERS. Default 10000 (filters). */
+  maxPerChain: z.number().int().min(1).default(10_000),
+  /** A filter not polled (eth_getFilterChanges / eth_getFilterLogs) for this long is removed, as geth does, ms. Default 300000 (5 min). */
+  idleTimeoutMs: positiveMs.default(300_000),
+  /**
+   * Changes (logs or block hashes) one filter holds between two polls; past it the filter is
+   * dropped (its next poll → SY_FILTER_NOT_FOUND, so the client re-creates it and reads the gap
+   * with eth_getLogs) instead of growing memory. Default 10000 (entries).
+   */
+  maxPendingChanges: z.number().int().min(1).default(10_000),
 })
 
 export const loginAttemptsSchema = z.strictObject({
@@ -472,12 +525,36 @@ function checkClients(config: { clients?: unknown; chains?: unknown } | undefine
   })
 }
 
+/**
+ * `server.defaultChain` names a chain, and no two listeners (the main one, `chains.*.listen`) share
+ * a port, whatever their hosts (0 = any free port, never a clash). Runs on partly invalid input too.
+ */
+function checkListeners(config: { server?: unknown; chains?: unknown } | undefined, ctx: z.RefinementCtx): void {
+  const chains = typeof config?.chains === 'object' && config.chains !== null ? (config.chains as Record<string, unknown>) : {}
+  const server = (typeof config?.server === 'object' && config.server !== null ? config.server : {}) as { host?: unknown; port?: unknown; defaultChain?: unknown }
+  if (typeof server.defaultChain === 'string' && !Object.hasOwn(chains, server.defaultChain)) {
+    ctx.addIssue({ code: 'custom', path: ['server', 'defaultChain'], message: `no chain named "${server.defaultChain}"` })
+  }
+  const taken = new Map<number, string>()
+  taken.set(typeof server.port === 'number' ? server.port : 8545, 'server.port')
+  for (const [name, chain] of Object.entries(chains)) {
+    const listen = typeof chain === 'object' && chain !== null ? (chain as { listen?: { port?: unknown } }).listen : undefined
+    const port = listen?.port
+    if (typeof port !== 'number' || port === 0) continue
+    const holder = taken.get(port)
+    if (holder !== undefined) ctx.addIssue({ code: 'custom', path: ['chains', name, 'listen', 'port'], message: `port ${port} is already ${holder}'s` })
+    else taken.set(port, `chains.${name}.listen`)
+  }
+}
+
 /** The config's sections; `configSchemaFor` completes `chains` with the families' options. */
 const configShape = {
   server: serverSchema.prefault({}),
   log: logSchema.prefault({}),
   journal: journalSchema.prefault({}),
   shutdown: shutdownSchema.prefault({}),
+  /** EVM filters served by switchyard itself (`src/streams/`): bounds and expiry. */
+  filters: filtersSchema.prefault({}),
   admin: adminSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
@@ -545,6 +622,7 @@ export type BroadcastConfig<Options = FamilyOptions> = z.output<typeof broadcast
 export type AlertsConfig = z.output<typeof alertsSchema>
 export type ServerConfig = z.output<typeof serverSchema>
 export type AdminConfig = z.output<typeof adminSchema>
+export type FiltersConfig = z.output<typeof filtersSchema>
 export type ClientConfig = z.output<typeof clientSchema>
 export type BucketConfig = z.output<typeof bucketSchema>
 export type MethodGroup = (typeof METHOD_GROUPS)[number]
@@ -608,7 +686,8 @@ export function configSchemaFor(families: Readonly<Record<string, FamilyConfigSl
   const schema = z
     .strictObject({ ...configShape, chains: z.record(chainName, chain).refine((chains) => Object.keys(chains).length > 0, 'needs at least one chain') })
     .superRefine(requireAdminToken, { when: () => true })
-    .superRefine(checkClients, { when: () => true }) as unknown as z.ZodType<ParsedConfig>
+    .superRefine(checkClients, { when: () => true })
+    .superRefine(checkListeners, { when: () => true }) as unknown as z.ZodType<ParsedConfig>
   builtSchemas.set(families, schema)
   return schema
 }

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest'
-import { type AnvilNode, GENESIS_TIMESTAMP, anvilBinary, copyAnvilBlocks, startAnvil, stopAll } from './anvil.js'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { type AnvilLookup, type AnvilNode, GENESIS_TIMESTAMP, anvilBinary, copyAnvilBlocks, findExecutableOnPath, startAnvil, stopAll } from './anvil.js'
 import { waitFor } from './wait-for.js'
 
 const isAlive = (pid: number): boolean => {
@@ -10,6 +13,48 @@ const isAlive = (pid: number): boolean => {
     return false
   }
 }
+
+describe('anvilBinary', () => {
+  const lookup = (found: { packageFile?: string; path?: string; wrapper?: string }): AnvilLookup => ({
+    resolvePackageFile: () => found.packageFile,
+    findOnPath: (name) => (found.path === undefined ? undefined : `${found.path}/${name}`),
+    findNodeModulesBin: (name) => (found.wrapper === undefined ? undefined : `${found.wrapper}/${name}`),
+  })
+  test.each<[string, Parameters<typeof lookup>[0], string | RegExp]>([
+    ['the platform package first', { packageFile: '/pkg/bin/anvil', path: '/usr/local/bin', wrapper: '/nm/.bin' }, '/pkg/bin/anvil'],
+    ['anvil on PATH when the platform package is missing (macOS/ARM Foundry users)', { path: '/home/u/.foundry/bin', wrapper: '/nm/.bin' }, /^\/home\/u\/\.foundry\/bin\/anvil(\.exe)?$/],
+    ['the node_modules/.bin wrapper last', { wrapper: '/nm/.bin' }, /^\/nm\/\.bin\/anvil(\.exe)?$/],
+  ])('%s', (_name, found, expected) => {
+    expect(anvilBinary(lookup(found))).toMatch(expected)
+  })
+
+  test('none: says what to install', () => {
+    expect(() => anvilBinary(lookup({}))).toThrow(/anvil not found: install the @foundry-rs\/anvil-.+ dev dependency, or Foundry \(anvil on PATH\)/)
+  })
+
+  test('asks for the platform package of this platform', () => {
+    const asked: string[] = []
+    anvilBinary({ ...lookup({ path: '/bin' }), resolvePackageFile: (specifier) => void asked.push(specifier) })
+    expect(asked).toEqual([`@foundry-rs/anvil-${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}/bin/${process.platform === 'win32' ? 'anvil.exe' : 'anvil'}`])
+  })
+
+  test('finds the first executable file on PATH, skipping non-executable files and directories', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'switchyard-path-'))
+    try {
+      const [plain, folder, executable, later] = ['plain', 'folder', 'exec', 'later'].map((name) => join(root, name)) as [string, string, string, string]
+      await Promise.all([plain, executable, later, join(folder, 'anvil')].map((dir) => mkdir(dir, { recursive: true })))
+      await writeFile(join(plain, 'anvil'), '#!/bin/sh\n')
+      await writeFile(join(executable, 'anvil'), '#!/bin/sh\n')
+      await chmod(join(executable, 'anvil'), 0o755)
+      await writeFile(join(later, 'anvil'), '#!/bin/sh\n')
+      await chmod(join(later, 'anvil'), 0o755)
+      expect(findExecutableOnPath('anvil', ['', join(root, 'missing'), plain, folder, executable, later].join(delimiter))).toBe(join(executable, 'anvil'))
+      expect(findExecutableOnPath('anvil', [plain, folder].join(delimiter))).toBeUndefined()
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+})
 
 describe('startAnvil', () => {
   const started: AnvilNode[] = []

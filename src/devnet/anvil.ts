@@ -10,11 +10,11 @@
  * anvils are two chains under one chain id. `copyAnvilBlocks` brings a node to another's blocks.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { accessSync, constants, existsSync, statSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { signalProcess, stopProcess } from './child-process.js'
 import { freePort } from './free-port.js'
@@ -79,24 +79,62 @@ const RPC_TIMEOUT_MS = 10_000
 /** Free ports tried when one is taken between `freePort()` and anvil binding it. */
 const PORT_ATTEMPTS = 5
 
+/** Where `anvilBinary` looks; injectable so each fallback can be tested without uninstalling anything. */
+export interface AnvilLookup {
+  /** Resolves a package file (`createRequire().resolve`); undefined when the package is not installed. */
+  resolvePackageFile(specifier: string): string | undefined
+  /** The executable `name` in a directory of PATH, first match; undefined when there is none. */
+  findOnPath(name: string): string | undefined
+  /** The `node_modules/.bin/<name>` nearest to this file upwards; undefined when there is none. */
+  findNodeModulesBin(name: string): string | undefined
+}
+
 /**
- * Path of the anvil executable: the platform package's native binary, else `node_modules/.bin/anvil`.
- * The latter is a Node wrapper that forwards only SIGINT/SIGTERM, so `signal()` would not reach
- * anvil through it.
+ * Path of the anvil executable: the platform package's native binary (Linux x64 is the one the
+ * project depends on); else `anvil` on PATH, so Foundry users on other platforms (macOS/ARM, where
+ * that package does not install) use their own foundryup install; else `node_modules/.bin/anvil`,
+ * last because it is a Node wrapper that forwards only SIGINT/SIGTERM, so `signal()` would not
+ * reach anvil through it.
  */
-export function anvilBinary(): string {
+export function anvilBinary(lookup: AnvilLookup = defaultAnvilLookup): string {
   const name = process.platform === 'win32' ? 'anvil.exe' : 'anvil'
   const arch = process.arch === 'x64' ? 'amd64' : process.arch
-  try {
-    return createRequire(import.meta.url).resolve(`@foundry-rs/anvil-${process.platform}-${arch}/bin/${name}`)
-  } catch {
-    // Not installed for this platform: look for the wrapper.
+  const found = lookup.resolvePackageFile(`@foundry-rs/anvil-${process.platform}-${arch}/bin/${name}`) ?? lookup.findOnPath(name) ?? lookup.findNodeModulesBin(name)
+  if (found === undefined) throw new Error(`anvil not found: install the @foundry-rs/anvil-${process.platform}-${arch} dev dependency, or Foundry (anvil on PATH)`)
+  return found
+}
+
+export const defaultAnvilLookup: AnvilLookup = {
+  resolvePackageFile: (specifier) => {
+    try {
+      return createRequire(import.meta.url).resolve(specifier)
+    } catch {
+      return undefined
+    }
+  },
+  findOnPath: (name) => findExecutableOnPath(name),
+  findNodeModulesBin: (name) => {
+    for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', '.bin', name)
+      if (existsSync(candidate)) return candidate
+      if (dirname(dir) === dir) return undefined
+    }
+  },
+}
+
+/** The first executable file `name` in the directories of `path` (PATH syntax), as a shell would find it. */
+export function findExecutableOnPath(name: string, path: string = process.env.PATH ?? ''): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    if (dir === '') continue
+    const candidate = join(dir, name)
+    try {
+      accessSync(candidate, constants.X_OK)
+      if (statSync(candidate).isFile()) return candidate
+    } catch {
+      // Not here (or not executable): the next PATH entry.
+    }
   }
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'node_modules', '.bin', name)
-    if (existsSync(candidate)) return candidate
-    if (dirname(dir) === dir) throw new Error('anvil not found: install the @foundry-rs/anvil dev dependency')
-  }
+  return undefined
 }
 
 /** Starts anvil and resolves once it answers `eth_chainId`. */

@@ -8,13 +8,25 @@
  * and its blocks spread by P2P. A lagging node catches up with the same blocks.
  *
  * Admin actions need a token: a fresh random one per run goes into the config and is printed
- * once, next to the dashboard URL (it appears nowhere else).
+ * once, next to the dashboard URL (it appears nowhere else on the terminal).
+ *
+ * The config it runs with (node URLs with their credentials, the admin token) is written to
+ * DEMO_CONFIG (mode 0600, removed when the demo stops, as its nodes are gone then), so
+ * `switchyard check --config <file>` and a hand-started `switchyard --config` can be tried on
+ * the demo's nodes.
+ *
+ * SIGINT and SIGTERM stop every node it started (`npm run demo` passes npm's SIGTERM on through
+ * tsx), also during startup.
  *
  * Environment: DEMO_PORT (default 8545, falls back to a free port), DEMO_CYCLE_MS (default
- * 60000: how often a node is made to lag), DEMO_LAG_MS (default 20000: how long it lags).
+ * 60000: how often a node is made to lag), DEMO_LAG_MS (default 20000: how long it lags),
+ * DEMO_CONFIG (default `.switchyard/demo.yaml`, relative to the working directory).
  */
 import { randomBytes } from 'node:crypto'
-import { createProxy } from '../index.js'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { dirname, relative, resolve } from 'node:path'
+import { stringify as toYaml } from 'yaml'
+import { type ProxyConfigInput, createProxy } from '../index.js'
 import { buildApp } from '../server/build-app.js'
 import { type AnvilNode, copyAnvilBlocks, startAnvil } from './anvil.js'
 import { type BcoinNode, startPeeredBcoins } from './bcoin.js'
@@ -23,6 +35,7 @@ const cycleMs = Number(process.env.DEMO_CYCLE_MS ?? 60_000)
 const lagMs = Number(process.env.DEMO_LAG_MS ?? 20_000)
 const evmBlockMs = 1_000
 const bitcoinBlockMs = 3_000
+const configPath = resolve(process.env.DEMO_CONFIG ?? '.switchyard/demo.yaml')
 
 const say = (line: string): void => {
   process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${line}\n`)
@@ -32,28 +45,41 @@ async function main(): Promise<void> {
   const stoppers: Array<() => Promise<void>> = []
   const timers: NodeJS.Timeout[] = []
   let stopping = false
+  let startup: Promise<void> = Promise.resolve()
   const stopAll = async (): Promise<void> => {
     if (stopping) return
     stopping = true
     for (const timer of timers) clearInterval(timer)
     say('stopping: switchyard, then the nodes')
+    // A signal during startup: let the step under way finish so that what it starts gets stopped too.
+    await startup.catch(() => undefined)
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined)
     say('stopped everything the demo started')
   }
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)))
-  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)))
+  // npm passes SIGTERM on (`npm run demo` stopped by a supervisor, `kill <npm pid>`): same as Ctrl-C.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stopAll().then(() => process.exit(0)))
+  const notStopping = (): void => {
+    if (stopping) throw new Error('stopped during startup')
+  }
 
-  try {
+  startup = (async () => {
     say('starting 3 anvil nodes (chain id 31337) and 3 peered bcoin regtest nodes…')
     // No automine: a transaction waits for eth-a's next block, which every node then gets as is.
-    const anvils: AnvilNode[] = await Promise.all(['eth-a', 'eth-b', 'eth-c'].map((id) => startAnvil({ id, noMining: true })))
-    for (const anvil of anvils) stoppers.push(() => anvil.stop())
+    // allSettled: a node that started is stopped even when another one failed to.
+    const anvilStarts = await Promise.allSettled(['eth-a', 'eth-b', 'eth-c'].map((id) => startAnvil({ id, noMining: true })))
+    for (const start of anvilStarts) if (start.status === 'fulfilled') stoppers.push(() => start.value.stop())
+    const anvils: AnvilNode[] = anvilStarts.map((start) => {
+      if (start.status === 'rejected') throw start.reason
+      return start.value
+    })
+    notStopping()
     const bcoins: BcoinNode[] = await startPeeredBcoins(3, { ids: ['btc-a', 'btc-b', 'btc-c'] })
     for (const bcoin of bcoins) stoppers.push(() => bcoin.stop())
+    notStopping()
 
     // Admin actions (cordon, uncordon, probe) need a token; a fresh one per run, shown once below.
     const adminToken = randomBytes(18).toString('base64url')
-    const proxy = createProxy({
+    const config: ProxyConfigInput & { server: { host: string; port: number } } = {
       server: { host: '127.0.0.1', port: Number(process.env.DEMO_PORT ?? 8545) },
       log: { level: 'warn' },
       admin: { token: adminToken },
@@ -76,7 +102,8 @@ async function main(): Promise<void> {
           nodes: bcoins.map((bcoin, index) => ({ id: bcoin.id, url: bcoin.url, provider: `operator-${index + 1}`, region: 'local' })),
         },
       },
-    })
+    }
+    const proxy = createProxy(config)
     proxy.events.on('node:state', (event) => say(`${event.chain}/${event.nodeId}: ${event.from} → ${event.to} (${event.reason})`))
     proxy.events.on('chain:fork', (event) =>
       say(`${event.chain}: block hashes at ${event.height}: ${event.groups.map((group) => `${group.hash} (${group.nodes.join(', ')})`).join(' vs ')}${event.resolved ? '' : ' (no majority)'}`),
@@ -88,12 +115,15 @@ async function main(): Promise<void> {
       await app.close()
       await proxy.close()
     })
+    notStopping()
     let address: string
     try {
       address = await app.listen({ host: '127.0.0.1', port: proxy.config.server.port })
     } catch {
       address = await app.listen({ host: '127.0.0.1', port: 0 })
     }
+    await writeDemoConfig({ ...config, server: { ...config.server, port: Number(new URL(address).port) } })
+    stoppers.unshift(() => rm(configPath, { force: true }))
 
     // Blocks: eth-a mines and every anvil not currently lagging gets the same block; bitcoin blocks
     // come from btc-a and spread by P2P.
@@ -163,12 +193,30 @@ async function main(): Promise<void> {
     say(`  node health:    ${address}/admin/api/chains   (header Authorization: Bearer <admin token>)`)
     say(`  metrics:        ${address}/metrics`)
     say(`  readiness:      ${address}/readyz`)
+    say(`  config:         ${shownPath(configPath)}   (node URLs and the admin token; removed on stop)`)
+    say(`  check it:       npx tsx src/cli.ts check --config ${shownPath(configPath)}`)
     say(`a node of each chain will fall behind every ${Math.round(cycleMs / 1000)} s; press Ctrl-C to stop`)
+  })()
+  try {
+    await startup
   } catch (error) {
+    if (stopping) return
     say(`demo failed: ${error instanceof Error ? error.message : String(error)}`)
     await stopAll()
     process.exitCode = 1
   }
+}
+
+/** Written where only this user can read it: it holds node credentials and the admin token. */
+async function writeDemoConfig(config: object): Promise<void> {
+  await mkdir(dirname(configPath), { recursive: true })
+  const header = '# Written by `npm run demo` for this run (removed when it stops): the nodes and admin token it started with.\n'
+  await writeFile(configPath, header + toYaml(config), { mode: 0o600 })
+}
+
+function shownPath(path: string): string {
+  const fromHere = relative(process.cwd(), path)
+  return fromHere.startsWith('..') ? path : fromHere
 }
 
 void main()

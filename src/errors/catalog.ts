@@ -35,6 +35,12 @@ export const errorCatalog = {
   SY_RANGE_TOO_LARGE: { rpcCode: -32602, httpStatus: 200, meaning: 'An eth_getLogs block range wider than chains.<name>.maxLogsRange (data.limit, data.blocks); no node was asked. Narrow the range.' },
   SY_REQUEST_TIMEOUT: { rpcCode: -32600, httpStatus: 408, meaning: 'The request was not received in time: headers within server.headersTimeoutMs, all of it within server.requestTimeoutMs. The connection is closed; nothing was forwarded.' },
   SY_HEADERS_TOO_LARGE: { rpcCode: -32600, httpStatus: 431, meaning: "The request's HTTP headers are larger than the server accepts (16 KiB). The connection is closed; nothing was forwarded." },
+  SY_TOO_MANY_SUBSCRIPTIONS: { rpcCode: -32075, httpStatus: 429, meaning: 'The WebSocket connection already holds server.ws.maxSubscriptionsPerConnection subscriptions (data.limit); unsubscribe one, or open another connection.' },
+  SY_FILTER_NOT_FOUND: { rpcCode: -32000, httpStatus: 200, meaning: "No such filter for this client: never made, uninstalled, expired (filters.idleTimeoutMs without a poll), dropped over filters.maxPendingChanges unpolled changes, or another client's. Geth's code and message, so clients re-create the filter." },
+  SY_TOO_MANY_FILTERS: { rpcCode: -32059, httpStatus: 429, meaning: 'The client already holds filters.maxPerClient filters on this chain, or the chain filters.maxPerChain (data.limit, data.scope); uninstall some (eth_uninstallFilter) or let unpolled ones expire.' },
+  SY_SUBSCRIPTION_NEEDS_WS: { rpcCode: -32601, httpStatus: 200, meaning: 'eth_subscribe / eth_unsubscribe over HTTP: subscriptions push messages and need the WebSocket endpoint ws://<host>/rpc/<chain> (or poll with eth_newFilter).' },
+  SY_WALLET_NOT_SERVED: { rpcCode: -18, httpStatus: 200, meaning: "A call to a wallet path (/wallet/<name>, bitcoin-cli -rpcwallet): switchyard serves no wallet RPC. Bitcoin Core's -18 (wallet not found); HTTP 500 for JSON-RPC 1.0 clients as Core gives, 200 for 2.0. Nothing was forwarded." },
+  SY_METHOD_NOT_POST: { rpcCode: -32600, httpStatus: 405, meaning: 'A GET (or other method) on a JSON-RPC path, answered with Allow: POST (Core: "JSON-RPC server handles only POST requests"); a WebSocket upgrade there is told where WebSocket is served.' },
   SY_INTERNAL: { rpcCode: -32603, httpStatus: 500, meaning: 'A bug in the proxy; the call was not forwarded or its outcome is unknown.' },
 } as const satisfies Record<string, { rpcCode: number; httpStatus: number; meaning: string }>
 

@@ -6,11 +6,20 @@ export type JsonRpcReply =
   | { result: unknown; error: JsonRpcErrorObject | null; id: JsonRpcId }
 
 /**
- * Shapes an answer for the client's own version: 2.0 has exactly one of result/error; 1.0
- * (what bitcoind clients parse) always has both, the unused one null, and echoes the id.
+ * How a chain answers JSON-RPC 2.0 requests: `strict` is JSON-RPC 2.0 (exactly one of result and
+ * error; Bitcoin Core 28+); `legacy` is what Core before 28 and bcoin send whatever the request
+ * says (result, error and id all present, no `jsonrpc` member), which clients written against
+ * them read (python-bitcoinrpc's `batch_` reads `error` from every reply).
  */
-export function shapeReply(id: JsonRpcId, version: JsonRpcVersion, answer: RpcAnswer): JsonRpcReply {
-  if (version === '2.0') {
+export type ReplyStyle = 'legacy' | 'strict'
+
+/**
+ * Shapes an answer for the client's own version: 2.0 has exactly one of result/error (unless the
+ * chain's style is `legacy`); 1.0 (what bitcoind clients parse) always has both, the unused one
+ * null, and echoes the id.
+ */
+export function shapeReply(id: JsonRpcId, version: JsonRpcVersion, answer: RpcAnswer, style: ReplyStyle = 'strict'): JsonRpcReply {
+  if (version === '2.0' && style === 'strict') {
     return answer.error !== undefined ? { jsonrpc: '2.0', id, error: answer.error } : { jsonrpc: '2.0', id, result: answer.result }
   }
   return answer.error !== undefined ? { result: null, error: answer.error, id } : { result: answer.result ?? null, error: null, id }

@@ -197,6 +197,36 @@ export function createMetrics(proxy: Proxy): Metrics {
   })
 
   new Gauge({
+    name: 'switchyard_stream_filters',
+    help: 'EVM filters (eth_newFilter, eth_newBlockFilter) switchyard holds for clients, per chain',
+    labelNames: ['chain'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of chains) {
+        const stats = proxy.streams(chain.name)?.stats?.()
+        if (stats !== undefined) this.set({ chain: chain.name }, stats.filters)
+      }
+    },
+  })
+
+  new Gauge({
+    name: 'switchyard_stream_subscribers',
+    help: 'Open stream subscriptions per chain: heads (WebSocket newHeads, block streams) and logs; filters not counted',
+    labelNames: ['chain', 'kind'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of chains) {
+        const stats = proxy.streams(chain.name)?.stats?.()
+        if (stats === undefined) continue
+        this.set({ chain: chain.name, kind: 'heads' }, stats.headSubscribers)
+        this.set({ chain: chain.name, kind: 'logs' }, stats.logSubscribers)
+      }
+    },
+  })
+
+  new Gauge({
     name: 'switchyard_journal_pending',
     help: 'Broadcasts not yet confirmed (journal status pending or seen)',
     labelNames: ['chain'] as const,

@@ -4,7 +4,7 @@
  * rule), applies fork-check rounds, and emits `node:state` / `chain:head` / `chain:fork` /
  * `chain:reorg` on change.
  */
-import type { ProbeObservation } from '../chain-adapter.js'
+import type { ProbeObservation, RpcReplyStyle } from '../chain-adapter.js'
 import type { ChainConfig, NodeConfig } from '../config/schema.js'
 import type { ProxyEvents } from '../proxy-events.js'
 import { scoreNode } from '../routing/scoring.js'
@@ -28,6 +28,8 @@ export interface NodeCapabilities {
   archive: boolean | undefined
   /** EVM: the node lacks state below this height (learned from its errors); undefined: none seen. */
   stateMissingBelow: number | undefined
+  /** Bitcoin: how the node shapes 2.0 replies (probed from its version); undefined until known. */
+  rpcReplyStyle?: RpcReplyStyle | undefined
 }
 
 export interface PoolNode {
@@ -304,6 +306,7 @@ export class NodePool {
       if (observation.kind !== 'ok') continue
       node.tracker.observeLatency(observation.latencyMs, now)
       if (observation.pruned !== undefined) node.capabilities.pruned = observation.pruned
+      if (observation.rpcReplyStyle !== undefined) node.capabilities.rpcReplyStyle = observation.rpcReplyStyle
       if (observation.pruned === false) node.capabilities.pruneHeight = undefined
       else if (observation.pruneHeight !== undefined) node.capabilities.pruneHeight = observation.pruneHeight
       if (node.health.height !== observation.height) {

@@ -144,6 +144,52 @@ describe('planReload', () => {
     expect(result.changes).toEqual([{ kind: 'settings-changed', fields: ['server.maxBatchSize'] }])
   })
 
+  it.each([
+    {
+      name: 'a changed chain listener keeps its running port and does not rebuild the chain',
+      edit: (config: any) => {
+        config.chains.btc.listen = { port: 18443 }
+        config.chains.eth.listen = { port: 18545 }
+      },
+      before: (config: any) => (config.chains.btc.listen = { port: 18332 }),
+      restart: ['chains.eth.listen', 'chains.btc.listen'],
+      running: { btc: { host: '127.0.0.1', port: 18332 }, eth: undefined },
+      actions: ['keep', 'keep'],
+      again: true,
+    },
+    {
+      name: 'a chain added with a listener is served at /rpc only until a restart',
+      edit: (config: any) => (config.chains.ltc = { family: 'bitcoin', network: 'litecoin', listen: { port: 19332 }, nodes: [{ id: 'l', url: 'http://127.0.0.1:1004' }] }),
+      before: () => undefined,
+      restart: ['chains.ltc.listen'],
+      running: { btc: undefined, eth: undefined, ltc: undefined },
+      actions: ['keep', 'keep', 'add'],
+      again: true,
+    },
+    {
+      name: 'a removed chain whose listener runs is reported',
+      edit: (config: any) => delete config.chains.btc,
+      before: (config: any) => (config.chains.btc.listen = { port: 18332 }),
+      restart: ['chains.btc.listen'],
+      running: { eth: undefined },
+      actions: ['remove', 'keep'],
+      // The chain is gone from the running config: its old port answers SY_UNKNOWN_CHAIN until the restart.
+      again: false,
+    },
+  ])('chains.*.listen is restart-only: $name', ({ edit, before, restart, running, actions, again }) => {
+    const current = base()
+    before(current)
+    const next = structuredClone(current)
+    edit(next)
+    const result = planReload(parseConfig(current), parseConfig(next))
+    expect(result.restartRequired).toEqual(restart)
+    expect(Object.fromEntries(Object.entries(result.effective.chains).map(([name, chain]) => [name, chain.listen]))).toEqual(running)
+    expect(result.chains.map((entry) => entry.action)).toEqual(actions)
+    expect(result.changes.filter((change) => change.kind === 'chain-changed')).toEqual([])
+    // A second reload of the same file still reports it: the running listener has not changed.
+    expect(planReload(result.effective, parseConfig(next)).restartRequired).toEqual(again ? restart : [])
+  })
+
   it('rebuilds every chain when a setting every broadcaster reads changes', () => {
     const result = plan((config) => (config.journal.maxOpenPerClient = 3))
     expect(result.chains.map((entry) => entry.action)).toEqual(['rebuild', 'rebuild'])

@@ -37,7 +37,7 @@ export interface ChainPlan {
 export interface ReloadPlan {
   changes: ConfigChange[]
   chains: ChainPlan[]
-  /** Option paths that changed but take effect only at the next restart (listening socket, journal file). */
+  /** Option paths that changed but take effect only at the next restart (listening sockets, `chains.<name>.listen`, journal file). */
   restartRequired: string[]
   /** The config to run with: the new one, except restart-only options keep their running values. */
   effective: ProxyConfig
@@ -92,8 +92,10 @@ export function planReload(current: ProxyConfig, next: ProxyConfig): ReloadPlan 
   const chains: ChainPlan[] = []
   const none = new Set<string>()
 
-  const restartRequired = RESTART_ONLY_PATHS.filter((path) => !isDeepEqual(valueAt(current, path), valueAt(next, path)))
-  const effective = withValuesOf(next, current, restartRequired)
+  const fixedPaths = RESTART_ONLY_PATHS.filter((path) => !isDeepEqual(valueAt(current, path), valueAt(next, path)))
+  const listenPaths = changedListeners(current, next)
+  const restartRequired = [...fixedPaths, ...listenPaths]
+  const effective = withRunningListeners(withValuesOf(next, current, fixedPaths), current, listenPaths.length > 0)
   const rebuildAll = SHARED_BY_RUNTIMES.some((path) => !isDeepEqual(valueAt(current, path), valueAt(next, path)))
 
   for (const [name, before] of Object.entries(current.chains)) {
@@ -125,12 +127,36 @@ export function planReload(current: ProxyConfig, next: ProxyConfig): ReloadPlan 
 
   changes.push(...diffClients(current, effective))
   const settings = [
-    ...(['log', 'admin', 'metrics', 'alerts', 'shutdown'] as const).flatMap((section) => changedPaths(current[section], effective[section], section)),
+    ...(['log', 'admin', 'metrics', 'alerts', 'shutdown', 'filters'] as const).flatMap((section) => changedPaths(current[section], effective[section], section)),
     ...changedPaths(current.server, effective.server, 'server'),
     ...changedPaths(current.journal, effective.journal, 'journal'),
   ]
   if (settings.length > 0) changes.push({ kind: 'settings-changed', fields: settings })
   return { changes, chains, restartRequired, effective }
+}
+
+/**
+ * `chains.<name>.listen` of every chain whose own listener changed, appeared or went (a chain added
+ * with one, or removed while its listener runs): listeners are opened at start only.
+ */
+function changedListeners(current: ProxyConfig, next: ProxyConfig): string[] {
+  const names = [...new Set([...Object.keys(current.chains), ...Object.keys(next.chains)])]
+  return names.filter((name) => !isDeepEqual(current.chains[name]?.listen, next.chains[name]?.listen)).map((name) => `chains.${name}.listen`)
+}
+
+/**
+ * `next` with each chain's `listen` as it runs (none for a chain added since the start), so a
+ * listener change neither rebuilds the chain nor stops being reported until the restart.
+ */
+function withRunningListeners(next: ProxyConfig, current: ProxyConfig, changed: boolean): ProxyConfig {
+  if (!changed) return next
+  const chains: Record<string, ChainConfig> = {}
+  for (const [name, chain] of Object.entries(next.chains)) {
+    const { listen: _listen, ...rest } = chain
+    const running = current.chains[name]?.listen
+    chains[name] = (running === undefined ? rest : { ...rest, listen: running }) as ChainConfig
+  }
+  return { ...next, chains }
 }
 
 function diffNodes(chain: string, before: ChainConfig, after: ChainConfig): { changes: ConfigChange[]; sameIdentity: Set<string> } {

@@ -3,7 +3,6 @@
  * snapshot, and health/readiness probes. A thin layer: all decisions live in the Proxy.
  */
 import { randomUUID } from 'node:crypto'
-import { setMaxListeners } from 'node:events'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { ProxyError, isProxyError } from '../errors/proxy-error.js'
 import { shapeReply } from '../jsonrpc/reply.js'
@@ -14,15 +13,15 @@ import { type Metrics, createMetrics, registerMetricsRoute } from '../observabil
 import { Timeline } from '../observability/timeline.js'
 import type { Proxy } from '../proxy.js'
 import { registerDashboard } from '../dashboard/register-dashboard.js'
-import { ReplyHold, holdRepliesOf } from '../upstream/reply-budget.js'
 import { type Clock, systemClock } from '../util/clock.js'
 import { adminGuard, metricsGuard } from './admin-guard.js'
-import { handleRpcBody } from './rpc-route.js'
+import { answerUnrouted, clientGateOf, registerRpcRoutes } from './rpc-http.js'
 import type { ConfigReloader } from './config-reloader.js'
 import { describeChange, isDeepEqual } from '../runtime/reload-plan.js'
 import { EventStreams } from './event-streams.js'
 import { LoginThrottle } from './login-throttle.js'
 import { ClientGate, listensBeyondLoopback } from './client-gate.js'
+import { registerWebSocket } from './ws-endpoint.js'
 import { ConnectionGuard, connectionServerOptions, fileLimitWarning, openFileLimit, upstreamSockets } from './connection-limits.js'
 
 export interface AppOptions {
@@ -96,41 +95,29 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   })
 
   app.setNotFoundHandler((request, reply) => {
-    const error = request.url.startsWith('/rpc')
-      ? new ProxyError('SY_UNKNOWN_CHAIN', 'use POST /rpc/<chain> with a configured chain name')
-      : new ProxyError('SY_INVALID_REQUEST', `no route ${request.method} ${request.url.split('?')[0]}`)
+    const path = request.url.split('?')[0]!
+    // GET (or an upgrade) on a chain's path, or a POST below it that is not served: say what is wrong, not "unknown chain".
+    const rpcChain = /^\/rpc\/([^/]+)/.exec(path)?.[1]
+    if (answerUnrouted(proxy, request, reply, rpcChain, { rpc: `/rpc/${rpcChain}`, websocket: `/rpc/${rpcChain}` }) !== undefined) return
+    if ((path === '/' || path === '/wallet' || path.startsWith('/wallet/')) && answerUnrouted(proxy, request, reply, proxy.config.server.defaultChain, { rpc: '/' }) !== undefined) return
+    const error = path.startsWith('/rpc')
+      ? new ProxyError('SY_UNKNOWN_CHAIN', `no chain "${(rpcChain ?? '').slice(0, 64)}": use POST /rpc/<chain> with a configured chain name`)
+      : new ProxyError('SY_INVALID_REQUEST', `no route ${request.method} ${path}`)
     void reply.code(404).type('application/json').send(JSON.stringify(shapeReply(null, '2.0', { error: error.toJsonRpcError() })))
   })
 
   // Client keys, grants and rate limits (client-gate.ts); with no `clients` configured /rpc stays open.
-  const gate = new ClientGate(proxy, { onRefusal: (client, reason, calls) => metrics.clientRefusal(client, reason, calls) })
+  // Shared with the chain listeners (chain-listeners.ts): one client's rate limits hold across ports.
+  const gate = clientGateOf(proxy, () => new ClientGate(proxy, { onRefusal: (client, reason, calls) => metrics.clientRefusal(client, reason, calls) }))
   app.addHook('onListen', async () => {
     if (!gate.enabled && listensBeyondLoopback(app.server.address())) app.log.warn('no clients are configured: /rpc answers anyone who can connect (set clients: in the config to require keys)')
   })
+  // ws://…/rpc/:chain: the same calls, keys and rate-limit buckets as POST, plus subscriptions (ws-endpoint.ts).
+  registerWebSocket(app, proxy, (request) => (request.params as { chain: string }).chain, { gate })
 
-  app.post<{ Params: { chain: string }; Body: string }>('/rpc/:chain', async (request, reply) => {
-    const admitted = gate.admit(request.headers, request.params.chain, typeof request.body === 'string' ? request.body : '')
-    if (!admitted.pass) return reply.code(admitted.status).headers(admitted.headers).type('application/json').send(admitted.body)
-    const controller = new AbortController()
-    // Every call of a batch (up to server.maxBatchSize, each attempt) listens on this one signal
-    // and removes its listener when done: not a leak, so no warning past Node's default of 10.
-    setMaxListeners(0, controller.signal)
-    const onClose = (): void => {
-      if (!reply.raw.writableEnded) controller.abort()
-    }
-    reply.raw.once('close', onClose)
-    // Node reply bytes stay counted against server.maxReplyBytesInFlight until this reply is written.
-    const hold = new ReplyHold()
-    holdRepliesOf(controller.signal, hold)
-    reply.raw.once('close', () => hold.release())
-    const handled = await handleRpcBody(proxy, request.params.chain, admitted.body, { signal: controller.signal, client: admitted.client })
-    reply.raw.off('close', onClose)
-    if (handled.nodeIds.length > 0) void reply.header('x-switchyard-node', handled.nodeIds.join(','))
-    void reply.header('x-switchyard-attempts', String(handled.attempts))
-    void reply.code(handled.status)
-    if (handled.body === undefined) return reply.send()
-    return reply.type('application/json').send(handled.body)
-  })
+  // POST /rpc/:chain (and /rpc/:chain/, /rpc/:chain/wallet/*), and POST / for server.defaultChain: rpc-http.ts.
+  registerRpcRoutes(app, proxy, gate, { base: '/rpc/:chain', chainOf: (request) => (request.params as { chain: string }).chain })
+  registerRpcRoutes(app, proxy, gate, { base: '/', chainOf: () => proxy.config.server.defaultChain, noChain: 'no server.defaultChain is set: use POST /rpc/<chain>' })
 
   const history = new History(proxy, { intervalMs: options.historyIntervalMs })
   const timeline = new Timeline(proxy)
@@ -291,5 +278,7 @@ function registerAdminRoutes(admin: FastifyInstance, proxy: Proxy, state: AdminS
 }
 
 // `switchyard/server` is this module: the pieces an embedding application may use on their own.
-export { handleRpcBody, type HandledRequest } from './rpc-route.js'
+export { handleRpcBody, refuseRpcBody, type HandledRequest } from './rpc-route.js'
+export { ChainListeners, buildChainListenerApp, startChainListeners, type ChainListener, type ChainListenerOptions } from './chain-listeners.js'
+export { appShutdownSteps } from './graceful-shutdown.js'
 export { ConfigReloader, type ConfigSource, type ReloadOutcome } from './config-reloader.js'

@@ -36,6 +36,8 @@ export function methodGroupOf(kind: MethodClass): MethodGroup | undefined {
       return 'read'
     case 'broadcast':
       return 'broadcast'
+    case 'stream':
+      return 'subscriptions'
     case 'forbidden':
       return undefined
     default: {

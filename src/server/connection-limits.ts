@@ -171,6 +171,17 @@ export class ConnectionGuard {
     return closed
   }
 
+  /**
+   * A WebSocket upgrade was accepted on this request's socket: the socket is busy from now on
+   * (never evicted for a new connection, never closed as silent) until it closes.
+   */
+  upgraded(request: IncomingMessage): void {
+    const tracked = this.#open.get(request.socket)
+    if (tracked === undefined) return
+    tracked.active.add(request)
+    tracked.since = ++this.#order
+  }
+
   /** Fastify `onRequest` hook: drops requests pipelined behind an answered 413, answers declared over-limit bodies. */
   readonly onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const socket = request.raw.socket

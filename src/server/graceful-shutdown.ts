@@ -19,6 +19,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { Proxy } from '../proxy.js'
+import type { ChainListeners } from './chain-listeners.js'
 
 export type ShutdownPhase = 'serving' | 'grace' | 'draining' | 'finishing' | 'done'
 
@@ -54,14 +55,23 @@ export interface ShutdownSteps {
   finish(): Promise<void>
 }
 
-/** The steps for a Fastify app from `buildApp(proxy)` (the CLI's; embedding applications may use them too). */
-export function appShutdownSteps(app: FastifyInstance, proxy: Proxy): ShutdownSteps {
+/**
+ * The steps for a Fastify app from `buildApp(proxy)` and the proxy's chain listeners, if any
+ * (`startChainListeners`; the CLI's; embedding applications may use them too): every listener
+ * drains, closes and is cut together.
+ */
+export function appShutdownSteps(app: FastifyInstance, proxy: Proxy, listeners?: Pick<ChainListeners, 'close' | 'closeAllConnections'>): ShutdownSteps {
   return {
-    // isReady() false: /readyz 503; build-app's onSend hook adds Connection: close from now on.
+    // isReady() false: /readyz 503; every app's onSend hook adds Connection: close from now on.
     beginDrain: () => proxy.beginDrain(),
     // Fastify stops accepting, ends event streams, closes idle keep-alive sockets, and resolves once every accepted request is answered.
-    closeListener: async () => await app.close(),
-    cutConnections: () => app.server.closeAllConnections(),
+    closeListener: async () => {
+      await Promise.all([app.close(), listeners?.close()])
+    },
+    cutConnections: () => {
+      app.server.closeAllConnections()
+      listeners?.closeAllConnections()
+    },
     // Background broadcast sends are journaled, probing stops, the journal is closed (flushed).
     finish: async () => await proxy.close(),
   }

@@ -11,6 +11,10 @@
  * their catalog status. At the end: the process still answers, no node's health changed,
  * Object.prototype is untouched, nothing reached the broadcast journal, and memory is recorded.
  *
+ * The WebSocket endpoint gets the same inputs as frames over one long-lived socket per chain
+ * (text and binary frames, subscribe/unsubscribe with fuzzed params): each frame gets its reply
+ * frame by the same rules (none for notifications), and the sockets stay open throughout.
+ *
  * The seed is fixed, so every CI run checks the same 10,000+ cases and a failure reproduces;
  * `FUZZ_SEED=random npx vitest run test/fuzz` explores new ones, `FUZZ_SEED=<n>` replays a run
  * (fast-check prints the seed and the shrunk counterexample of a failure). Blame can land after
@@ -21,9 +25,11 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import fc from 'fast-check'
 import { Pool } from 'undici'
+import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type AnvilNode, startAnvil } from '../../src/devnet/anvil.js'
 import { type BcoinNode, copyBlocks, startBcoin } from '../../src/devnet/bcoin.js'
+import { waitFor } from '../../src/devnet/wait-for.js'
 import { ProxyError } from '../../src/errors/proxy-error.js'
 import { recordFigure } from '../support/figures.js'
 import { type TestProxy, startTestProxy } from '../support/test-proxy.js'
@@ -92,6 +98,8 @@ async function target(batch: number): Promise<Target> {
       btc: {
         family: 'bitcoin',
         network: 'regtest',
+        // The oracle checks JSON-RPC 2.0's rules; bcoin nodes would make `auto` answer 2.0 in their legacy shape.
+        replyStyle: 'strict',
         requestTimeoutMs: 20_000,
         routing: { deadlineMs: 30_000 },
         health: { intervalMs: 600_000 },
@@ -197,7 +205,7 @@ const deep = fc
 const METHODS: Record<Family, { allowed: string[]; forbidden: string[] }> = {
   evm: {
     allowed: ['eth_blockNumber', 'eth_chainId', 'net_version', 'web3_clientVersion', 'eth_syncing', 'eth_gasPrice', 'eth_getBalance', 'eth_getCode', 'eth_getStorageAt', 'eth_getTransactionCount', 'eth_getBlockByNumber', 'eth_getBlockByHash', 'eth_getBlockReceipts', 'eth_getTransactionByHash', 'eth_getTransactionReceipt', 'eth_call', 'eth_estimateGas', 'eth_getLogs', 'eth_feeHistory', 'eth_getProof', 'eth_maxPriorityFeePerGas', 'eth_getBlockTransactionCountByNumber', 'eth_sendRawTransaction'],
-    forbidden: ['eth_sendTransaction', 'eth_sign', 'personal_unlockAccount', 'debug_traceTransaction', 'admin_peers', 'miner_start', 'anvil_mine', 'anvil_setBalance', 'evm_setNextBlockTimestamp', 'txpool_content', 'eth_newFilter', 'Eth_blockNumber', 'eth_blockNumber '],
+    forbidden: ['eth_sendTransaction', 'eth_sign', 'personal_unlockAccount', 'debug_traceTransaction', 'admin_peers', 'miner_start', 'anvil_mine', 'anvil_setBalance', 'evm_setNextBlockTimestamp', 'txpool_content', 'eth_newfilter', 'Eth_blockNumber', 'eth_blockNumber '],
   },
   bitcoin: {
     allowed: ['getblockcount', 'getbestblockhash', 'getblockhash', 'getblock', 'getblockheader', 'getblockchaininfo', 'getrawtransaction', 'gettxout', 'getrawmempool', 'getmempoolinfo', 'getmempoolentry', 'estimatesmartfee', 'decoderawtransaction', 'decodescript', 'validateaddress', 'getnetworkinfo', 'getchaintips', 'getdifficulty', 'gettxoutproof', 'sendrawtransaction'],
@@ -478,6 +486,139 @@ async function fuzz<T>(name: string, numRuns: number, arbitrary: fc.Arbitrary<T>
   const { heapUsed, rss } = memory()
   recordFigure(`fuzz.${name}.afterGcMiB`, `heap ${Math.round(heapUsed / 1048576)}, rss ${Math.round(rss / 1048576)}`)
 }
+
+// ---------------------------------------------------------------------------------------------
+// The WebSocket endpoint: the same rules over one long-lived socket per chain
+// ---------------------------------------------------------------------------------------------
+
+/** One socket, its frames in arrival order, and a way to wait for the next one. */
+class FrameSocket {
+  readonly frames: string[] = []
+  #wake: (() => void) | undefined
+  closed: { code: number; reason: string } | undefined
+
+  constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      this.frames.push(data.toString())
+      this.#wake?.()
+    })
+    socket.once('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() }
+      this.#wake?.()
+    })
+  }
+
+  async nextFrame(): Promise<string> {
+    while (this.frames.length === 0) {
+      if (this.closed !== undefined) throw new Error(`socket closed: ${this.closed.code} ${this.closed.reason}`)
+      await new Promise<void>((resolve) => (this.#wake = resolve))
+    }
+    return this.frames.shift()!
+  }
+}
+
+async function openSocket(into: Target, chain: string): Promise<FrameSocket> {
+  const socket = new WebSocket(`${into.proxy.baseUrl.replace(/^http/, 'ws')}/rpc/${chain}`)
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve)
+    socket.once('error', reject)
+  })
+  return new FrameSocket(socket)
+}
+
+/**
+ * Sends one frame and checks its answer against the same rules as HTTP: one frame per body that
+ * needs a reply, none for notifications only (checked with a sentinel call behind it, once the
+ * server has nothing of the frame in flight). Binary frames are read as UTF-8 like text ones.
+ */
+async function checkFrame(into: Target, socket: FrameSocket, bytes: Buffer, binary: boolean): Promise<unknown[]> {
+  casesRun += 1
+  const expected = expectedFor(bytes, into.limits)
+  socket.socket.send(bytes, { binary })
+  if (expected.kind === 'nothing') {
+    count('ws no reply')
+    socket.socket.send(JSON.stringify({ jsonrpc: '2.0', id: 'sentinel', method: 'eth_chainId' }))
+    expect(JSON.parse(await socket.nextFrame())).toMatchObject({ id: 'sentinel' })
+    await waitFor(() => into.proxy.app.switchyardWebSocket!.stats().inFlight === 0, { what: 'the frame done' })
+    expect(socket.frames).toEqual([])
+    return []
+  }
+  const parsed: unknown = JSON.parse(await socket.nextFrame())
+  if (expected.kind === 'one') {
+    expect(Array.isArray(parsed)).toBe(false)
+    checkReply(parsed, expected.reply)
+    return [parsed]
+  }
+  expect(Array.isArray(parsed)).toBe(true)
+  const replies = parsed as unknown[]
+  expect(replies).toHaveLength(expected.replies.length)
+  replies.forEach((reply, index) => checkReply(reply, expected.replies[index]!))
+  return replies
+}
+
+describe('ws://…/rpc/:chain under fuzzed input', () => {
+  const sockets: Partial<Record<string, FrameSocket>> = {}
+  const socketFor = async (chain: string): Promise<FrameSocket> => (sockets[chain] ??= await openSocket(main, chain))
+  afterAll(() => {
+    for (const socket of Object.values(sockets)) socket?.socket.terminate()
+  })
+
+  test('bytes, corrupted requests, JSON values, request objects and batches, over one socket per chain', async () => {
+    const frame = chainArb.chain((chain) =>
+      fc.tuple(
+        fc.constant(chain),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ bytes: Buffer.from(bytes), binary: true })),
+          requestArb(familyOf(chain)).map((request) => render(request)).chain((text) =>
+            fc.tuple(fc.nat(), fc.constantFrom('keep', 'delete', 'replace')).map(([at, how]) => {
+              const index = at % (text.length + 1)
+              return how === 'keep' ? text : how === 'delete' ? text.slice(0, index) + text.slice(index + 1) : text.slice(0, index) + '}' + text.slice(index + 1)
+            }),
+          ).map((text) => ({ bytes: Buffer.from(text, 'utf8'), binary: false })),
+          fc.oneof(jsonish, fc.jsonValue({ maxDepth: 4 })).map((value) => ({ bytes: Buffer.from(render(value), 'utf8'), binary: false })),
+          fc.array(fc.oneof({ weight: 6, arbitrary: requestArb(familyOf(chain)) }, { weight: 1, arbitrary: jsonish }), { maxLength: 12 }).map((entries) => ({ bytes: Buffer.from(render(entries), 'utf8'), binary: false })),
+        ),
+      ),
+    )
+    await fuzz('ws.frames', 400, frame, async ([chain, { bytes, binary }]) => {
+      await checkFrame(main, await socketFor(chain), bytes, binary)
+    })
+  }, 600_000)
+
+  test('subscribe and unsubscribe calls with fuzzed params: always an answer, bounded per connection', async () => {
+    const input = fc.tuple(
+      fc.constantFrom('eth_subscribe', 'eth_unsubscribe', 'switchyard_subscribe', 'switchyard_unsubscribe'),
+      fc.oneof(fc.tuple(fc.constantFrom('newHeads', 'logs', 'blocks', 'newPendingTransactions', 'syncing'), fc.oneof(jsonish, fc.record({ address: fc.oneof(hexOf(20, 20), scalar), topics: fc.array(fc.oneof(hexOf(32, 32), fc.constant(null), scalar), { maxLength: 3 }) }, { requiredKeys: [] }))), fc.array(jsonish, { maxLength: 3 })),
+      fc.nat(5),
+      chainArb,
+    )
+    /** Subscription ids each chain's socket holds. */
+    const ids: Record<string, string[]> = { eth: [], btc: [] }
+    await fuzz('ws.subscriptions', 200, input, async ([method, params, id, chain]) => {
+      const socket = await socketFor(chain)
+      const held = ids[chain]!
+      // Half the unsubscribes name a subscription this socket holds (served where its subscribe was: eth_* on evm, switchyard_* anywhere).
+      const served = method === 'switchyard_unsubscribe' || chain === 'eth'
+      const unsubscribeKnown = served && method.endsWith('unsubscribe') && held.length > 0 && id % 2 === 0
+      const body = { jsonrpc: '2.0', id, method, params: unsubscribeKnown ? [held.pop()] : params }
+      const [reply] = (await checkFrame(main, socket, Buffer.from(JSON.stringify(body)), false)) as Array<{ result?: unknown; error?: { data?: { code?: string } } }>
+      if (method.endsWith('_subscribe') && typeof reply?.result === 'string') held.push(reply.result)
+      if (unsubscribeKnown) expect(reply?.result).toBe(true)
+    })
+    // Never past the bound, however many were asked for.
+    expect(main.proxy.app.switchyardWebSocket!.stats().subscriptions).toBeLessThanOrEqual(main.proxy.proxy.config.server.ws.maxSubscriptionsPerConnection * 2)
+  }, 300_000)
+
+  test('afterwards the sockets are still open and answer', async () => {
+    for (const chain of ['eth', 'btc']) {
+      const socket = await socketFor(chain)
+      expect(socket.closed).toBeUndefined()
+      socket.socket.send(JSON.stringify({ jsonrpc: '2.0', id: 'last', method: chain === 'btc' ? 'getblockcount' : 'eth_blockNumber' }))
+      expect(JSON.parse(await socket.nextFrame())).toMatchObject({ id: 'last', result: expect.anything() })
+    }
+    expect(main.proxy.app.switchyardWebSocket!.stats().open).toBe(2)
+  })
+})
 
 // ---------------------------------------------------------------------------------------------
 // Properties

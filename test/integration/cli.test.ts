@@ -39,7 +39,7 @@ async function configFile(name: string, text: string): Promise<string> {
 }
 
 describe('switchyard check', () => {
-  test('prints a table of every node and exits 0 when every chain has a routable node; never prints URLs or secrets', async () => {
+  test('prints a table of every node and exits 0 when every node answers; never prints URLs or secrets', async () => {
     const btcUrl = new URL(bcoin.url)
     const file = await configFile(
       'ok.yaml',
@@ -49,7 +49,6 @@ describe('switchyard check', () => {
     chainId: 31337
     nodes:
       - { id: eth-a, url: "${anvil.url}" }
-      - { id: eth-wrong, url: "${anvil.url}/x" }
   btc:
     family: bitcoin
     network: regtest
@@ -59,23 +58,61 @@ describe('switchyard check', () => {
     )
     const run = runCli(['check', '--config', file], { BTC_PASS: decodeURIComponent(btcUrl.password) })
     expect(await run.exit).toBe(0)
-    const { stdout } = run.output()
+    const { stdout, stderr } = run.output()
     expect(stdout).toMatch(/^chain\s+node\s+status\s+height\s+lag\s+latency\s+reason$/m)
     expect(stdout).toMatch(/^eth\s+eth-a\s+healthy\s+0\s+0\s+[\d.]+ ms\s+in sync since height 0$/m)
     expect(stdout).toMatch(/^btc\s+btc-a\s+healthy\s+0\s+0\s+[\d.]+ ms\s+in sync since height 0$/m)
-    expect(stdout).toMatch(/^eth\s+eth-wrong\s+starting\s+-\s+-\s+-\s+1\/3 failures; last: node eth-wrong answered HTTP 404$/m)
-    expect(stdout).toMatch(/^eth: head 0, 1\/2 routable$/m)
+    expect(stdout).toMatch(/^eth: head 0, 1\/1 routable$/m)
     expect(stdout).toMatch(/^btc: head 0, 1\/1 routable$/m)
-    expect(stdout).not.toContain(String(anvil.port))
-    expect(stdout).not.toContain(decodeURIComponent(btcUrl.password))
+    expect(stdout + stderr).not.toContain(String(anvil.port))
+    expect(stdout + stderr).not.toContain(decodeURIComponent(btcUrl.password))
+    expect(stderr).toBe('')
   })
 
-  test('exits 1 when a chain has no routable node, and says why per node', async () => {
+  test('a typo\'d port or path: the node is unreachable (with the probe\'s error) and check exits 1; --allow-degraded exits 0 while every chain has a routable node', async () => {
+    const deadPort = await freePort()
+    const file = await configFile(
+      'degraded.yaml',
+      `chains:
+  eth:
+    family: evm
+    chainId: 31337
+    nodes:
+      - { id: eth-a, url: "${anvil.url}" }
+      - { id: eth-typo-port, url: "http://127.0.0.1:${deadPort}" }
+      - { id: eth-typo-path, url: "${anvil.url}/x" }
+`,
+    )
+    const strict = runCli(['check', '--config', file])
+    expect(await strict.exit).toBe(1)
+    const { stdout, stderr } = strict.output()
+    expect(stdout).toMatch(/^eth\s+eth-a\s+healthy\s/m)
+    expect(stdout).toMatch(/^eth\s+eth-typo-port\s+unreachable\s+-\s+-\s+-\s+node eth-typo-port connection failed: ECONNREFUSED$/m)
+    expect(stdout).toMatch(/^eth\s+eth-typo-path\s+unreachable\s+-\s+-\s+-\s+node eth-typo-path answered HTTP 404$/m)
+    expect(stdout).not.toMatch(/starting/)
+    expect(stdout).toMatch(/^eth: head 0, 1\/3 routable$/m)
+    expect(stderr).toBe('unreachable: eth/eth-typo-port, eth/eth-typo-path (--allow-degraded accepts this while every chain has a routable node)\n')
+    expect(stdout + stderr).not.toContain(String(deadPort))
+    expect(stdout + stderr).not.toContain(String(anvil.port))
+
+    const degraded = runCli(['check', '--config', file, '--allow-degraded', '--json'])
+    expect(await degraded.exit).toBe(0)
+    const snapshot = JSON.parse(degraded.output().stdout)
+    expect(snapshot.chains[0].nodes.map((node: { id: string; status: string; reason: string }) => [node.id, node.status, node.reason])).toEqual([
+      ['eth-a', 'healthy', 'in sync since height 0'],
+      ['eth-typo-port', 'unreachable', 'node eth-typo-port connection failed: ECONNREFUSED'],
+      ['eth-typo-path', 'unreachable', 'node eth-typo-path answered HTTP 404'],
+    ])
+    expect(degraded.output().stderr).toBe('')
+  })
+
+  test('exits 1 when a chain has no routable node, --allow-degraded or not, and says why per node', async () => {
     const port = await freePort()
     const file = await configFile('down.yaml', `chains: { eth: { family: evm, chainId: 31337, nodes: [ { id: dead, url: "http://127.0.0.1:${port}" } ] } }`)
-    const run = runCli(['check', '--config', file])
+    const run = runCli(['check', '--config', file, '--allow-degraded'])
     expect(await run.exit).toBe(1)
-    expect(run.output().stdout).toMatch(/^eth\s+dead\s+starting\s+-\s+-\s+-\s+1\/3 failures; last: node dead connection failed: ECONNREFUSED$/m)
+    expect(run.output().stdout).toMatch(/^eth\s+dead\s+unreachable\s+-\s+-\s+-\s+node dead connection failed: ECONNREFUSED$/m)
+    expect(run.output().stdout).toMatch(/^eth: head -, 0\/1 routable$/m)
   })
 
   test('exits 1 for a wrong-chain node, with the reason', async () => {

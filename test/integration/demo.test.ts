@@ -1,10 +1,14 @@
 /**
  * `npm run demo` as a new user runs it: nodes start, switchyard answers, a node of each chain is
  * ejected and re-admitted (never seen as forked: each chain is one chain), and Ctrl-C (SIGINT)
- * stops every process the demo started.
+ * stops every process the demo started; so does SIGTERM to npm. The config file it writes works
+ * with the `switchyard check` command it prints.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { expect, test } from 'vitest'
 import { waitFor } from '../../src/devnet/wait-for.js'
 
@@ -14,6 +18,11 @@ function childPids(pid: number): number[] {
   } catch {
     return []
   }
+}
+
+/** Every process below `pid` (npm → sh → tsx → node → the nodes). */
+function descendants(pid: number): number[] {
+  return childPids(pid).flatMap((child) => [child, ...descendants(child)])
 }
 
 function commandLine(pid: number): string {
@@ -81,3 +90,58 @@ test('the demo shows ejection and re-admission on both chains and stops everythi
     }
   }
 }, 90_000)
+
+test('npm run demo: writes its config for the check command it prints, and SIGTERM to npm stops every node', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-demo-'))
+  const configFile = join(dir, 'demo.yaml')
+  // detached: its own process group, so the cleanup below can reach npm's whole tree.
+  const npm = spawn('npm', ['run', 'demo'], {
+    env: { ...process.env, DEMO_PORT: '0', DEMO_CONFIG: configFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  let output = ''
+  npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)))
+  try {
+    await waitFor(() => output.includes('press Ctrl-C to stop'), { timeoutMs: 60_000, what: 'demo ready' })
+    const token = /\(admin token: ([A-Za-z0-9_-]{16,})\)/.exec(output)?.[1]
+    expect(output).toContain(`config:         ${configFile}   (node URLs and the admin token; removed on stop)`)
+    const command = /check it: +(.+)$/m.exec(output)?.[1]
+    expect(command).toBe(`npx tsx src/cli.ts check --config ${configFile}`)
+    // Node credentials and the admin token are in it: readable by this user only.
+    expect(statSync(configFile).mode & 0o777).toBe(0o600)
+    const text = readFileSync(configFile, 'utf8')
+    expect(text).toContain(token!)
+    for (const id of ['eth-a', 'eth-b', 'eth-c', 'btc-a', 'btc-b', 'btc-c']) expect(text).toContain(`id: ${id}`)
+
+    // The printed command, as a user pastes it.
+    const [bin, ...args] = command!.split(' ') as [string, ...string[]]
+    const check = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let checkOutput = ''
+    check.stdout.on('data', (chunk: Buffer) => (checkOutput += chunk.toString()))
+    check.stderr.on('data', (chunk: Buffer) => (checkOutput += chunk.toString()))
+    expect(await new Promise<number | null>((resolve) => check.once('exit', (code) => resolve(code)))).toBe(0)
+    for (const id of ['eth-a', 'eth-b', 'eth-c']) expect(checkOutput).toMatch(new RegExp(`^eth\\s+${id}\\s+(healthy|lagging)\\s`, 'm'))
+    for (const id of ['btc-a', 'btc-b', 'btc-c']) expect(checkOutput).toMatch(new RegExp(`^btc\\s+${id}\\s+(healthy|lagging)\\s`, 'm'))
+    expect(checkOutput).not.toContain(token!)
+
+    const nodes = descendants(npm.pid!).filter((pid) => /anvil|bcoin/.test(commandLine(pid)))
+    expect(nodes.length).toBe(6)
+    npm.kill('SIGTERM')
+    // npm waits for the script it forwarded the signal to, and takes its exit code.
+    expect(await exited).toBe(0)
+    expect(output).toContain('stopped everything the demo started')
+    await waitFor(() => nodes.filter(alive).length === 0, { timeoutMs: 20_000, what: 'the demo\'s nodes to exit' })
+    expect(existsSync(configFile)).toBe(false)
+  } finally {
+    // Whatever is left of npm's process group (its own, by detached), e.g. a demo npm left behind.
+    try {
+      process.kill(-npm.pid!, 'SIGKILL')
+    } catch {
+      // Nothing left.
+    }
+    await rm(dir, { recursive: true, force: true })
+  }
+}, 120_000)
