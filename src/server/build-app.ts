@@ -2,8 +2,7 @@
  * The HTTP face of a proxy: `POST /rpc/:chain` (JSON-RPC 1.0/2.0, single and batch), the admin
  * snapshot, and health/readiness probes. A thin layer: all decisions live in the Proxy.
  */
-import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { ProxyError, isProxyError } from '../errors/proxy-error.js'
 import { shapeReply } from '../jsonrpc/reply.js'
 import { startAlertWebhooks } from '../observability/alert-webhooks.js'
@@ -15,7 +14,7 @@ import type { Proxy } from '../proxy.js'
 import { registerDashboard } from '../dashboard/register-dashboard.js'
 import { type Clock, systemClock } from '../util/clock.js'
 import { adminGuard, metricsGuard } from './admin-guard.js'
-import { answerUnrouted, clientGateOf, registerRpcRoutes } from './rpc-http.js'
+import { answerUnrouted, clientGateOf, registerRpcBasics, registerRpcRoutes, rpcServerOptions } from './rpc-http.js'
 import type { ConfigReloader } from './config-reloader.js'
 import { describeChange, isDeepEqual } from '../runtime/reload-plan.js'
 import { EventStreams } from './event-streams.js'
@@ -42,56 +41,17 @@ export interface AppOptions {
   reloader?: ConfigReloader
 }
 
-/** A client's x-request-id is kept when it is tame; otherwise a fresh one is made. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
-
 export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstance {
   const { server, log } = proxy.config
-  const app = Fastify({
-    logger: options.logger ?? { level: log.level, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
-    bodyLimit: server.bodyLimitBytes,
-    // request.ip (and request.host) through the configured reverse proxies only (@fastify/proxy-addr).
-    trustProxy: server.trustProxy.length > 0 ? [...server.trustProxy] : false,
-    // One log line per request costs more than the proxying itself at high rates; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
-    // Graceful shutdown (src/server/graceful-shutdown.ts) closes the app only after the grace
-    // period: a request that still arrives on an open connection is served (with Connection:
-    // close), not refused with a bare 503 the client would see as a failed call.
-    return503OnClosing: false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
-    },
-    // Header, request and keep-alive timeouts; HTTP-level errors answered as JSON-RPC errors.
-    ...connectionServerOptions(server),
-  })
+  // The body limit, connection timeouts, forwarding headers and request ids of every JSON-RPC app (rpc-http.ts).
+  const app = Fastify(rpcServerOptions(proxy, options.logger ?? { level: log.level, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] }))
   // The connection cap, and bodies declared over the limit refused before they are read: the first onRequest hook.
   const connections = new ConnectionGuard(app.server, server)
-  app.addHook('onRequest', connections.onRequest)
+  // Raw-text bodies, HTTP errors as JSON-RPC errors, x-request-id, Connection: close while draining, silent sockets closed at close.
+  registerRpcBasics(app, proxy, connections)
   app.addHook('onListen', async () => {
     const warning = fileLimitWarning(server.maxConnections, upstreamSockets(proxy.config), openFileLimit())
     if (warning !== undefined) app.log.warn(warning)
-  })
-  app.addHook('onSend', async (request, reply) => {
-    void reply.header('x-request-id', request.id)
-  })
-
-  // JSON-RPC clients send application/json, text/plain (bitcoin-cli) or nothing: take the raw
-  // text and parse it ourselves so a parse error becomes a JSON-RPC -32700, not an HTML 400.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
-
-  app.setErrorHandler((error: { code?: string; statusCode?: number }, request, reply) => {
-    // A chunked body that grew past the limit: answered so the client can still read it (see connection-limits.ts).
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && connections.refuseBody(request, reply)) return
-    const proxyError =
-      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? new ProxyError('SY_BODY_TOO_LARGE', `request body exceeds ${server.bodyLimitBytes} bytes`, { limit: server.bodyLimitBytes })
-        : error.statusCode !== undefined && error.statusCode < 500
-          ? new ProxyError('SY_INVALID_REQUEST', 'Invalid Request')
-          : new ProxyError('SY_INTERNAL', 'internal error')
-    if (proxyError.code === 'SY_INTERNAL') app.log.error({ err: error }, 'unhandled error')
-    void reply.code(proxyError.httpStatus).type('application/json').send(JSON.stringify(shapeReply(null, '2.0', { error: proxyError.toJsonRpcError() })))
   })
 
   app.setNotFoundHandler((request, reply) => {
@@ -151,14 +111,7 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   app.addHook('onReady', async () => {
     if (proxy.config.admin.token === undefined) app.log.warn('admin.token is not set: admin actions are disabled and the admin API answers loopback clients only, read-only')
   })
-  // From the start of a shutdown, every response closes its connection, so keep-alive clients
-  // reconnect (through their balancer, to another instance) instead of having an idle socket
-  // closed under them when the listener closes.
-  app.addHook('onSend', async (_request, reply) => {
-    if (proxy.draining) void reply.header('connection', 'close')
-  })
   app.addHook('preClose', async () => {
-    connections.closeSilent()
     streams.close()
     history.close()
     timeline.close()

@@ -66,7 +66,10 @@ describe('bcoin pool', () => {
       expect(response.json).toEqual({ result: height, error: null, id: i })
       served.add(response.node!)
     }
-    expect([...served].sort()).toEqual([a.id, b.id].sort())
+    // Served around the lagging node. Which of the two others answers is a latency-weighted draw
+    // (on a busy machine one may take all 30), so only the lagging node's absence is asserted.
+    expect(served.has(c.id)).toBe(false)
+    expect([...served].every((id) => id === a.id || id === b.id)).toBe(true)
 
     const readmitted = nextEvent(proxy.proxy, 'node:state', (event) => event.nodeId === c.id && event.to === 'healthy', { chain: 'btc' })
     await copyBlocks(a, [c], height - 1, height)
