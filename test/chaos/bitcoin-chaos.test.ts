@@ -16,14 +16,9 @@ import { type CallResult, createProxy } from '../../src/index.js'
 import { faults } from '../support/fault-proxy.js'
 import { recordFigure } from '../support/figures.js'
 import { BitcoinCluster } from './bitcoin-cluster.js'
-import { ChaosHarness, runAndCheck } from './chaos-harness.js'
+import { ChaosHarness, EJECTION_ROUNDS, runAndCheck } from './chaos-harness.js'
 
-/** failuresToDown (3): each probe round fails on the node, besides the reads that fail on it. */
-const FAILING_NODE_ROUNDS = 3
-/** One more for a node that hangs: a timeout that fired late because switchyard's own loop stalled is not held against the node. */
-const HANGING_NODE_ROUNDS = 4
-/** A round already running when the blocks came may miss them; the next one sees the heights (or hashes) apart. */
-const HEIGHT_ROUNDS = 2
+const { failing: FAILING_NODE_ROUNDS, hanging: HANGING_NODE_ROUNDS, height: HEIGHT_ROUNDS } = EJECTION_ROUNDS
 
 let cluster: BitcoinCluster
 let harness: ChaosHarness | undefined

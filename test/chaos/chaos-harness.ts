@@ -36,6 +36,16 @@ import { recordFigure } from '../support/figures.js'
 // What a chain family provides
 
 /** A real node as the chaos suite sees it. */
+/** Ejection bounds in probe rounds, by how a fault shows. */
+export const EJECTION_ROUNDS = {
+  /** failuresToDown (3): each probe round fails on the node, besides the reads that fail on it. */
+  failing: 3,
+  /** One more for a node that hangs: a timeout that fired late because switchyard's own loop stalled is not held against the node. */
+  hanging: 4,
+  /** A round already running when the blocks came may miss them; the next one sees the heights (or hashes) apart. */
+  height: 2,
+} as const
+
 export interface ChaosNode {
   readonly id: string
   /** What switchyard is configured with: the fault proxy's address (with the node's credentials). */

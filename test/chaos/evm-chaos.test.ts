@@ -12,15 +12,10 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { faults } from '../support/fault-proxy.js'
 import type { ProxyConfigInput } from '../../src/config/schema.js'
 import { parseConfig } from '../../src/index.js'
-import { ChaosHarness, expectCleanScenario, runAndCheck } from './chaos-harness.js'
+import { ChaosHarness, EJECTION_ROUNDS, expectCleanScenario, runAndCheck } from './chaos-harness.js'
 import { EvmCluster, type EvmChaosNode } from './evm-cluster.js'
 
-/** failuresToDown (3): each probe round fails on the node, besides the reads that fail on it. */
-const FAILING_NODE_ROUNDS = 3
-/** One more for a node that hangs: a timeout that fired late because switchyard's own loop stalled is not held against the node. */
-const HANGING_NODE_ROUNDS = 4
-/** A round already running when the blocks came may miss them; the next one sees the heights (or hashes) apart. */
-const HEIGHT_ROUNDS = 2
+const { failing: FAILING_NODE_ROUNDS, hanging: HANGING_NODE_ROUNDS, height: HEIGHT_ROUNDS } = EJECTION_ROUNDS
 
 let cluster: EvmCluster
 let harness: ChaosHarness | undefined

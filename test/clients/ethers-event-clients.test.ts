@@ -7,8 +7,8 @@
 import { Contract, ContractFactory, JsonRpcProvider, NonceManager, type Signer, WebSocketProvider, Wallet, parseEther } from 'ethers'
 import { afterAll, beforeAll, expect } from 'vitest'
 import { waitFor } from '../../src/devnet/wait-for.js'
-import { type MatrixSwitchyard, healthFast, matrixRows, startMatrixSwitchyard } from './client-matrix.js'
-import { type EvmTestChain, PING_ABI, PING_BYTECODE, devAccount, startEvmTestChain } from './evm-test-chain.js'
+import { type MatrixSwitchyard, matrixRows } from './client-matrix.js'
+import { type EvmTestChain, PING_ABI, PING_BYTECODE, devAccount, startEvmMatrix } from './evm-test-chain.js'
 
 const row = matrixRows()
 const RECIPIENT = '0x000000000000000000000000000000000000dEaD'
@@ -18,12 +18,7 @@ let switchyard: MatrixSwitchyard
 let pingAddress: string
 
 beforeAll(async () => {
-  chain = await startEvmTestChain(['eth-a', 'eth-b', 'eth-c'], () => switchyard)
-  await Promise.all(chain.anvils.map((anvil) => anvil.mine(2)))
-  switchyard = await startMatrixSwitchyard({
-    chains: { eth: { family: 'evm', chainId: 31337, health: healthFast, nodes: chain.anvils.map((anvil) => ({ id: anvil.id, url: anvil.url, wsUrl: anvil.wsUrl })) } },
-  })
-  await switchyard.waitForHead('eth', 2)
+  ;({ chain, switchyard } = await startEvmMatrix(['eth-a', 'eth-b', 'eth-c']))
   // The contract every event row calls: it logs Ping() on any call.
   const provider = new JsonRpcProvider(`${switchyard.baseUrl}/rpc/eth`, undefined, { pollingInterval: 100 })
   try {

@@ -5,7 +5,7 @@
 import { HDNodeWallet, id as keccakOfText } from 'ethers'
 import { type AnvilNode, startAnvil, stopAll } from '../../src/devnet/anvil.js'
 import { waitFor } from '../../src/devnet/wait-for.js'
-import type { MatrixSwitchyard } from './client-matrix.js'
+import { type MatrixSwitchyard, healthFast, startMatrixSwitchyard } from './client-matrix.js'
 
 /** anvil's default mnemonic: account i is funded with 10,000 ETH. */
 const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk'
@@ -74,4 +74,19 @@ export async function startEvmTestChain(ids: string[], switchyard: () => MatrixS
     },
     stop: () => stopAll(anvils),
   }
+}
+
+/**
+ * Three anvils of one chain (2 blocks mined) with a switchyard process in front, its nodes with
+ * their WebSocket URLs (newHeads), at head 2: the setup of the event and WebSocket rows.
+ */
+export async function startEvmMatrix(ids: string[]): Promise<{ chain: EvmTestChain; switchyard: MatrixSwitchyard }> {
+  let switchyard: MatrixSwitchyard | undefined
+  const chain = await startEvmTestChain(ids, () => switchyard!)
+  await Promise.all(chain.anvils.map((anvil) => anvil.mine(2)))
+  switchyard = await startMatrixSwitchyard({
+    chains: { eth: { family: 'evm', chainId: 31337, health: healthFast, nodes: chain.anvils.map((anvil) => ({ id: anvil.id, url: anvil.url, wsUrl: anvil.wsUrl })) } },
+  })
+  await switchyard.waitForHead('eth', 2)
+  return { chain, switchyard }
 }

@@ -9,8 +9,8 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, expect } from 'vitest'
 import { waitFor } from '../../src/devnet/wait-for.js'
-import { type MatrixSwitchyard, healthFast, matrixRows, startMatrixSwitchyard } from './client-matrix.js'
-import { type EvmTestChain, PING_BYTECODE, devAccount, startEvmTestChain } from './evm-test-chain.js'
+import { type MatrixSwitchyard, matrixRows } from './client-matrix.js'
+import { type EvmTestChain, PING_BYTECODE, devAccount, startEvmMatrix } from './evm-test-chain.js'
 
 const row = matrixRows()
 const RECIPIENT = '0x000000000000000000000000000000000000dEaD'
@@ -19,12 +19,7 @@ let chain: EvmTestChain
 let switchyard: MatrixSwitchyard
 
 beforeAll(async () => {
-  chain = await startEvmTestChain(['eth-a', 'eth-b', 'eth-c'], () => switchyard)
-  await Promise.all(chain.anvils.map((anvil) => anvil.mine(2)))
-  switchyard = await startMatrixSwitchyard({
-    chains: { eth: { family: 'evm', chainId: 31337, health: healthFast, nodes: chain.anvils.map((anvil) => ({ id: anvil.id, url: anvil.url, wsUrl: anvil.wsUrl })) } },
-  })
-  await switchyard.waitForHead('eth', 2)
+  ;({ chain, switchyard } = await startEvmMatrix(['eth-a', 'eth-b', 'eth-c']))
 }, 90_000)
 
 afterAll(async () => {
