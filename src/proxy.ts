@@ -290,11 +290,12 @@ export class Proxy {
     if (runtime === undefined) return { ok: false, error: unknownChain(chain), nodeId: undefined, attempts: 0 }
     if (this.#closing) return { ok: false, error: new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down'), nodeId: undefined, attempts: 0 }
     if (runtime.broadcaster === undefined) return { ok: false, error: new ProxyError('SY_METHOD_NOT_ALLOWED', `chain ${chain} has no broadcast path`), nodeId: undefined, attempts: 0 }
-    const broadcaster = runtime.broadcaster
     this.#inFlight += 1
+    runtime.enter()
     try {
-      return await runtime.run(() => broadcaster.broadcast(params, options))
+      return await runtime.broadcaster.broadcast(params, options)
     } finally {
+      runtime.leave()
       this.#inFlight -= 1
       if (this.#inFlight === 0) this.#drained?.()
     }
@@ -379,9 +380,12 @@ export class Proxy {
     if (runtime === undefined) return proxyAnswer(unknownChain(chain))
     if (this.#closing) return proxyAnswer(new ProxyError('SY_SHUTTING_DOWN', 'the proxy is shutting down'))
     this.#inFlight += 1
+    // Counted on the runtime too (no closure per call): a reload's old runtime waits for it.
+    runtime.enter()
     try {
-      return await runtime.run(() => this.#dispatch(chain, runtime, call, callOptions(options)))
+      return await this.#dispatch(chain, runtime, call, callOptions(options))
     } finally {
+      runtime.leave()
       this.#inFlight -= 1
       if (this.#inFlight === 0) this.#drained?.()
     }

@@ -349,19 +349,19 @@ export function createMetrics(proxy: Proxy): Metrics {
 
   // Series that exist from the start, so rate() and increase() see the first event.
   const zeroSeries = (): void => {
-  for (const chain of chains) {
-    failovers.inc({ chain: chain.name }, 0)
-    reorgs.inc({ chain: chain.name }, 0)
-    disagreements.inc({ chain: chain.name }, 0)
-    for (const outcome of BROADCAST_OUTCOMES) broadcasts.inc({ chain: chain.name, outcome }, 0)
-    for (const node of chain.nodes) {
-      for (const reason of EJECTION_REASONS) ejections.inc({ chain: chain.name, node: node.id, reason }, 0)
-      disputes.inc({ chain: chain.name, node: node.id }, 0)
+    for (const chain of chains) {
+      failovers.inc({ chain: chain.name }, 0)
+      reorgs.inc({ chain: chain.name }, 0)
+      disagreements.inc({ chain: chain.name }, 0)
+      for (const outcome of BROADCAST_OUTCOMES) broadcasts.inc({ chain: chain.name, outcome }, 0)
+      for (const node of chain.nodes) {
+        for (const reason of EJECTION_REASONS) ejections.inc({ chain: chain.name, node: node.id, reason }, 0)
+        disputes.inc({ chain: chain.name, node: node.id }, 0)
+      }
     }
-  }
-  proxy.config.alerts.webhooks.forEach((_webhook, index) => {
-    for (const outcome of ALERT_DELIVERY_OUTCOMES) alertDeliveries.inc({ webhook: webhookName(index), outcome }, 0)
-  })
+    proxy.config.alerts.webhooks.forEach((_webhook, index) => {
+      for (const outcome of ALERT_DELIVERY_OUTCOMES) alertDeliveries.inc({ webhook: webhookName(index), outcome }, 0)
+    })
   }
   zeroSeries()
 

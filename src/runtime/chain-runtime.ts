@@ -67,14 +67,23 @@ export class ChainRuntime {
     return this.#inFlight
   }
 
-  /** Runs `work` counted as in flight, so `retire()` waits for it. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /** A call starts inside this runtime: `retire()` waits for it. Pair with `leave()` in a finally. */
+  enter(): void {
     this.#inFlight += 1
+  }
+
+  leave(): void {
+    this.#inFlight -= 1
+    if (this.#inFlight === 0) this.#idle?.()
+  }
+
+  /** Runs `work` counted as in flight (stream reads, off the client path). */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.enter()
     try {
       return await work()
     } finally {
-      this.#inFlight -= 1
-      if (this.#inFlight === 0) this.#idle?.()
+      this.leave()
     }
   }
 
