@@ -620,8 +620,16 @@ function createRow(chain, id, index) {
 }
 
 function updateChain(view, chain) {
-  setText(view.headEl, chain.head === null ? 'head —' : `head ${chain.head}`)
-  setAttr(view.headEl, 'title', 'pool head: the highest height reached by a quorum of nodes')
+  const served = chain.readHead ?? null
+  const behind = chain.head !== null && served !== null && served < chain.head
+  setText(view.headEl, chain.head === null ? 'head —' : behind ? `head ${chain.head} · served ${served}` : `head ${chain.head}`)
+  setAttr(
+    view.headEl,
+    'title',
+    behind
+      ? 'pool head: the highest height reached by a quorum of nodes; served: the height reads are answered at, until the newer blocks\' hashes are compared across nodes'
+      : 'pool head: the highest height reached by a quorum of nodes',
+  )
   const total = chain.nodes.length
   setText(view.routableEl, chain.routable === 0 ? `0 / ${total} routable — requests fail closed` : `${chain.routable} / ${total} routable`)
   view.routableEl.classList.toggle('none', chain.routable === 0)

@@ -4,14 +4,23 @@
  * own the timer, which is unref'd so it never keeps a process alive.
  *
  * A round: probe every node → fork check (block hashes at a common height of the head the new
- * heights make, `health.forkCheck`) and due capability reads (getindexinfo), side by side → apply
- * heights, verdicts and the fork round together → the round is complete (`probe:complete`). Fork and capability look-ups never count against a node.
+ * heights make, and at that head, `health.forkCheck`) and due capability reads (getindexinfo), side
+ * by side → apply heights, verdicts and the fork round together → the round is complete
+ * (`probe:complete`). Fork and capability look-ups never count against a node. What the fork check
+ * verified bounds what reads are served (`NodePool.readHead`, `servableHeight`); a pushed head
+ * starts a round at once so it is verified without waiting for the interval.
  */
 import type { ChainAdapter, HeadWatcher, ProbeObservation } from '../chain-adapter.js'
-import { type ForkCandidate, type ForkRound, ForkWatch } from '../pool/fork-watch.js'
+import { type ForkCandidate, type ForkRound, ForkWatch, forkCheckHeight } from '../pool/fork-watch.js'
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
 
 type RoundResult = { node: PoolNode; observation: ProbeObservation }
+
+/**
+ * What the round's fork check found: a comparison; nothing to compare (fewer than 2 nodes at a
+ * common height answered); or a comparison tried whose look-ups gave fewer than 2 hashes.
+ */
+type ForkCheckOutcome = { kind: 'compared'; round: ForkRound } | { kind: 'nothing-to-compare'; nodeIds: string[] } | { kind: 'unverified' } | { kind: 'off' }
 
 export class Prober {
   readonly #pool: NodePool
@@ -90,19 +99,24 @@ export class Prober {
         return { node, observation }
       }),
     )
-    const [forkRound] = await Promise.all([this.#checkForks(results), this.#readCapabilities(results)])
+    const [forks] = await Promise.all([this.#checkForks(results), this.#readCapabilities(results)])
     // The new heights and the fork verdict on them are applied together, with no await between:
     // applied first, a node on another branch would be routable at the new head while its block
-    // hash is still being compared, and would answer tip reads with its own blocks.
+    // hash is still being compared, and would answer tip reads with its own blocks. Heights whose
+    // hashes could not be compared (look-ups timed out) move the pool head but not the read head.
     this.#pool.applyProbeResults(results)
-    if (forkRound !== undefined) this.#pool.applyForkRound(forkRound)
+    if (forks.kind === 'compared') this.#pool.applyForkRound(forks.round)
+    else if (forks.kind === 'nothing-to-compare') {
+      const others = this.#pool.routable().filter((node) => !forks.nodeIds.includes(node.config.id))
+      if (others.length === 0) this.#pool.applyUncomparedRound(forks.nodeIds)
+    }
     this.#pool.completeProbeRound()
   }
 
-  async #checkForks(results: readonly RoundResult[]): Promise<ForkRound | undefined> {
+  async #checkForks(results: readonly RoundResult[]): Promise<ForkCheckOutcome> {
     const { forkCheck, timeoutMs, maxLagBlocks } = this.#pool.chain.health
     const blockHashAt = this.#adapter.blockHashAt
-    if (!forkCheck || blockHashAt === undefined) return undefined
+    if (!forkCheck || blockHashAt === undefined) return { kind: 'off' }
     const byId = new Map<string, PoolNode>()
     const candidates: ForkCandidate[] = []
     for (const { node, observation } of results) {
@@ -111,8 +125,13 @@ export class Prober {
       byId.set(node.config.id, node)
       candidates.push({ nodeId: node.config.id, height: observation.height, chainwork: observation.chainwork })
     }
-    return await this.#forkWatch.check({
-      head: this.#pool.headWith(results),
+    const head = this.#pool.headWith(results)
+    if (forkCheckHeight(candidates, head, maxLagBlocks) === undefined) {
+      const inRange = candidates.filter((candidate) => head !== undefined && Math.abs(candidate.height - head) <= maxLagBlocks)
+      return { kind: 'nothing-to-compare', nodeIds: inRange.map((candidate) => candidate.nodeId) }
+    }
+    const round = await this.#forkWatch.check({
+      head,
       maxLagBlocks,
       candidates,
       hashAt: async (nodeId, height) => {
@@ -125,6 +144,7 @@ export class Prober {
         }
       },
     })
+    return round === undefined ? { kind: 'unverified' } : { kind: 'compared', round }
   }
 
   async #readCapabilities(results: readonly RoundResult[]): Promise<void> {
@@ -150,7 +170,13 @@ export class Prober {
     if (watch === undefined) return
     for (const node of this.#pool.nodes) {
       const watcher = watch.call(this.#adapter, node.config, {
-        onHeight: (height) => this.#pool.applyPushedHeight(node, height),
+        onHeight: (height) => {
+          const before = this.#pool.head
+          this.#pool.applyPushedHeight(node, height)
+          // A pushed head is served once a comparison backs it: compare now, not at the next interval.
+          const verified = this.#pool.verifiedHead
+          if (verified !== undefined && this.#pool.head !== before && (this.#pool.head ?? -1) > verified && !this.#stopped) void this.tick()
+        },
         onStatus: (status) => {
           node.headsSubscription = status
         },

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { type ForkCandidate, ForkWatch, type HashReport, forkCheckHeight, judgeForks, shortHash } from './fork-watch.js'
+import { type ForkCandidate, ForkWatch, type HashReport, forkCheckHeight, headCheckNodes, judgeForks, shortHash } from './fork-watch.js'
 
 const c = (nodeId: string, height: number, chainwork?: string): ForkCandidate => ({ nodeId, height, chainwork })
 
@@ -15,6 +15,17 @@ describe('forkCheckHeight', () => {
     { name: 'nobody answered', candidates: [], head: 10, maxLag: 1, expected: undefined },
   ])('$name', ({ candidates, head, maxLag, expected }) => {
     expect(forkCheckHeight(candidates, head, maxLag)).toEqual(expected)
+  })
+})
+
+describe('headCheckNodes', () => {
+  test.each<{ name: string; candidates: ForkCandidate[]; head: number | undefined; compared: number; expected: string[] | undefined }>([
+    { name: 'head is the compared height: nothing more', candidates: [c('a', 10), c('b', 10)], head: 10, compared: 10, expected: undefined },
+    { name: 'two nodes at the head above a lagging one', candidates: [c('a', 10), c('b', 11), c('c', 9)], head: 10, compared: 9, expected: ['a', 'b'] },
+    { name: 'one node at the head: no comparison there', candidates: [c('a', 10), c('b', 9)], head: 10, compared: 9, expected: undefined },
+    { name: 'no head', candidates: [c('a', 10), c('b', 10)], head: undefined, compared: 9, expected: undefined },
+  ])('$name', ({ candidates, head, compared, expected }) => {
+    expect(headCheckNodes(candidates, head, compared)).toEqual(expected)
   })
 })
 
@@ -187,6 +198,56 @@ describe('ForkWatch', () => {
     const view = chains({ a: { 5: 'x' }, b: {}, c: {} })
     expect(await watch.check({ head: 5, maxLagBlocks: 1, candidates: [c('a', 5), c('b', 5), c('c', 5)], hashAt: view.hashAt })).toBeUndefined()
     expect(watch.remembered(5)).toBeUndefined()
+  })
+
+  test('the head is compared too when a node lags within range: every node is verified where its hash matched', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 11: 'x11', 12: 'x12' }, b: { 11: 'x11', 12: 'x12' }, c: { 11: 'x11' } })
+    const round = await watch.check({ head: 12, maxLagBlocks: 2, candidates: [c('a', 12), c('b', 12), c('c', 11)], hashAt: view.hashAt })
+    expect(round?.verdict).toMatchObject({ height: 11, canonical: 'x11' })
+    expect(round?.verified).toEqual(new Map([['a', 12], ['b', 12], ['c', 11]]))
+    expect(watch.remembered(12)).toBe('x12')
+  })
+
+  test('forked at the head but not below: forked, and the head verdict is the one reported', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 11: 'x11', 12: 'x12' }, b: { 11: 'x11', 12: 'x12' }, c: { 11: 'x11', 12: 'y12' }, d: { 11: 'x11' } })
+    const round = await watch.check({ head: 12, maxLagBlocks: 2, candidates: [c('a', 12), c('b', 12), c('c', 12), c('d', 11)], hashAt: view.hashAt })
+    expect([...round!.verdict.forked.keys()]).toEqual(['c'])
+    expect(round?.verdict).toMatchObject({ height: 12, canonical: 'x12', agreeing: ['a', 'b'] })
+    expect(round?.verified).toEqual(new Map([['a', 12], ['b', 12], ['d', 11]]))
+  })
+
+  test('disputed at the head with no majority: the dispute is reported, agreed just below', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 11: 'x11', 12: 'x12' }, b: { 11: 'x11', 12: 'y12' }, c: { 11: 'x11' } })
+    const round = await watch.check({ head: 12, maxLagBlocks: 2, candidates: [c('a', 12), c('b', 12), c('c', 11)], hashAt: view.hashAt })
+    expect(round?.verdict).toMatchObject({ height: 12, canonical: undefined })
+    expect(round?.agreedAt).toBe(11)
+    expect(round?.verified).toEqual(new Map([['a', 11], ['b', 11], ['c', 11]]))
+  })
+
+  test('chainwork settles a split only when every node asked answered, and never at the head', async () => {
+    // c mined alone and is a block ahead (more work); a's look-up at the compared height timed out.
+    const view = chains({ a: {}, b: { 11: 'x11' }, c: { 11: 'y11', 12: 'y12' } })
+    const candidates = [c('a', 11, '0a'), c('b', 11, '0a'), c('c', 12, '0b')]
+    const silent = await new ForkWatch().check({ head: 11, maxLagBlocks: 2, candidates, hashAt: view.hashAt })
+    expect(silent?.verdict).toMatchObject({ canonical: undefined, forked: new Map() })
+    view.set('a', 11, 'x11')
+    const heard = await new ForkWatch().check({ head: 11, maxLagBlocks: 2, candidates, hashAt: view.hashAt })
+    expect(heard?.verdict).toMatchObject({ canonical: 'x11', decidedBy: 'majority' })
+    // At the head only the nodes there are asked: one against one stays unresolved, work or not.
+    const atHead = chains({ a: { 11: 'x11', 12: 'x12' }, b: { 11: 'x11' }, c: { 11: 'x11', 12: 'y12' } })
+    const head = await new ForkWatch().check({ head: 12, maxLagBlocks: 2, candidates: [c('a', 12, '0a'), c('b', 11, '09'), c('c', 12, '0b')], hashAt: atHead.hashAt })
+    expect(head?.verdict).toMatchObject({ height: 12, canonical: undefined })
+  })
+
+  test('a node that could not tell its hash is not verified; the others are', async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 12: 'x12' }, b: { 12: 'x12' }, c: {} })
+    const round = await watch.check({ head: 12, maxLagBlocks: 1, candidates: [c('a', 12), c('b', 12), c('c', 12)], hashAt: view.hashAt })
+    expect(round?.verdict.unknown).toEqual(['c'])
+    expect(round?.verified).toEqual(new Map([['a', 12], ['b', 12]]))
   })
 
   test('memory is bounded to the most recent heights', async () => {

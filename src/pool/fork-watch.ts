@@ -7,10 +7,16 @@
  * - The height: the lowest height among nodes within `maxLagBlocks` of the pool head (so every
  *   in-sync node has that block), asked of every node at or above it, including nodes `ahead`.
  * - A strict majority of the nodes that gave a hash is canonical; the rest are forked. Without a
- *   majority, bitcoin nodes' `chainwork` may decide (the group with strictly the most work); else
+ *   majority, bitcoin nodes' `chainwork` may decide (the group with strictly the most work) at the
+ *   lowest compared height when every node asked there answered, never at the head; else
  *   the dispute stays unresolved: nobody is ejected, reads from that height need agreeing nodes.
- * - A node that could not tell (error, timeout, no such block) is in no group and keeps its state;
- *   with fewer than 2 hashes there is nothing to compare and the round changes nothing.
+ * - When the pool head is above that height and at least 2 nodes are at it, the head is compared
+ *   too, among the nodes at or above it: the read head may only reach a height whose block was
+ *   compared (see `NodePool.readHead`), so without this a single lagging node would hold every
+ *   read one block behind. A node forked at either height is forked.
+ * - A node that could not tell (error, timeout, no such block) is in no group and keeps its state,
+ *   but is not verified at that height (`ForkRound.verified`); with fewer than 2 hashes there is
+ *   nothing to compare and the round changes nothing.
  * - Reorg: the canonical hash at a height remembered from an earlier round changed. The lowest
  *   remembered height whose hash changed is reported (the proxy cannot know blocks it never saw).
  *   Heights the chain passed between two rounds are filled in from the canonical nodes (at most
@@ -41,6 +47,16 @@ export function forkCheckHeight(
   return nodeIds.length >= 2 ? { height, nodeIds } : undefined
 }
 
+/**
+ * The nodes to compare at the pool head as well, when it is above the lowest compared height and at
+ * least 2 nodes have it; undefined otherwise.
+ */
+export function headCheckNodes(candidates: readonly ForkCandidate[], head: number | undefined, compared: number): string[] | undefined {
+  if (head === undefined || head <= compared) return undefined
+  const nodeIds = candidates.filter((candidate) => candidate.height >= head).map((candidate) => candidate.nodeId)
+  return nodeIds.length >= 2 ? nodeIds : undefined
+}
+
 export interface HashReport {
   nodeId: string
   /** undefined: the node could not tell. */
@@ -69,7 +85,13 @@ export interface ForkVerdict {
   unknown: string[]
 }
 
-export function judgeForks(height: number, reports: readonly HashReport[]): ForkVerdict {
+/**
+ * `chainwork: false`: a dispute without a majority stays unresolved whatever the nodes' work. Tip
+ * chainwork compares whole chains, so it only settles a split when every node asked answered: with
+ * a node silent (its look-up timed out) a node that is merely ahead, or mining alone on a
+ * partition, would out-work one the silent majority would have backed.
+ */
+export function judgeForks(height: number, reports: readonly HashReport[], options: { chainwork?: boolean } = {}): ForkVerdict {
   const byHash = new Map<string, ForkGroup & { work: bigint | undefined; workKnown: boolean }>()
   const unknown: string[] = []
   for (const report of reports) {
@@ -101,7 +123,7 @@ export function judgeForks(height: number, reports: readonly HashReport[]): Fork
     canonical = all[0]
     decidedBy = 'majority'
     basis = `the majority (${canonical!.nodes.length} of ${answered} nodes)`
-  } else if (all.every((group) => group.workKnown)) {
+  } else if (options.chainwork !== false && unknown.length === 0 && all.every((group) => group.workKnown)) {
     const byWork = [...all].sort((a, b) => (a.work! > b.work! ? -1 : a.work! < b.work! ? 1 : 0))
     if (byWork[0]!.work! > byWork[1]!.work!) {
       canonical = byWork[0]
@@ -135,6 +157,11 @@ export interface ForkRound {
    * (nothing remembered, or the nodes differ there too: the split is deeper).
    */
   agreedAt?: number | undefined
+  /**
+   * Per node, the highest height compared this round where its hash was the canonical one. A node
+   * absent here (no hash, or forked) was not verified this round.
+   */
+  verified?: ReadonlyMap<string, number> | undefined
 }
 
 export interface ForkCheckInput {
@@ -159,18 +186,39 @@ export class ForkWatch {
   async check(input: ForkCheckInput): Promise<ForkRound | undefined> {
     const plan = forkCheckHeight(input.candidates, input.head, input.maxLagBlocks)
     if (plan === undefined) return undefined
+    const atHead = headCheckNodes(input.candidates, input.head, plan.height)
     const work = new Map(input.candidates.map((candidate) => [candidate.nodeId, candidate.chainwork]))
-    const reports = await Promise.all(
-      plan.nodeIds.map(async (nodeId) => ({ nodeId, hash: normalize(await input.hashAt(nodeId, plan.height)), chainwork: work.get(nodeId) })),
-    )
+    const reportsAt = (height: number, nodeIds: readonly string[]) =>
+      Promise.all(nodeIds.map(async (nodeId) => ({ nodeId, hash: normalize(await input.hashAt(nodeId, height)), chainwork: work.get(nodeId) })))
+    const [reports, headReports] = await Promise.all([reportsAt(plan.height, plan.nodeIds), atHead === undefined ? undefined : reportsAt(input.head!, atHead)])
     // One node's word is no comparison: it neither clears its own fork nor starts a dispute.
-    if (reports.filter((report) => report.hash !== undefined).length < 2) return undefined
+    if (answered(reports) < 2) return undefined
     const verdict = judgeForks(plan.height, reports)
-    if (verdict.canonical === undefined) return { verdict, reorg: undefined, agreedAt: await this.#agreedBelow(plan.height, reports, input.hashAt) }
+    if (verdict.canonical === undefined) {
+      return { verdict, reorg: undefined, agreedAt: await this.#agreedBelow(plan.height, reports, input.hashAt), verified: new Map() }
+    }
     const reorg = await this.#findReorg(plan.height, verdict.canonical, verdict.agreeing, input.hashAt)
     await this.#fillGap(plan.height, verdict.agreeing, input.hashAt)
     this.#remember(plan.height, verdict.canonical)
-    return { verdict, reorg }
+    const verified = new Map(verdict.agreeing.map((nodeId) => [nodeId, plan.height]))
+    if (headReports === undefined || answered(headReports) < 2) return { verdict, reorg, verified }
+    // Only the nodes at the head are asked there: work against the ones below it is no evidence.
+    const headVerdict = judgeForks(input.head!, headReports, { chainwork: false })
+    if (headVerdict.canonical === undefined) {
+      // Agreed below, disputed at the head: the dispute is the news (when the lower height was
+      // unanimous), and reads above the agreed height need agreeing nodes.
+      if (verdict.groups.length > 1) return { verdict, reorg, verified }
+      return { verdict: headVerdict, reorg, agreedAt: await this.#agreedBelow(input.head!, headReports, input.hashAt), verified }
+    }
+    await this.#fillGap(input.head!, headVerdict.agreeing, input.hashAt)
+    this.#remember(input.head!, headVerdict.canonical)
+    for (const nodeId of headVerdict.agreeing) if (!verdict.forked.has(nodeId)) verified.set(nodeId, input.head!)
+    if (headVerdict.forked.size === 0) return { verdict, reorg, verified }
+    // Forked at the head: forked, whatever it said lower down.
+    const forked = new Map([...verdict.forked, ...headVerdict.forked])
+    for (const nodeId of headVerdict.forked.keys()) verified.delete(nodeId)
+    const primary = verdict.forked.size > 0 ? verdict : headVerdict
+    return { verdict: { ...primary, forked, agreeing: primary.agreeing.filter((nodeId) => !forked.has(nodeId)) }, reorg, verified }
   }
 
   /** The highest remembered height below `height` where every node that answered has the remembered block. */
@@ -223,6 +271,10 @@ export class ForkWatch {
     const oldest = [...this.#memory.keys()].sort((a, b) => a - b).slice(0, this.#memory.size - this.#limit)
     for (const key of oldest) this.#memory.delete(key)
   }
+}
+
+function answered(reports: readonly HashReport[]): number {
+  return reports.filter((report) => report.hash !== undefined).length
 }
 
 /** The one hash every node that answered gave; undefined if none answered or they differ. */

@@ -50,6 +50,22 @@ export interface PoolNode {
   disputes: number[]
   /** When getindexinfo was last read (ms); undefined: read it at the next good probe (admission). */
   capabilitiesCheckedAt: number | undefined
+  /**
+   * The highest height where the fork check saw this node's block hash equal the canonical one
+   * (pools that verify forks only). Above it the node's blocks are its word alone, so reads there
+   * are not sent to it; undefined: never verified.
+   */
+  verifiedHeight: number | undefined
+}
+
+export interface NodePoolOptions {
+  /** The pool this one replaces on a config reload (same chain), and the nodes that carry over. */
+  carried?: { pool: NodePool; nodeIds: ReadonlySet<string> } | undefined
+  /**
+   * The prober compares block hashes across nodes (`health.forkCheck` and an adapter that can read
+   * hashes): reads are then limited to heights a comparison verified (`readHead`, `servableHeight`).
+   */
+  verifiesForks?: boolean | undefined
 }
 
 /** A fork seen by the last compared round, while any node is forked or the dispute is unresolved. */
@@ -106,6 +122,11 @@ export interface ChainSnapshot {
   name: string
   family: string
   head: number | null
+  /**
+   * The height reads are served at (`readHead`): below the head while the newest heights' block
+   * hashes are not compared yet, or nodes dispute one.
+   */
+  readHead: number | null
   routable: number
   /** Set while block hashes differ across nodes at a compared height; null otherwise. */
   fork: ChainFork | null
@@ -133,6 +154,11 @@ export class NodePool {
   #agreedBeforeDispute: number | undefined
   /** Forked node ids and the dispute flag as last published with chain:fork (none at start). */
   #forkState = forkState([], false)
+  readonly #verifiesForks: boolean
+  /** The highest height whose block hash the fork check compared and decided (verifying pools). */
+  #verifiedHead: number | undefined
+  /** Unresolved disputes: reads at or above this height need agreeing nodes. */
+  #disputedFrom: number | undefined
 
   /**
    * `carried`: the pool this one replaces on a config reload (same chain). Nodes it names in
@@ -140,8 +166,10 @@ export class NodePool {
    * capabilities, and the pool keeps its head, read head and fork state, so a reload neither
    * re-admits an ejected node nor sends clients a lower block height.
    */
-  constructor(chain: ChainConfig, transports: ReadonlyMap<string, NodeTransport>, events: ProxyEvents, clock: Clock, carried?: { pool: NodePool; nodeIds: ReadonlySet<string> }) {
+  constructor(chain: ChainConfig, transports: ReadonlyMap<string, NodeTransport>, events: ProxyEvents, clock: Clock, options: NodePoolOptions = {}) {
+    const { carried } = options
     this.chain = chain
+    this.#verifiesForks = options.verifiesForks === true
     this.#events = events
     this.#clock = clock
     const now = clock.now()
@@ -174,6 +202,7 @@ export class NodePool {
         emptyAnswers: [],
         disputes: [],
         capabilitiesCheckedAt: undefined,
+        verifiedHeight: undefined,
       }
     })
     this.#byId = new Map(this.nodes.map((node) => [node.config.id, node]))
@@ -186,8 +215,9 @@ export class NodePool {
       for (const [height, at] of from.#headReachedAt) this.#headReachedAt.set(height, at)
       this.#fork = from.#fork
       this.#forkState = from.#forkState
-      this.agreementRequiredFrom = from.agreementRequiredFrom
+      this.#disputedFrom = from.#disputedFrom
       this.#agreedBeforeDispute = from.#agreedBeforeDispute
+      this.#verifiedHead = from.#verifiedHead
     }
   }
 
@@ -197,10 +227,14 @@ export class NodePool {
    * nodes dispute a block with no majority and the height where they last agreed is known, it does
    * not move past that height: tip reads are answered from the last block every node has (the tip
    * is not known yet) instead of failing for want of two agreeing nodes at a height only the
-   * disputing ones have.
+   * disputing ones have. In a pool that verifies forks it never passes the highest height whose
+   * block hash the fork check compared and decided: a height the nodes merely claim (a round whose
+   * hash look-ups timed out, a pushed head) is not served until a comparison backs it.
    */
   get readHead(): number | undefined {
     let target = this.head
+    // Nothing verified yet (startup, or nodes that never agreed): the head, where reads need agreeing nodes.
+    if (this.#verifiesForks && target !== undefined && this.#verifiedHead !== undefined) target = Math.min(target, this.#verifiedHead)
     const agreed = this.#agreedBeforeDispute
     if (target !== undefined && agreed !== undefined && target > agreed) target = agreed
     if (target !== undefined && (this.#readHead === undefined || target > this.#readHead)) this.#readHead = target
@@ -211,7 +245,50 @@ export class NodePool {
    * Set while probed nodes disagree about a block with no majority: reads at or above this
    * height are answered only by nodes that agree with each other. undefined: no dispute.
    */
-  agreementRequiredFrom: number | undefined
+  get agreementRequiredFrom(): number | undefined {
+    return this.#disputedFrom
+  }
+
+  /** Tests: a dispute from `height` on, as an unresolved fork round would set it. */
+  set agreementRequiredFrom(height: number | undefined) {
+    this.#disputedFrom = height
+  }
+
+  /**
+   * Whether a read at `height` needs agreeing nodes: the height is disputed, or (verifying pools)
+   * no fork check verified it yet while at least 2 routable nodes have it, so their answers can
+   * vouch for each other. With one node holding it, the height is not served yet: the router sends
+   * the read to nodes below it, whose "not yet" matches the read head.
+   */
+  needsAgreementAt(height: number | undefined): boolean {
+    if (height === undefined) return false
+    if (this.#disputedFrom !== undefined && height >= this.#disputedFrom) return true
+    if (!this.#verifiesForks || (this.#verifiedHead !== undefined && height <= this.#verifiedHead)) return false
+    let holders = 0
+    for (const node of this.nodes) if (isRoutable(node.health) && (node.health.height ?? -1) >= height && ++holders >= 2) return true
+    return false
+  }
+
+  /**
+   * The height up to which reads may be sent to this node: its height, and in a verifying pool no
+   * higher than where its own block hash was last verified.
+   */
+  servableHeight(node: PoolNode): number {
+    const height = node.health.height ?? -1
+    if (!this.#verifiesForks) return height
+    return Math.min(height, node.verifiedHeight ?? -1)
+  }
+
+  /** The head that routing treats as "in sync": the pool head, no higher than the verified head. */
+  get routingHead(): number | undefined {
+    if (!this.#verifiesForks || this.head === undefined || this.#verifiedHead === undefined) return this.head
+    return Math.min(this.head, this.#verifiedHead)
+  }
+
+  /** The highest height a fork check verified (verifying pools); undefined: none yet, or not verifying. */
+  get verifiedHead(): number | undefined {
+    return this.#verifiesForks ? this.#verifiedHead : undefined
+  }
 
   /** The node answered empty for data another node had (see routing). Past the threshold: `unreliable`. */
   recordEmptyAnswer(node: PoolNode, detail: string): void {
@@ -333,6 +410,18 @@ export class NodePool {
   applyForkRound(round: ForkRound): void {
     const now = this.#clock.now()
     const { verdict, reorg } = round
+    if (reorg !== undefined) {
+      // Blocks verified above the fork point were the old branch's.
+      const below = reorg.height - 1
+      for (const node of this.nodes) if (node.verifiedHeight !== undefined && node.verifiedHeight > below) node.verifiedHeight = below
+      if (this.#verifiedHead !== undefined && this.#verifiedHead > below) this.#verifiedHead = below
+    }
+    for (const [nodeId, height] of round.verified ?? []) {
+      const node = this.#byId.get(nodeId)
+      if (node === undefined) continue
+      if (node.verifiedHeight === undefined || height > node.verifiedHeight) node.verifiedHeight = height
+      if (this.#verifiedHead === undefined || height > this.#verifiedHead) this.#verifiedHead = height
+    }
     for (const [nodeId, reason] of verdict.forked) {
       const node = this.#byId.get(nodeId)
       if (node !== undefined) this.#apply(node, { kind: 'fork', reason }, now)
@@ -345,7 +434,7 @@ export class NodePool {
     // Reads need agreeing nodes from just above the last height every node was seen to agree on
     // (the branches split there), or from the compared height when that is not known.
     this.#agreedBeforeDispute = resolved ? undefined : round.agreedAt
-    this.agreementRequiredFrom = resolved ? undefined : (round.agreedAt ?? verdict.height - 1) + 1
+    this.#disputedFrom = resolved ? undefined : (round.agreedAt ?? verdict.height - 1) + 1
     const forkedIds = this.nodes.filter((node) => node.health.forkReason !== undefined).map((node) => node.config.id)
     const state = forkState(forkedIds, !resolved)
     const changed = state !== this.#forkState
@@ -374,6 +463,22 @@ export class NodePool {
     if (reorg !== undefined) {
       const depth = Math.max(1, (this.head ?? reorg.height) - reorg.height + 1)
       this.#events.emit('chain:reorg', { chain: this.chain.name, height: reorg.height, depth, oldHash: reorg.oldHash, newHash: reorg.newHash, at: now })
+    }
+  }
+
+  /**
+   * A round with nothing to compare: these nodes (at most one) are all that answered and no other
+   * node is routable. Their word is all there is, so it is taken, up to the pool head, rather than
+   * freezing the chain; the dashboard shows one routable node.
+   */
+  applyUncomparedRound(nodeIds: readonly string[]): void {
+    if (!this.#verifiesForks || this.head === undefined) return
+    for (const nodeId of nodeIds) {
+      const node = this.#byId.get(nodeId)
+      if (node?.health.height === undefined) continue
+      const height = Math.min(node.health.height, this.head)
+      if (node.verifiedHeight === undefined || height > node.verifiedHeight) node.verifiedHeight = height
+      if (this.#verifiedHead === undefined || height > this.#verifiedHead) this.#verifiedHead = height
     }
   }
 
@@ -426,6 +531,7 @@ export class NodePool {
       name: this.chain.name,
       family: this.chain.family,
       head: this.head ?? null,
+      readHead: this.readHead ?? null,
       routable: this.routable().length,
       fork: this.#fork === undefined ? null : { ...this.#fork, groups: this.#fork.groups.map((group) => ({ ...group, nodes: [...group.nodes] })) },
       nodes: this.nodes.map((node) => this.#nodeSnapshot(node)),

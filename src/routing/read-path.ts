@@ -26,7 +26,7 @@ export async function routeRead(context: ReadContext, call: RpcCall, options: Pi
   if (headRead?.kind === 'height') {
     // The answer is the read head; a node at that height is still asked, so a chain whose nodes
     // are all gone fails closed instead of answering a frozen height forever.
-    const routed = await router.route(call, { signal: options.signal, minHeight: pinAt })
+    const routed = await router.route(call, { signal: options.signal, minHeight: pinAt, unverifiedOk: true })
     if (!routed.ok || routed.answer.error !== undefined) return routed
     return { ...routed, answer: { result: headRead.result } }
   }
@@ -36,7 +36,7 @@ export async function routeRead(context: ReadContext, call: RpcCall, options: Pi
   if (refused !== undefined) return { ok: false, error: refused, attempts: 0 }
   const height = adapter.requiredHeight(sent) ?? (headRead === undefined ? undefined : pinAt)
   const routeOptions = { signal: options.signal, minHeight: height }
-  const agree = agreementNeeded({ verify: pool.chain.verify, method: call.method, height, agreementRequiredFrom: pool.agreementRequiredFrom })
+  const agree = agreementNeeded({ verify: pool.chain.verify, method: call.method, height, agreementRequiredFrom: pool.agreementRequiredFrom, unverified: pool.needsAgreementAt(height) })
   if (agree !== undefined) return verifiedRead(context, sent, agree, routeOptions)
 
   const exclude = new Set<PoolNode>()

@@ -31,6 +31,12 @@ export interface RouteOptions {
   filter?: ((node: PoolNode) => boolean) | undefined
   /** Overrides `adapter.requiredHeight(call)` when given. */
   minHeight?: number | undefined
+  /**
+   * Nodes may be asked at heights the fork check has not verified on them yet: the answer is
+   * compared with other nodes' (a verified read), or only shows the node is alive there (a tip
+   * height answered from the read head). Otherwise a node serves only up to `pool.servableHeight`.
+   */
+  unverifiedOk?: boolean | undefined
 }
 
 export type RouteResult =
@@ -42,6 +48,9 @@ export type RouteResult =
  * - explicit height N: routable nodes at or above N; if none has N yet, the at-head nodes (their
  *   "not yet" is the truth, a lagging node's would not be);
  * - otherwise: routable nodes at the pool head, else any routable node (all are within maxLagBlocks).
+ * `heightOf` is the height a node may serve up to (`pool.servableHeight`: no higher than where its
+ * block hash was verified); a node that holds height N but is not verified there is never asked
+ * for N, in any tier: its block there may be another branch's.
  */
 export function selectCandidates(
   nodes: readonly PoolNode[],
@@ -50,15 +59,26 @@ export function selectCandidates(
   tried: ReadonlySet<PoolNode>,
   atHeadOnly = false,
   filter?: (node: PoolNode) => boolean,
+  heightOf: (node: PoolNode) => number = reportedHeight,
 ): PoolNode[] {
-  const routable = nodes.filter((node) => isRoutable(node.health) && !tried.has(node) && (filter === undefined || filter(node)))
-  const atHead = head === undefined ? routable : routable.filter((node) => (node.health.height ?? -1) >= head)
+  const routable = nodes.filter(
+    (node) =>
+      isRoutable(node.health) &&
+      !tried.has(node) &&
+      (filter === undefined || filter(node)) &&
+      (minHeight === undefined || heightOf(node) >= minHeight || reportedHeight(node) < minHeight),
+  )
+  const atHead = head === undefined ? routable : routable.filter((node) => heightOf(node) >= head)
   if (atHeadOnly) return atHead
   if (minHeight !== undefined) {
-    const high = routable.filter((node) => (node.health.height ?? -1) >= minHeight)
+    const high = routable.filter((node) => heightOf(node) >= minHeight)
     if (high.length > 0) return high
   }
   return atHead.length > 0 ? atHead : routable
+}
+
+function reportedHeight(node: PoolNode): number {
+  return node.health.height ?? -1
 }
 
 export class Router {
@@ -74,6 +94,14 @@ export class Router {
     this.#quota = new NodeQuota(pool.chain.nodes, () => pool.now())
   }
 
+  #routingHead(options: RouteOptions): number | undefined {
+    return options.unverifiedOk === true ? this.#pool.head : this.#pool.routingHead
+  }
+
+  #heightOf(options: RouteOptions): ((node: PoolNode) => number) | undefined {
+    return options.unverifiedOk === true ? undefined : (node) => this.#pool.servableHeight(node)
+  }
+
   async route(call: RpcCall, options: RouteOptions = {}): Promise<RouteResult> {
     const chain = this.#pool.chain
     const deadline = performance.now() + chain.routing.deadlineMs
@@ -87,7 +115,7 @@ export class Router {
     let fallback: { answer: RpcAnswer; nodeId: string } | undefined
     let attempts = 0
     while (attempts < chain.routing.maxAttempts) {
-      const candidates = selectCandidates(this.#pool.nodes, this.#pool.head, minHeight, tried, options.atHeadOnly, options.filter)
+      const candidates = selectCandidates(this.#pool.nodes, this.#routingHead(options), minHeight, tried, options.atHeadOnly, options.filter, this.#heightOf(options))
       if (candidates.length === 0) break
       const free = candidates.filter((candidate) => candidate.inFlight < chain.routing.maxInFlightPerNode)
       if (free.length === 0) return { ok: false, error: this.#inFlightError(candidates.length), attempts }

@@ -12,8 +12,9 @@
  * | not yet, no nodes left, one answer or none | the routing failure (SY_ALL_NODES_FAILED, SY_DEADLINE_EXCEEDED …): the answer could not be confirmed |
  * Fewer routable nodes than `agree` from the start → SY_NO_ROUTABLE_NODE (503): the chain cannot
  * serve this read safely right now, the same "no node fit to answer" a wallet already handles.
- * Reads at or above `pool.agreementRequiredFrom` (nodes forked with no majority) take this path
- * with agree = 2 whether or not the method is listed.
+ * Reads at or above `pool.agreementRequiredFrom` (nodes forked with no majority), and reads at a
+ * height the pool head reached but no fork check verified yet, take this path with agree = 2
+ * whether or not the method is listed.
  */
 import { createHash } from 'node:crypto'
 import type { ChainAdapter } from '../chain-adapter.js'
@@ -41,13 +42,15 @@ export interface AgreementInput {
   /** The block height the call (as sent) names, if any. */
   height: number | undefined
   agreementRequiredFrom: number | undefined
+  /** The height is at or below the pool head but no fork check verified it yet (`pool.needsAgreementAt`). */
+  unverified?: boolean | undefined
 }
 
 /** How many agreeing nodes the read needs; undefined: an ordinary read. */
 export function agreementNeeded(input: AgreementInput): number | undefined {
   if (input.verify.methods.includes(input.method)) return input.verify.agree
   const disputed = input.agreementRequiredFrom !== undefined && input.height !== undefined && input.height >= input.agreementRequiredFrom
-  return disputed ? 2 : undefined
+  return disputed || input.unverified === true ? 2 : undefined
 }
 
 /** JSON with object keys sorted at every level, so equal answers serialize equally whatever the node's key order. */
@@ -122,7 +125,7 @@ export async function verifiedRead(context: ReadContext, call: RpcCall, agree: n
   let lacking: { answer: RpcAnswer; nodeId: string } | undefined
   let toAsk = agree
   for (;;) {
-    const routed = await Promise.all(Array.from({ length: toAsk }, () => router.route(call, { ...options, exclude, filter })))
+    const routed = await Promise.all(Array.from({ length: toAsk }, () => router.route(call, { ...options, exclude, filter, unverifiedOk: true })))
     let progressed = false
     for (const result of routed) {
       attempts += result.attempts

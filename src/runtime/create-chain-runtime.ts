@@ -74,7 +74,10 @@ export function createChainRuntime(chain: ChainConfig, shared: SharedServices, c
     if (adapter.broadcast !== undefined) broadcastTransports.set(node.id, reused('broadcast', node) ?? build(node, BROADCAST_LANE_CONNECTIONS))
   }
   const { events, clock, journal } = shared
-  const pool = new NodePool(chain, readTransports, events, clock, carried === undefined ? undefined : { pool: carried.runtime.pool, nodeIds: carried.carry })
+  const pool = new NodePool(chain, readTransports, events, clock, {
+    carried: carried === undefined ? undefined : { pool: carried.runtime.pool, nodeIds: carried.carry },
+    verifiesForks: chain.health.forkCheck && adapter.blockHashAt !== undefined,
+  })
   const router = new Router(pool, adapter, shared.random)
   let broadcaster: Broadcaster | undefined
   let rebroadcaster: Rebroadcaster | undefined

@@ -196,6 +196,16 @@ describe('dashboard in Chromium', () => {
     expect(await target.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true)
   })
 
+  test('a block only one node has: the chain header says the height reads are served at until it is compared', async () => {
+    const target = open()
+    const [btc0, btc1] = bcoins as [BcoinNode, BcoinNode]
+    await btc0.generate(1)
+    await target.waitForFunction(() => document.querySelector('[data-testid="head-btc"]')?.textContent === 'head 4 · served 3', undefined, { timeout: 20_000 })
+    expect(await target.getByTestId('head-btc').getAttribute('title')).toContain('hashes are compared across nodes')
+    await copyBlocks(btc0, [btc1], 4, 4)
+    await target.waitForFunction(() => document.querySelector('[data-testid="head-btc"]')?.textContent === 'head 4', undefined, { timeout: 20_000 })
+  })
+
   test('(c) cordon from the page: prompt and confirm, badge cordoned, no traffic to that node', async () => {
     const target = open()
     const dialogs: string[] = []

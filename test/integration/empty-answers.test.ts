@@ -41,8 +41,9 @@ describe('evm: a node answering null for mined transactions', () => {
     const raw = await wallet.signTransaction({ to: '0x000000000000000000000000000000000000dEaD', value: 1n, gasLimit: 21_000n, nonce: 0, chainId: 31337n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, type: 2 })
     const txHash = await sendToAll(anvils, raw)
     await mineAll(anvils, 3)
-    liar = await startTamperingNode(c.url, (method) =>
-      method === 'eth_getTransactionReceipt' || method === 'eth_getTransactionByHash' || method === 'eth_getBlockByNumber' ? { result: null } : undefined,
+    liar = await startTamperingNode(c.url, (method, params) =>
+      // Block 1 only (what the wallet reads): the fork check's look-ups at the head get true hashes.
+      method === 'eth_getTransactionReceipt' || method === 'eth_getTransactionByHash' || (method === 'eth_getBlockByNumber' && (params as unknown[])[0] === '0x1') ? { result: null } : undefined,
     )
     harness = await startTestProxy({
       chains: { eth: { family: 'evm', chainId: 31337, nodes: [{ id: 'eth-a', url: a.url }, { id: 'eth-b', url: b.url }, { id: 'liar', url: liar.url }] } },

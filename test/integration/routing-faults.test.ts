@@ -219,11 +219,15 @@ describe('requests', () => {
   })
 
   test('a node "header not found" for a height above its own is retried on another node, never counted', async () => {
-    const proxy = await evmPool(2)
+    // Two nodes have block 101 (compared at the head, so it is served); n0 is a block behind.
+    const proxy = await evmPool(3)
     nodes[1]!.setHeight(101)
+    nodes[2]!.setHeight(101)
     await proxy.probe()
+    expect(proxy.proxy.snapshot().chains[0]!.readHead).toBe(101)
     nodes[0]!.on('eth_getBlockByNumber', { error: { code: -32000, message: 'header not found' } })
     nodes[1]!.on('eth_getBlockByNumber', { result: { number: '0x65' } })
+    nodes[2]!.on('eth_getBlockByNumber', { result: { number: '0x65' } })
     for (let i = 0; i < 6; i++) {
       const response = await proxy.rpc('eth', call('eth_getBlockByNumber', ['0x65', false]))
       expect(response.json.result).toEqual({ number: '0x65' })
@@ -231,7 +235,20 @@ describe('requests', () => {
     expect(proxy.proxy.snapshot().chains[0]!.nodes.map((node) => [node.status, node.failures])).toEqual([
       ['healthy', 0],
       ['healthy', 0],
+      ['healthy', 0],
     ])
+  })
+
+  test('a block only one node has is not served before a comparison backs it: the read goes to nodes below it', async () => {
+    const proxy = await evmPool(2)
+    nodes[1]!.setHeight(101)
+    await proxy.probe()
+    const chain = proxy.proxy.snapshot().chains[0]!
+    expect([chain.head, chain.readHead]).toEqual([101, 100])
+    const response = await proxy.rpc('eth', call('eth_getBlockByNumber', ['0x65', false]))
+    expect(response.json.result).toBeNull()
+    expect(response.node).toBe('n0')
+    expect((await proxy.rpc('eth', call('eth_blockNumber'))).json.result).toBe('0x64')
   })
 
   test('"header not found" for a block the node reported having is its failure: failover, and it counts', async () => {
@@ -260,6 +277,7 @@ describe('admin and readiness', () => {
           name: 'eth',
           family: 'evm',
           head: 100,
+          readHead: 100,
           routable: 2,
           fork: null,
           nodes: [expect.objectContaining({ id: 'n0', status: 'healthy', height: 100, lag: 0, reason: 'in sync since height 100' }), expect.objectContaining({ id: 'n1' })],

@@ -114,17 +114,36 @@ describe('bcoin pool', () => {
   })
 
   test('getblockhash N goes only to nodes that have block N', async () => {
-    const proxy = await pool(2)
-    const [a, b] = nodes as [BcoinNode, BcoinNode]
-    await mineAndShare(a, [b], 3)
-    await a.generate(1) // a at 4, b at 3: one behind, still healthy (max lag 1)
+    const proxy = await pool(3)
+    const [a, b, c] = nodes as [BcoinNode, BcoinNode, BcoinNode]
+    await mineAndShare(a, [b, c], 3)
+    await mineAndShare(a, [b], 1) // a and b at 4, c at 3: one behind, still healthy (max lag 1)
     await proxy.probe()
-    expect(proxy.proxy.snapshot().chains[0]!.nodes.map((node) => node.status)).toEqual(['healthy', 'healthy'])
+    expect(proxy.proxy.snapshot().chains[0]!.nodes.map((node) => node.status)).toEqual(['healthy', 'healthy', 'healthy'])
+    const answeredBy = new Set<string>()
     for (let i = 0; i < 20; i++) {
       const response = await proxy.rpc('btc', { method: 'getblockhash', params: [4], id: i })
       expect(response.json.error).toBeNull()
-      expect(response.node).toBe(a.id)
+      answeredBy.add(response.node!)
     }
+    expect(answeredBy.has(c.id)).toBe(false)
+  })
+
+  test('a block only one node has is not served until another node has it too (its hash compared)', async () => {
+    const proxy = await pool(2)
+    const [a, b] = nodes as [BcoinNode, BcoinNode]
+    await mineAndShare(a, [b], 3)
+    await a.generate(1) // a at 4, b at 3: with two nodes the head is a's 4, but nothing backs block 4
+    await proxy.probe()
+    expect(proxy.proxy.snapshot().chains[0]).toMatchObject({ head: 4, readHead: 3 })
+    expect((await proxy.rpc('btc', { method: 'getblockcount', params: [], id: 1 })).json.result).toBe(3)
+    const early = await proxy.rpc('btc', { method: 'getblockhash', params: [4], id: 2 })
+    expect(early.json.error).toMatchObject({ code: -8 }) // b's "Block height out of range": not yet
+    expect(early.node).toBe(b.id)
+    await copyBlocks(a, [b], 4, 4)
+    await proxy.probe()
+    const served = await proxy.rpc('btc', { method: 'getblockhash', params: [4], id: 3 })
+    expect(served.json).toMatchObject({ result: await a.rpc('getblockhash', [4]), error: null })
   })
 
   test('a node on another network (testnet genesis) is never routed', async () => {

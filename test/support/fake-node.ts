@@ -33,6 +33,11 @@ export interface FakeNodeOptions {
   /** EVM-style probes (eth_chainId/eth_blockNumber/eth_syncing) at this chain id. */
   chainId?: number
   height?: number
+  /**
+   * Answer eth_getBlockByNumber from a chain every fake node shares (the hash is the height), so
+   * pools of fake nodes pass the fork check; false: not answered (a fake among real nodes). Default true.
+   */
+  sharedBlocks?: boolean
   /** Bitcoin-style probes (getblockchaininfo/getblockhash 0). */
   genesisHash?: string
   /** Reply envelope: '2.0' (EVM) or '1.0' (bitcoind legacy). Default '2.0'. */
@@ -51,6 +56,14 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
     eth_chainId: () => ({ result: `0x${(options.chainId ?? 1).toString(16)}` }),
     eth_blockNumber: () => ({ result: `0x${height.toString(16)}` }),
     eth_syncing: () => ({ result: false }),
+    // One chain shared by every fake node (the hash is the height), so the fork check sees them agree.
+    eth_getBlockByNumber: (_method, params) => {
+      if (options.sharedBlocks === false) return { error: { code: -32601, message: 'the method eth_getBlockByNumber does not exist/is not available' } }
+      const tag = Array.isArray(params) ? params[0] : undefined
+      const number = tag === 'latest' ? height : typeof tag === 'string' && tag.startsWith('0x') ? Number.parseInt(tag, 16) : Number.NaN
+      if (!Number.isSafeInteger(number) || number > height) return { result: null }
+      return { result: { number: `0x${number.toString(16)}`, hash: `0x${number.toString(16).padStart(64, '0')}` } }
+    },
     getblockchaininfo: () => ({ result: { chain: 'regtest', blocks: height, headers: height, initialblockdownload: false } }),
     getblockhash: (_method, params) =>
       Array.isArray(params) && params[0] === 0 ? { result: options.genesisHash ?? '00'.repeat(32) } : { result: 'ab'.repeat(32) },
