@@ -359,6 +359,11 @@ export const filtersSchema = z.strictObject({
    * with eth_getLogs) instead of growing memory. Default 10000 (entries).
    */
   maxPendingChanges: z.number().int().min(1).default(10_000),
+  /**
+   * How often switchyard polls each node's pending-transaction filter while any client has a
+   * pending filter or a newPendingTransactions subscription, ms. Default 1000.
+   */
+  pendingPollIntervalMs: positiveMs.default(1_000),
 })
 
 export const loginAttemptsSchema = z.strictObject({

@@ -176,6 +176,8 @@ describe('metrics', () => {
     expect(value(samples, 'switchyard_node_lag_blocks', { chain: 'eth', node: 'n0' })).toBe(10)
     expect(value(samples, 'switchyard_node_lag_blocks', { chain: 'eth', node: 'n1' })).toBe(0)
     expect(value(samples, 'switchyard_chain_head', { chain: 'eth' })).toBe(110)
+    // n0 lags out of the fork check: n1 is the one routable node, so its height is served.
+    expect(value(samples, 'switchyard_chain_read_head', { chain: 'eth' })).toBe(110)
     expect(value(samples, 'switchyard_chain_routable_nodes', { chain: 'eth' })).toBe(1)
     for (const node of ['n0', 'n1']) {
       const latency = value(samples, 'switchyard_node_latency_ms', { chain: 'eth', node })

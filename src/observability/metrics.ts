@@ -186,6 +186,17 @@ export function createMetrics(proxy: Proxy): Metrics {
   })
 
   new Gauge({
+    name: 'switchyard_chain_read_head',
+    help: 'Height reads are served at: the pool head, no higher than the highest height whose block hashes the fork check compared and decided',
+    labelNames: ['chain'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const chain of proxy.snapshot().chains) if (chain.readHead !== null) this.set({ chain: chain.name }, chain.readHead)
+    },
+  })
+
+  new Gauge({
     name: 'switchyard_chain_routable_nodes',
     help: 'Nodes of the chain that requests can be routed to (0 = the chain fails closed)',
     labelNames: ['chain'] as const,
@@ -198,7 +209,7 @@ export function createMetrics(proxy: Proxy): Metrics {
 
   new Gauge({
     name: 'switchyard_stream_filters',
-    help: 'EVM filters (eth_newFilter, eth_newBlockFilter) switchyard holds for clients, per chain',
+    help: 'EVM filters (eth_newFilter, eth_newBlockFilter, eth_newPendingTransactionFilter) switchyard holds for clients, per chain',
     labelNames: ['chain'] as const,
     registers,
     collect() {
@@ -212,7 +223,7 @@ export function createMetrics(proxy: Proxy): Metrics {
 
   new Gauge({
     name: 'switchyard_stream_subscribers',
-    help: 'Open stream subscriptions per chain: heads (WebSocket newHeads, block streams) and logs; filters not counted',
+    help: 'Open stream subscriptions per chain: heads (WebSocket newHeads, block streams), logs, and listeners of the pending-transaction feed (subscriptions and pending filters); other filters not counted',
     labelNames: ['chain', 'kind'] as const,
     registers,
     collect() {
@@ -222,6 +233,7 @@ export function createMetrics(proxy: Proxy): Metrics {
         if (stats === undefined) continue
         this.set({ chain: chain.name, kind: 'heads' }, stats.headSubscribers)
         this.set({ chain: chain.name, kind: 'logs' }, stats.logSubscribers)
+        if (stats.pendingListeners !== undefined) this.set({ chain: chain.name, kind: 'pending' }, stats.pendingListeners)
       }
     },
   })

@@ -309,7 +309,7 @@ class WsEndpoint implements WebSocketEndpoint {
     // eth_subscribe where the family serves it ('stream'); switchyard_subscribe on every chain.
     const ours = call.method.startsWith('switchyard_') || kind === 'stream'
     if (ours && (SUBSCRIBE.has(call.method) || UNSUBSCRIBE.has(call.method))) {
-      const outcome = this.#subscription(connection, call)
+      const outcome = await this.#subscription(connection, call)
       return { reply: entry.notification ? undefined : shapeReply(entry.id, entry.version, outcome.answer), after: outcome.after }
     }
     if (entry.notification) {
@@ -322,7 +322,7 @@ class WsEndpoint implements WebSocketEndpoint {
   }
 
   /** eth_subscribe / eth_unsubscribe / switchyard_subscribe / switchyard_unsubscribe. */
-  #subscription(connection: Connection, call: RpcCall): { answer: RpcAnswer; after?: () => void } {
+  async #subscription(connection: Connection, call: RpcCall): Promise<{ answer: RpcAnswer; after?: () => void }> {
     const params = Array.isArray(call.params) ? call.params : []
     if (UNSUBSCRIBE.has(call.method)) {
       const id = params[0]
@@ -343,15 +343,22 @@ class WsEndpoint implements WebSocketEndpoint {
     const method = call.method === 'eth_subscribe' ? 'eth_subscription' : 'switchyard_subscription'
     const subscription: Subscription = { id, method, stop: () => {}, held: [] }
     const notify = (result: unknown): void => this.#notify(connection, subscription, result)
+    // The slot is taken before the (possibly slow) start, so concurrent frames cannot pass the bound.
+    connection.subscriptions.set(id, subscription)
     let stop: () => void
     try {
-      stop = call.method === 'eth_subscribe' ? this.#ethSubscribe(streams, topic, params[1], notify) : this.#blocksSubscribe(streams, topic, notify)
+      stop = call.method === 'eth_subscribe' ? await this.#ethSubscribe(streams, topic, params[1], notify) : this.#blocksSubscribe(streams, topic, notify)
     } catch (error) {
+      connection.subscriptions.delete(id)
       if (error instanceof ProxyError) return { answer: { error: error.toJsonRpcError() } }
       throw error
     }
+    if (connection.closing || connection.subscriptions.get(id) !== subscription) {
+      // The connection closed while the subscription started: nobody will ever stop it otherwise.
+      stop()
+      return { answer: { error: new ProxyError('SY_INVALID_REQUEST', 'the connection closed').toJsonRpcError() } }
+    }
     Object.assign(subscription, { stop })
-    connection.subscriptions.set(id, subscription)
     return {
       answer: { result: id },
       after: () => {
@@ -380,7 +387,7 @@ class WsEndpoint implements WebSocketEndpoint {
   }
 
   /** geth's eth_subscribe: `newHeads` (headers; a reorg's new branch follows as headers), `logs` (with `removed: true` on reorg). */
-  #ethSubscribe(streams: ChainStreams, topic: unknown, filter: unknown, notify: (result: unknown) => void): () => void {
+  async #ethSubscribe(streams: ChainStreams, topic: unknown, filter: unknown, notify: (result: unknown) => void): Promise<() => void> {
     if (topic === 'newHeads') {
       return streams.subscribeHeads((event) => {
         if (event.kind === 'head') notify(event.head.header)
@@ -392,9 +399,12 @@ class WsEndpoint implements WebSocketEndpoint {
       return streams.subscribeLogs(query, (event) => notify({ ...event.log, removed: event.removed }))
     }
     if (topic === 'newPendingTransactions') {
-      throw new ProxyError('SY_INVALID_PARAMS', 'newPendingTransactions is not served: each node has its own mempool and a failover would silently change the stream; subscribe to newHeads and read confirmed blocks', { subscription: topic })
+      if (streams.subscribePending === undefined) throw new ProxyError('SY_INVALID_PARAMS', 'newPendingTransactions is not served on this chain')
+      // geth's `true` (full transactions) is not offered: the hashes are what every node's filter gives.
+      if (filter !== undefined && filter !== false) throw new ProxyError('SY_INVALID_PARAMS', 'newPendingTransactions: only transaction hashes are served (no second parameter, or false)', { subscription: topic })
+      return await streams.subscribePending(notify)
     }
-    throw new ProxyError('SY_INVALID_PARAMS', `unknown subscription ${JSON.stringify(topic)?.slice(0, 64)}: newHeads or logs`, {})
+    throw new ProxyError('SY_INVALID_PARAMS', `unknown subscription ${JSON.stringify(topic)?.slice(0, 64)}: newHeads, logs or newPendingTransactions`, {})
   }
 
   /** switchyard_subscribe('blocks'): { type: 'block', height, hash, parentHash, header } and { type: 'reorg', fromHeight, removed: [{ height, hash }] }. */

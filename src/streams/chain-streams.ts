@@ -40,6 +40,11 @@ export interface LogEvent {
 export interface ChainStreams {
   /** Subscribes to heads from now on; returns the function that unsubscribes. */
   subscribeHeads(listener: (event: HeadStreamEvent) => void): () => void
+  /**
+   * Pending transaction hashes merged from the nodes that offer them (`pending-feed.ts`), each once;
+   * undefined on families without them. Refused (SY_PENDING_NOT_OFFERED) when no routable node does.
+   */
+  subscribePending?(listener: (hash: string) => void): Promise<() => void>
   /** Logs matching `query` in each delivered block; undefined on families without logs. */
   subscribeLogs?(query: LogsQuery, listener: (event: LogEvent) => void): () => void
   /**
@@ -59,6 +64,8 @@ export interface ChainStreamsStats {
   headSubscribers: number
   /** Open `subscribeLogs` subscriptions; filters not counted. */
   logSubscribers: number
-  /** Installed filters (eth_newFilter, eth_newBlockFilter) across clients. */
+  /** Installed filters (eth_newFilter, eth_newBlockFilter, eth_newPendingTransactionFilter) across clients. */
   filters: number
+  /** Listeners of the pending-transaction feed (subscriptions and pending filters). */
+  pendingListeners?: number
 }

@@ -12,6 +12,7 @@ import type { ChainStreams, ChainStreamsStats } from './chain-streams.js'
 import { FilterRegistry } from './filter-registry.js'
 import { HeadStream } from './head-stream.js'
 import { LogFeed } from './log-feed.js'
+import { PendingFeed } from './pending-feed.js'
 
 export interface ChainStreamsOptions {
   chain: string
@@ -29,12 +30,17 @@ export function createChainStreams(options: ChainStreamsOptions): ChainStreams |
   if (first?.adapter.headerAt === undefined) return undefined
   const heads = new HeadStream({ chain: options.chain, events: options.events, runtime: options.runtime })
   const logs = first.adapter.blockLogs === undefined ? undefined : new LogFeed(heads, options.runtime)
+  const pending =
+    first.adapter.classifyMethod('eth_newPendingTransactionFilter') === 'stream'
+      ? new PendingFeed({ chain: options.chain, clock: options.clock, runtime: options.runtime, pollIntervalMs: () => options.filters().pendingPollIntervalMs })
+      : undefined
   const filters = new FilterRegistry({
     chain: options.chain,
     clock: options.clock,
     limits: options.filters,
     heads,
     logs,
+    pending,
     getLogs: async (call) => {
       const runtime = options.runtime()
       if (runtime === undefined) return { error: { code: -32601, message: `chain ${options.chain} is gone` } }
@@ -59,11 +65,13 @@ export function createChainStreams(options: ChainStreamsOptions): ChainStreams |
     handleFilterCall: (call, client) => filters.handle(call, client),
     close: () => {
       filters.close()
+      pending?.close()
       logs?.close()
       heads.close()
     },
-    stats: (): ChainStreamsStats => ({ headSubscribers, logSubscribers, filters: filters.size }),
+    stats: (): ChainStreamsStats => ({ headSubscribers, logSubscribers, filters: filters.size, pendingListeners: pending?.listeners ?? 0 }),
   }
+  if (pending !== undefined) streams.subscribePending = (listener) => pending.subscribe(listener)
   if (logs !== undefined) streams.subscribeLogs = (query, listener) => counted(logs.subscribe(query, listener), (delta) => (logSubscribers += delta))
   return streams
 }

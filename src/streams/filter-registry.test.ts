@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+import { ProxyError } from '../errors/proxy-error.js'
 import type { FiltersConfig } from '../config/schema.js'
 import type { RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import { ManualClock } from '../util/clock.js'
@@ -18,7 +19,7 @@ function harness(limits: Partial<FiltersConfig> = {}) {
   const registry = new FilterRegistry({
     chain: 'eth',
     clock,
-    limits: () => ({ maxPerClient: 3, maxPerChain: 5, idleTimeoutMs: 300_000, maxPendingChanges: 4, ...limits }),
+    limits: () => ({ maxPerClient: 3, maxPerChain: 5, idleTimeoutMs: 300_000, maxPendingChanges: 4, pendingPollIntervalMs: 1_000, ...limits }),
     heads: {
       subscribe: (listener) => {
         headListeners.add(listener)
@@ -165,6 +166,44 @@ describe('FilterRegistry', () => {
     expect((await h.call('eth_unsubscribe', ['0x1'])).error?.data).toMatchObject({ code: 'SY_SUBSCRIPTION_NEEDS_WS' })
     expect((await h.call('eth_newPendingTransactionFilter')).error).toMatchObject({ code: -32601, data: { code: 'SY_METHOD_NOT_ALLOWED' } })
     expect(h.registry.size).toBe(0)
+  })
+
+  test('pending-transaction filters: fed by the chain\'s pending feed, bounded like the others, refused when no node offers it', async () => {
+    const pendingListeners = new Set<(hash: string) => void>()
+    let offered = true
+    const clock = new ManualClock()
+    const registry = new FilterRegistry({
+      chain: 'eth',
+      clock,
+      limits: () => ({ maxPerClient: 2, maxPerChain: 5, idleTimeoutMs: 300_000, maxPendingChanges: 3, pendingPollIntervalMs: 1_000 }),
+      heads: { subscribe: () => () => undefined },
+      logs: undefined,
+      pending: {
+        subscribe: async (listener) => {
+          if (!offered) throw new ProxyError('SY_PENDING_NOT_OFFERED', 'no routable node of chain eth offers pending transactions')
+          pendingListeners.add(listener)
+          return () => pendingListeners.delete(listener)
+        },
+      },
+      getLogs: async () => ({ result: [] }),
+    })
+    const call = (method: string, params: unknown[] = []) => registry.handle({ method, params }, 'alice')
+    const { result: id } = await call('eth_newPendingTransactionFilter')
+    expect(id).toMatch(/^0x[0-9a-f]{32}$/)
+    pendingListeners.forEach((listener) => listener('0xaa'))
+    expect((await call('eth_getFilterChanges', [id])).result).toEqual(['0xaa'])
+    expect((await call('eth_getFilterChanges', [id])).result).toEqual([])
+    // Past maxPendingChanges unpolled: dropped, and the feed listener with it.
+    for (const hash of ['0x1', '0x2', '0x3', '0x4']) pendingListeners.forEach((listener) => listener(hash))
+    expect((await call('eth_getFilterChanges', [id])).error?.data).toMatchObject({ code: 'SY_FILTER_NOT_FOUND' })
+    expect(pendingListeners.size).toBe(0)
+    offered = false
+    expect((await call('eth_newPendingTransactionFilter')).error).toMatchObject({ code: -32601, data: { code: 'SY_PENDING_NOT_OFFERED' } })
+    expect(registry.size).toBe(0)
+    offered = true
+    const { result: kept } = await call('eth_newPendingTransactionFilter')
+    expect((await call('eth_uninstallFilter', [kept])).result).toBe(true)
+    expect(pendingListeners.size).toBe(0)
   })
 
   test('close drops every filter and stops listening', async () => {

@@ -13,6 +13,7 @@ import type { RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import type { Clock } from '../util/clock.js'
 import type { HeadStream } from './head-stream.js'
 import type { LogFeed } from './log-feed.js'
+import type { PendingFeed } from './pending-feed.js'
 import { type FilterCriteria, inBlockRange, parseFilterCriteria } from './log-match.js'
 
 /** The namespace of calls without a client name (no client keys configured). */
@@ -23,13 +24,15 @@ const SWEEP_MAX_INTERVAL_MS = 30_000
 interface Filter {
   readonly id: string
   readonly owner: string
-  readonly kind: 'logs' | 'blocks'
+  readonly kind: 'logs' | 'blocks' | 'pending'
   readonly criteria: FilterCriteria | undefined
   changes: unknown[]
   lastPollAt: number
   /** Set when more than maxPendingChanges piled up: the next poll says it is gone. */
   overflowed: boolean
   stop(): void
+  /** Adds a change (bounded by maxPendingChanges). */
+  push(change: unknown): void
 }
 
 export interface FilterRegistryOptions {
@@ -40,6 +43,8 @@ export interface FilterRegistryOptions {
   heads: Pick<HeadStream, 'subscribe'>
   /** Undefined on families without logs: eth_newFilter is then not served. */
   logs: Pick<LogFeed, 'subscribe'> | undefined
+  /** Undefined on families without pending transactions: eth_newPendingTransactionFilter is then not served. */
+  pending?: Pick<PendingFeed, 'subscribe'> | undefined
   /** eth_getLogs as a client's read (tip pinning, maxLogsRange, failover); a ProxyError answer when refused. */
   getLogs(call: RpcCall): Promise<RpcAnswer>
 }
@@ -74,10 +79,10 @@ export class FilterRegistry {
         if (this.#options.logs === undefined) throw new ProxyError('SY_METHOD_NOT_ALLOWED', `eth_newFilter is not served on chain ${this.#options.chain}`, { method: call.method })
         const criteria = parseFilterCriteria(params[0])
         if (typeof criteria === 'string') throw new ProxyError('SY_INVALID_PARAMS', `eth_newFilter: ${criteria}`)
-        return this.#install(owner, 'logs', criteria)
+        return this.#install(owner, 'logs', criteria).id
       }
       case 'eth_newBlockFilter':
-        return this.#install(owner, 'blocks', undefined)
+        return this.#install(owner, 'blocks', undefined).id
       case 'eth_getFilterChanges': {
         const filter = this.#find(owner, params[0])
         const changes = filter.changes
@@ -100,8 +105,18 @@ export class FilterRegistry {
         this.#remove(filter)
         return true
       }
-      case 'eth_newPendingTransactionFilter':
-        throw new ProxyError('SY_METHOD_NOT_ALLOWED', 'eth_newPendingTransactionFilter is not served: switchyard keeps no mempool view of its own (use eth_newBlockFilter or eth_newFilter)', { method: call.method })
+      case 'eth_newPendingTransactionFilter': {
+        const pending = this.#options.pending
+        if (pending === undefined) throw new ProxyError('SY_METHOD_NOT_ALLOWED', `eth_newPendingTransactionFilter is not served on chain ${this.#options.chain}`, { method: call.method })
+        const filter = this.#install(owner, 'pending', undefined)
+        try {
+          filter.stop = await pending.subscribe((hash) => filter.push(hash))
+        } catch (error) {
+          this.#remove(filter)
+          throw error
+        }
+        return filter.id
+      }
       case 'eth_subscribe':
       case 'eth_unsubscribe':
         throw new ProxyError('SY_SUBSCRIPTION_NEEDS_WS', `${call.method}: subscriptions need the WebSocket endpoint ws://<this host>/rpc/${this.#options.chain} (over HTTP, poll with eth_newFilter / eth_newBlockFilter)`, { method: call.method })
@@ -122,7 +137,8 @@ export class FilterRegistry {
     for (const filter of [...this.#filters.values()]) if (now - filter.lastPollAt >= idleTimeoutMs) this.#remove(filter)
   }
 
-  #install(owner: string, kind: Filter['kind'], criteria: FilterCriteria | undefined): string {
+  /** Makes and registers a filter; a 'pending' one is fed by the caller (its feed subscribes asynchronously). */
+  #install(owner: string, kind: Filter['kind'], criteria: FilterCriteria | undefined): Filter {
     const { maxPerClient, maxPerChain, maxPendingChanges } = this.#options.limits()
     // Expired filters must not count against a client that simply stopped polling them.
     this.sweep()
@@ -146,12 +162,12 @@ export class FilterRegistry {
       }
       filter.changes.push(change)
     }
-    const filter: Filter = { id, owner, kind, criteria, changes: [], lastPollAt: this.#options.clock.now(), overflowed: false, stop: () => undefined }
+    const filter: Filter = { id, owner, kind, criteria, changes: [], lastPollAt: this.#options.clock.now(), overflowed: false, stop: () => undefined, push }
     if (kind === 'blocks') {
       filter.stop = this.#options.heads.subscribe((event) => {
         if (event.kind === 'head') push(event.head.hash)
       })
-    } else {
+    } else if (kind === 'logs') {
       const { fromBlock, toBlock, blockHash } = criteria ?? { query: {} }
       filter.stop = this.#options.logs!.subscribe(criteria?.query ?? {}, (event) => {
         const height = typeof event.log.blockNumber === 'string' ? Number.parseInt(event.log.blockNumber, 16) : Number.NaN
@@ -162,7 +178,7 @@ export class FilterRegistry {
     }
     this.#filters.set(id, filter)
     this.#startSweeper()
-    return id
+    return filter
   }
 
   #find(owner: string, idParam: unknown): Filter {

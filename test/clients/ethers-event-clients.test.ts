@@ -68,7 +68,7 @@ row('ethers v6 contract events over HTTP (JsonRpcProvider defaults: eth_newFilte
   }
 })
 
-row('ethers v6 WebSocketProvider (reads, send, contract events via eth_subscribe, every head while a node is killed)', async () => {
+row('ethers v6 WebSocketProvider (reads, send, contract events via eth_subscribe, pending transactions, every head while a node is killed)', async () => {
   const provider = new WebSocketProvider(`${switchyard.baseUrl.replace('http:', 'ws:')}/rpc/eth`)
   try {
     expect((await provider.getNetwork()).chainId).toBe(31337n)
@@ -79,12 +79,17 @@ row('ethers v6 WebSocketProvider (reads, send, contract events via eth_subscribe
 
     const heads: number[] = []
     await provider.on('block', (number: number) => void heads.push(number))
+    const pending: string[] = []
+    await provider.on('pending', (hash: string) => void pending.push(hash.toLowerCase()))
     const events: string[] = []
     await new Contract(pingAddress, PING_ABI, provider).on('Ping', (event: { log: { transactionHash: string } }) => void events.push(event.log.transactionHash))
 
     const tx = await wallet.sendTransaction({ to: RECIPIENT, value: parseEther('0.1') })
     await chain.mineTransaction(tx.hash)
     expect((await tx.wait())?.status).toBe(1)
+    // The send went through switchyard to several nodes: its hash comes once from the merged pending feed.
+    await waitFor(() => pending.includes(tx.hash.toLowerCase()), { timeoutMs: 15_000, what: 'the sent transaction as pending' })
+    expect(pending.filter((hash) => hash === tx.hash.toLowerCase())).toHaveLength(1)
     const pinged = await ping(wallet)
     await waitFor(() => events.includes(pinged), { timeoutMs: 15_000, what: 'the Ping event over the socket' })
 

@@ -143,7 +143,7 @@ test('block and log filters over HTTP: every new block hash and matching log onc
   const refused = await proxy.rpc('eth', call('eth_getFilterLogs', [wide.json.result]))
   expect(refused.json.error).toMatchObject({ code: -32602, data: { code: 'SY_RANGE_TOO_LARGE', limit: 100 } })
 
-  expect(proxy.proxy.streams('eth')?.stats?.()).toEqual({ headSubscribers: 0, logSubscribers: 0, filters: 5 })
+  expect(proxy.proxy.streams('eth')?.stats?.()).toEqual({ headSubscribers: 0, logSubscribers: 0, filters: 5, pendingListeners: 0 })
   const metrics = createMetrics(proxy.proxy)
   const scrape = await metrics.render()
   metrics.close()
@@ -176,8 +176,9 @@ test('filters belong to their client and are bounded per client; subscriptions o
   const subscribe = await proxy.rpc('eth', call('eth_subscribe', ['newHeads']), as('alice'))
   expect(subscribe.json.error).toMatchObject({ code: -32601, data: { code: 'SY_SUBSCRIPTION_NEEDS_WS' } })
   expect(subscribe.json.error.message).toContain('WebSocket endpoint ws://<this host>/rpc/eth')
+  // Served from the nodes' pending filters (test/integration/pending-transactions.test.ts), bounded like the others.
   const pending = await proxy.rpc('eth', call('eth_newPendingTransactionFilter'), as('alice'))
-  expect(pending.json.error).toMatchObject({ code: -32601, data: { code: 'SY_METHOD_NOT_ALLOWED' } })
+  expect(pending.json.error).toMatchObject({ code: -32059, data: { code: 'SY_TOO_MANY_FILTERS', scope: 'client' } })
 })
 
 test('a filter outlives the node it was made through and a config reload that rebuilds the chain', async () => {

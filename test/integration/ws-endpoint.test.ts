@@ -234,7 +234,7 @@ describe('client keys, grants and rate limits, as on HTTP', () => {
 })
 
 describe('subscriptions', () => {
-  test('newHeads delivers each new header once; ids are unguessable; the per-connection bound holds; unsubscribe frees a slot; logs and blocks subscribe; newPendingTransactions is refused clearly', async () => {
+  test('newHeads delivers each new header once; ids are unguessable; the per-connection bound holds; unsubscribe frees a slot; logs and blocks subscribe; newPendingTransactions with full transactions is refused clearly', async () => {
     const { harness, wsUrl } = await start({ server: { ws: { maxSubscriptionsPerConnection: 2 } } })
     const socket = await open(wsUrl())
     const first = await socket.call('eth_subscribe', ['newHeads'], 1)
@@ -264,9 +264,9 @@ describe('subscriptions', () => {
     const logs = await socket.call('eth_subscribe', ['logs', { address: recipient }], 6)
     expect(logs.result).toMatch(/^0x[0-9a-f]{32}$/)
     expect((await socket.call('eth_unsubscribe', [logs.result], 7)).result).toBe(true)
-    const pending = await socket.call('eth_subscribe', ['newPendingTransactions'], 8)
+    const pending = await socket.call('eth_subscribe', ['newPendingTransactions', true], 8)
     expect(pending.error.code).toBe(-32602)
-    expect(pending.error.message).toMatch(/newPendingTransactions is not served/)
+    expect(pending.error.message).toMatch(/only transaction hashes are served/)
     expect((await socket.call('eth_subscribe', ['syncing'], 9)).error.code).toBe(-32602)
     const blocks = await socket.call('switchyard_subscribe', ['blocks'], 10)
     expect(blocks.result).toMatch(/^0x[0-9a-f]{32}$/)

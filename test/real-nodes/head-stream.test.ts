@@ -141,7 +141,7 @@ test('a late subscriber starts at the head as it is; unsubscribing the last list
   const streams = proxy.proxy.streams('eth')!
   await Promise.all(anvils.map((anvil) => anvil.mine(4)))
   await proxy.probe()
-  expect(streams.stats?.()).toEqual({ headSubscribers: 0, logSubscribers: 0, filters: 0 })
+  expect(streams.stats?.()).toEqual({ headSubscribers: 0, logSubscribers: 0, filters: 0, pendingListeners: 0 })
   const first: HeadStreamEvent[] = []
   const second: HeadStreamEvent[] = []
   const stopFirst = streams.subscribeHeads((event) => first.push(event))
