@@ -153,6 +153,11 @@ function spawnBcoin(spec: LaunchSpec, ports: Ports): { child: ChildProcess; outp
   }
   child.stdout?.on('data', keep)
   child.stderr?.on('data', keep)
+  // Stops are signals (SIGTERM, SIGKILL); an exit with an error code is bcoin failing on its own
+  // (a crash seen once under the fuzz suite's load): say so, with what it printed, or nobody learns why.
+  child.once('exit', (code, signal) => {
+    if (signal === null && code !== 0) process.stderr.write(`bcoin on port ${ports.http} exited on its own with code ${code}; its last output: ${tail.trim() || '(none)'}\n`)
+  })
   return { child, output: () => tail.trim() }
 }
 

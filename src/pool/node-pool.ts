@@ -249,11 +249,6 @@ export class NodePool {
     return this.#disputedFrom
   }
 
-  /** Tests: a dispute from `height` on, as an unresolved fork round would set it. */
-  set agreementRequiredFrom(height: number | undefined) {
-    this.#disputedFrom = height
-  }
-
   /**
    * Whether a read at `height` needs agreeing nodes: the height is disputed, or (verifying pools)
    * no fork check verified it yet while at least 2 routable nodes have it, so their answers can

@@ -267,7 +267,10 @@ describe('verified reads', () => {
   test('a forked pool without a majority: reads at the disputed height need two agreeing nodes', async () => {
     const block = (id: string, hash: string) => evmNode(id, 10, () => ({ result: { number: '0xa', hash } }))
     const h = harness('evm', [block('x', '0x01'), block('y', '0x02')])
-    h.pool.agreementRequiredFrom = 8
+    // An unresolved dispute at 8 with no known split point: reads from 8 on need agreement.
+    const verdict = { height: 8, groups: [{ hash: '0x01', nodes: ['x'] }, { hash: '0x02', nodes: ['y'] }], canonical: undefined, forked: new Map(), agreeing: [], unknown: [], decidedBy: undefined }
+    h.pool.applyForkRound({ verdict, reorg: undefined })
+    expect(h.pool.agreementRequiredFrom).toBe(8)
     const latest = await h.read({ method: 'eth_getBlockByNumber', params: ['latest', false] })
     expect(latest).toMatchObject({ ok: false, error: { code: 'SY_NODES_DISAGREE' } })
     // Below the disputed height, reads are ordinary.

@@ -99,8 +99,11 @@ export class Router {
   }
 
   #heightOf(options: RouteOptions): ((node: PoolNode) => number) | undefined {
-    return options.unverifiedOk === true ? undefined : (node) => this.#pool.servableHeight(node)
+    return options.unverifiedOk === true ? undefined : this.#servableHeight
   }
+
+  /** Bound once: the hot path asks it for every candidate of every attempt. */
+  readonly #servableHeight = (node: PoolNode): number => this.#pool.servableHeight(node)
 
   async route(call: RpcCall, options: RouteOptions = {}): Promise<RouteResult> {
     const chain = this.#pool.chain

@@ -109,12 +109,16 @@ export class FilterRegistry {
         const pending = this.#options.pending
         if (pending === undefined) throw new ProxyError('SY_METHOD_NOT_ALLOWED', `eth_newPendingTransactionFilter is not served on chain ${this.#options.chain}`, { method: call.method })
         const filter = this.#install(owner, 'pending', undefined)
+        let stop: () => void
         try {
-          filter.stop = await pending.subscribe((hash) => filter.push(hash))
+          stop = await pending.subscribe((hash) => filter.push(hash))
         } catch (error) {
           this.#remove(filter)
           throw error
         }
+        // Uninstalled (or swept, or closed) while the feed started: nobody would stop it later.
+        if (this.#filters.get(filter.id) !== filter) stop()
+        else filter.stop = stop
         return filter.id
       }
       case 'eth_subscribe':
