@@ -504,6 +504,8 @@ export class ChaosHarness {
   readonly #roundWaiters: Array<{ at: number; resolve: () => void }> = []
   readonly #loads = new Set<Load>()
   readonly #unsubscribe: () => void
+  /** The chain's head, fork and reorg events and each probe round's read head (bounded), for the failure record. */
+  readonly #chainLog: Array<{ at: number; event: string; detail: unknown }> = []
 
   private constructor(driver: ChainDriver, proxy: Proxy, app: FastifyInstance, baseUrl: string) {
     this.driver = driver
@@ -512,15 +514,29 @@ export class ChaosHarness {
     this.baseUrl = baseUrl
     this.#timeline = new StatusTimeline(proxy, driver.chain)
     this.#head = proxy.snapshot().chains.find((chain) => chain.name === driver.chain)?.head ?? 0
+    const log = (event: string, detail: unknown): void => {
+      this.#chainLog.push({ at: performance.now(), event, detail })
+      if (this.#chainLog.length > CHAIN_LOG_LIMIT) this.#chainLog.splice(0, this.#chainLog.length - CHAIN_LOG_LIMIT)
+    }
     this.#unsubscribe = proxy.events.subscribe({
       'chain:head': (event) => {
-        if (event.chain === driver.chain) this.#head = Math.max(this.#head, event.head)
+        if (event.chain !== driver.chain) return
+        this.#head = Math.max(this.#head, event.head)
+        log('chain:head', event)
+      },
+      'chain:fork': (event) => {
+        if (event.chain === driver.chain) log('chain:fork', event)
+      },
+      'chain:reorg': (event) => {
+        if (event.chain === driver.chain) log('chain:reorg', event)
       },
       'node:state': (event) => {
         if (event.chain === driver.chain) this.#timeline.record(event.nodeId, event.to)
       },
       'probe:complete': (event) => {
         if (event.chain !== driver.chain) return
+        const chain = proxy.snapshot().chains.find((candidate) => candidate.name === driver.chain)
+        log('probe:complete', { head: chain?.head, readHead: chain?.readHead, nodes: chain?.nodes.map((node) => `${node.id}:${node.status}@${node.height}`) })
         this.#timeline.refresh()
         this.#rounds += 1
         for (const waiter of [...this.#roundWaiters]) {
@@ -708,6 +724,15 @@ export class ChaosHarness {
       ...(details.extra === undefined ? {} : { extra: details.extra }),
     }
     writeChaosFigures(result)
+    if (counted.length > 0 || result.reads.wrong > 0 || failedWhileHealthy.length > 0 || lost.length > 0) {
+      // A rare failure is diagnosed from this or not at all: every read and event of the window, in order.
+      const since = (at: number) => Math.round(at - window.startedAt)
+      writeFailureRecord(window.name, {
+        result,
+        reads: reads.map((read) => ({ startMs: since(read.startedAt), endMs: since(read.endedAt), method: read.method, nodeId: read.nodeId, ok: read.ok, code: read.code, detail: read.detail })),
+        chain: this.#chainLog.filter((entry) => entry.at >= window.startedAt).map((entry) => ({ atMs: since(entry.at), event: entry.event, detail: entry.detail })),
+      })
+    }
     if (lost.length === 0) await this.driver.settle(this.proxy)
     return result
   }
@@ -816,6 +841,17 @@ export async function runAndCheck(harness: ChaosHarness, spec: NodeScenario): Pr
 }
 
 const OUTPUT_DIR = join(process.cwd(), 'test-output')
+/** Chain events kept for a failure record. */
+const CHAIN_LOG_LIMIT = 20_000
+
+/** test-output/chaos-failures/<scenario>.json: what a failed scenario saw, read by read. */
+function writeFailureRecord(scenario: string, record: unknown): void {
+  const dir = join(OUTPUT_DIR, 'chaos-failures')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `${scenario.replace(/[^a-z0-9.-]/gi, '_')}.json`)
+  writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`)
+  process.stderr.write(`chaos: ${scenario} failed; every read and chain event of the scenario: ${file}\n`)
+}
 const CHAOS_FILE = join(OUTPUT_DIR, 'chaos.json')
 
 /** Merges one scenario's figures into test-output/chaos.json (test files run in parallel: under a lock file) and into figures.json. */
