@@ -7,8 +7,8 @@
  * heights make, and at that head, `health.forkCheck`) and due capability reads (getindexinfo), side
  * by side → apply heights, verdicts and the fork round together → the round is complete
  * (`probe:complete`). Fork and capability look-ups never count against a node. What the fork check
- * verified bounds what reads are served (`NodePool.readHead`, `servableHeight`); a pushed head
- * starts a round at once so it is verified without waiting for the interval.
+ * verified bounds what reads are served (`NodePool.readHead`, `servableHeight`), so a pushed head
+ * is served from the next round on.
  */
 import type { ChainAdapter, HeadWatcher, ProbeObservation } from '../chain-adapter.js'
 import { type ForkCandidate, type ForkRound, ForkWatch, forkCheckHeight } from '../pool/fork-watch.js'
@@ -170,13 +170,10 @@ export class Prober {
     if (watch === undefined) return
     for (const node of this.#pool.nodes) {
       const watcher = watch.call(this.#adapter, node.config, {
-        onHeight: (height) => {
-          const before = this.#pool.head
-          this.#pool.applyPushedHeight(node, height)
-          // A pushed head is served once a comparison backs it: compare now, not at the next interval.
-          const verified = this.#pool.verifiedHead
-          if (verified !== undefined && this.#pool.head !== before && (this.#pool.head ?? -1) > verified && !this.#stopped) void this.tick()
-        },
+        // A pushed head moves the pool head (and can eject a lagging node at once); reads reach it
+        // when the next round compares its hash. A round per push would multiply probe load by the
+        // nodes' block rate for at most one interval of freshness.
+        onHeight: (height) => this.#pool.applyPushedHeight(node, height),
         onStatus: (status) => {
           node.headsSubscription = status
         },

@@ -302,6 +302,21 @@ describe('metrics', () => {
     expect(value(samples, 'switchyard_event_listener_errors', {})).toBe(1)
   })
 
+  test('one proxy snapshot per scrape, shared by every gauge; the next scrape takes a fresh one', async () => {
+    proxy = createProxy({ log: { level: 'silent' }, chains: { eth: { family: 'evm', chainId: 1, nodes: [{ id: 'a', url: 'http://127.0.0.1:9/' }] } } }, { journal: new MemoryJournal() })
+    metrics = createMetrics(proxy)
+    const real = proxy.snapshot.bind(proxy)
+    let taken = 0
+    proxy.snapshot = () => {
+      taken += 1
+      return real()
+    }
+    await metrics.render()
+    expect(taken).toBe(1)
+    await metrics.render()
+    expect(taken).toBe(2)
+  })
+
   test('alert delivery outcomes are counted per configured webhook only', async () => {
     const journal = new MemoryJournal()
     proxy = createProxy(
