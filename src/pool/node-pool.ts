@@ -280,11 +280,6 @@ export class NodePool {
     return Math.min(this.head, this.#verifiedHead)
   }
 
-  /** The highest height a fork check verified (verifying pools); undefined: none yet, or not verifying. */
-  get verifiedHead(): number | undefined {
-    return this.#verifiesForks ? this.#verifiedHead : undefined
-  }
-
   /** The node answered empty for data another node had (see routing). Past the threshold: `unreliable`. */
   recordEmptyAnswer(node: PoolNode, detail: string): void {
     this.#recordEvidence(node, node.emptyAnswers, this.chain.health.emptyAnswersToEject, (count) => `answered empty ${count} times where other nodes had the data; last: ${detail}`)

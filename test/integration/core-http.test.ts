@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type BcoinNode, startBcoin } from '../../src/devnet/bcoin.js'
 import { type FakeNode, startFakeNode } from '../support/fake-node.js'
 import { recordFigure } from '../support/figures.js'
-import { type TestProxy, startTestProxy } from '../support/test-proxy.js'
+import { type TestProxy, jsonOrUndefined, startTestProxy } from '../support/test-proxy.js'
 
 const KEY = 'core-http-client-key-0123456789'
 /** bitcoin-cli's `-rpcuser=any -rpcpassword=<key>`. */
@@ -69,12 +69,7 @@ async function post(path: string, body: string, authorization: string | null = B
     body,
   })
   const text = await response.body.text()
-  let json: unknown
-  try {
-    json = text === '' ? undefined : JSON.parse(text)
-  } catch {
-    json = undefined
-  }
+  const json = jsonOrUndefined(text)
   const contentType = response.headers['content-type']
   return { status: response.statusCode, contentType: typeof contentType === 'string' ? contentType : undefined, text, json, headers: response.headers }
 }

@@ -49,12 +49,7 @@ export async function startTestProxy(config: ProxyConfigInput, options: { autoPr
         body: typeof body === 'string' ? body : JSON.stringify(body),
       })
       const text = await response.body.text()
-      let json: unknown
-      try {
-        json = text === '' ? undefined : JSON.parse(text)
-      } catch {
-        json = undefined
-      }
+      const json = jsonOrUndefined(text)
       const node = response.headers['x-switchyard-node']
       return {
         status: response.statusCode,
@@ -69,5 +64,15 @@ export async function startTestProxy(config: ProxyConfigInput, options: { autoPr
       await app.close()
       await proxy.close()
     },
+  }
+}
+
+/** A reply body as JSON; undefined when empty or not JSON (the test then looks at the text). */
+export function jsonOrUndefined(text: string): unknown {
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
   }
 }
