@@ -125,12 +125,53 @@ describe('startAnvil', () => {
     await send(b, '0x1') // the same transaction, already in b's pool
     await a.mine(1)
     await send(b, '0x2') // b only: would make b's block differ
-    await expect(copyAnvilBlocks(a, b)).rejects.toThrow(/copy of block 1 to anvil-\d+ is 0x[0-9a-f]+, not 0x[0-9a-f]+ as on anvil-\d+/)
+    await expect(copyAnvilBlocks(a, b)).rejects.toThrow(/copy of block 1 to anvil-\d+ is 0x[0-9a-f]+ \(2 txs, state 0x[0-9a-f]+\), not 0x[0-9a-f]+ \(1 txs, state 0x[0-9a-f]+\) as on anvil-\d+/)
     const c = await start({ noMining: true })
     await send(c, '0x1')
     await send(c, '0x3')
     expect(await copyAnvilBlocks(a, c, { dropPending: true })).toBe(1)
     expect(await c.rpc('eth_getTransactionReceipt', [shared])).toMatchObject({ blockNumber: '0x1' })
+  })
+
+  test('copyAnvilBlocks after anvil_rollback of a block that differs gives the source block (the base fee the undone block set is not kept)', async () => {
+    const a = await start({ noMining: true })
+    const b = await start({ noMining: true })
+    const send = (node: AnvilNode, value: string) => node.rpc('eth_sendTransaction', [{ from: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', to: '0x70997970C51812dc3A010C54b17F93b37fc5dBAF', value }])
+    await send(a, '0x1')
+    await a.mine(1)
+    await send(b, '0x9')
+    await send(b, '0xa')
+    await b.mine(1)
+    await b.rpc('anvil_rollback', [1])
+    expect(await copyAnvilBlocks(a, b, { dropPending: true })).toBe(1)
+    const [copy, source] = await Promise.all([b, a].map((node) => node.rpc('eth_getBlockByNumber', ['0x1', false]) as Promise<{ hash: string }>))
+    expect(copy!.hash).toBe(source!.hash)
+  })
+
+  test('copyAnvilBlocks with dropPending: a send landing between the drop and the mining is taken back and the block copied again', async () => {
+    const a = await start({ noMining: true })
+    const b = await start({ noMining: true })
+    const send = (node: AnvilNode, value: string) => node.rpc('eth_sendTransaction', [{ from: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', to: '0x70997970C51812dc3A010C54b17F93b37fc5dBAF', value }])
+    const shared = await send(a, '0x1')
+    await a.mine(1)
+    let strays = 0
+    // The stray send arrives once, after the pool was dropped and the block's transactions added.
+    const racing: AnvilNode = {
+      ...b,
+      rpc: async (method, params) => {
+        if (method === 'evm_setNextBlockTimestamp' && strays === 0) {
+          strays += 1
+          await send(b, '0x7')
+        }
+        return b.rpc(method, params)
+      },
+    }
+    expect(await copyAnvilBlocks(a, racing, { dropPending: true })).toBe(1)
+    expect(strays).toBe(1)
+    expect(await b.blockNumber()).toBe(1)
+    const [copy, source] = await Promise.all([b, a].map((node) => node.rpc('eth_getBlockByNumber', ['0x1', false]) as Promise<{ hash: string }>))
+    expect(copy!.hash).toBe(source!.hash)
+    expect(await b.rpc('eth_getTransactionReceipt', [shared])).toMatchObject({ blockNumber: '0x1' })
   })
 
   test('extraArgs reach anvil', async () => {

@@ -192,8 +192,31 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
 interface BlockHeader {
   number: string
   hash: string
+  stateRoot: string
   timestamp: string
+  baseFeePerGas?: string
   transactions: string[]
+}
+
+/** Tries per block before copyAnvilBlocks gives up (only with `dropPending`, the case a stray send can disturb). */
+const COPY_ATTEMPTS = 3
+
+async function copyOneBlock(from: AnvilNode, to: AnvilNode, block: BlockHeader, dropPending: boolean): Promise<BlockHeader> {
+  if (dropPending) await to.rpc('anvil_dropAllTransactions')
+  for (const hash of block.transactions) {
+    const raw = await from.rpc('eth_getRawTransactionByHash', [hash])
+    try {
+      await to.rpc('eth_sendRawTransaction', [raw])
+    } catch (error) {
+      // Already in its pool (sent to it as well): it goes into the block all the same.
+      if (!/already (imported|known)/i.test(error instanceof Error ? error.message : '')) throw error
+    }
+  }
+  await to.rpc('evm_setNextBlockTimestamp', [Number.parseInt(block.timestamp, 16)])
+  // A revert or rollback leaves anvil's next base fee where the undone block set it: pin the source's.
+  if (block.baseFeePerGas !== undefined) await to.rpc('anvil_setNextBlockBaseFeePerGas', [block.baseFeePerGas])
+  await to.rpc('anvil_mine', ['0x1'])
+  return (await to.rpc('eth_getBlockByNumber', [block.number, false])) as BlockHeader
 }
 
 /**
@@ -215,20 +238,16 @@ export async function copyAnvilBlocks(from: AnvilNode, to: AnvilNode, options: {
   try {
     for (height += 1; height <= target; height++) {
       const block = (await from.rpc('eth_getBlockByNumber', [`0x${height.toString(16)}`, false])) as BlockHeader
-      if (options.dropPending === true) await to.rpc('anvil_dropAllTransactions')
-      for (const hash of block.transactions) {
-        const raw = await from.rpc('eth_getRawTransactionByHash', [hash])
-        try {
-          await to.rpc('eth_sendRawTransaction', [raw])
-        } catch (error) {
-          // Already in its pool (sent to it as well): it goes into the block all the same.
-          if (!/already (imported|known)/i.test(error instanceof Error ? error.message : '')) throw error
-        }
+      for (let attempt = 1; ; attempt++) {
+        const snapshot = await to.rpc('evm_snapshot')
+        const copy = await copyOneBlock(from, to, block, options.dropPending === true)
+        if (copy.hash === block.hash) break
+        // A send reaching `to` between the drop and the mining (a rebroadcast under load) puts an
+        // extra transaction in the copy: take the block back and copy it again.
+        const detail = `copy of block ${height} to ${to.id} is ${copy.hash} (${copy.transactions.length} txs, state ${copy.stateRoot}), not ${block.hash} (${block.transactions.length} txs, state ${block.stateRoot}) as on ${from.id}`
+        if (attempt >= COPY_ATTEMPTS || options.dropPending !== true) throw new Error(detail)
+        await to.rpc('evm_revert', [snapshot])
       }
-      await to.rpc('evm_setNextBlockTimestamp', [Number.parseInt(block.timestamp, 16)])
-      await to.rpc('anvil_mine', ['0x1'])
-      const copy = (await to.rpc('eth_getBlockByNumber', [`0x${height.toString(16)}`, false])) as BlockHeader
-      if (copy.hash !== block.hash) throw new Error(`copy of block ${height} to ${to.id} is ${copy.hash}, not ${block.hash} as on ${from.id}`)
       copied += 1
     }
   } finally {
