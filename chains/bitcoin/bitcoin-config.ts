@@ -39,7 +39,7 @@ export const bitcoinNodeOptions = {
 }
 
 /** 10-minute blocks: one block of lag is already a stale view of deposits. */
-export const bitcoinDefaults = { intervalMs: 2_000, maxLagBlocks: 1, staleAfterMs: 120_000, confirmations: 2 } as const
+export const bitcoinDefaults = { intervalMs: 2_000, maxLagBlocks: 1, staleAfterMs: 120_000, confirmations: 2, finalityDepth: 6 } as const
 
 /** A chain must say which chain it is: a preset name that exists, or a genesis hash. */
 export function checkBitcoinChain(chain: Readonly<Record<string, unknown>>): ConfigProblem[] {

@@ -39,7 +39,7 @@ export const evmBroadcastOptions = {
 }
 
 /** Seconds-long blocks: 3 blocks of slack absorbs normal propagation jitter. */
-export const evmDefaults = { intervalMs: 1_000, maxLagBlocks: 3, staleAfterMs: 15_000, confirmations: 12 } as const
+export const evmDefaults = { intervalMs: 1_000, maxLagBlocks: 3, staleAfterMs: 15_000, confirmations: 12, finalityDepth: 64 } as const
 
 export const evmConfig = {
   name: 'evm',

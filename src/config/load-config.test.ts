@@ -198,7 +198,7 @@ describe('families bring their own options, defaults and checks', () => {
     chainOptions: { magic: z.number().int().default(7), label: z.string().optional() },
     nodeOptions: { token: z.string().min(4).optional() },
     broadcastOptions: { dryRun: z.boolean().default(true) },
-    defaults: { intervalMs: 500, maxLagBlocks: 9, staleAfterMs: 4_000, confirmations: 30 },
+    defaults: { intervalMs: 500, maxLagBlocks: 9, staleAfterMs: 4_000, confirmations: 30, finalityDepth: 40 },
     checkChain: (chain) => (chain.label === 'forbidden' ? [{ path: ['label'], message: 'not that one' }] : []),
   }
   const families: ConfigFamilies = { ...builtin, toy }

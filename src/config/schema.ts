@@ -135,6 +135,46 @@ export const routingSchema = z.strictObject({
    * for data at or below the head. Default true.
    */
   confirmEmptyAnswers: z.boolean().default(true),
+  /**
+   * Identical reads in flight at once (same chain, method and params) share one node call; each
+   * client still gets its own reply. Never writes or broadcasts. Default true.
+   */
+  coalesce: z.boolean().default(true),
+  /**
+   * Hedged reads: when the first node has not answered after its observed p95 latency (at least
+   * `afterMs`), the same read goes to a second node; the first answer wins, the other is cancelled.
+   * Costs extra node calls; never for broadcasts or other writes. Off by default.
+   */
+  hedge: z
+    .strictObject({
+      /** Hedge this chain's reads. Default false. */
+      enabled: z.boolean().default(false),
+      /** Least wait before the hedge is sent, ms (the node's p95 when higher). Default 50. */
+      afterMs: positiveMs.default(50),
+      /** Most hedges in flight at once on this chain (bounds the extra load when a node stalls). Default 16. */
+      maxInFlight: z.number().int().min(1).default(16),
+    })
+    .prefault({}),
+})
+
+/**
+ * Answers that can never change, kept in memory (lru-cache bounded in bytes): chain id, blocks and
+ * transactions by hash, blocks by number deeper than `finalityDepth`, receipts in such blocks,
+ * bitcoin getblock/getblockheader by hash. Never null or empty answers, errors, `latest`/`pending`.
+ * A reorg drops entries above its fork point.
+ */
+export const cacheSchema = z.strictObject({
+  /** Cache this chain's immutable answers. Default true. */
+  enabled: z.boolean().default(true),
+  /** Memory for this chain's cached answers, bytes (JSON text size). Default 64 MiB. */
+  maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /** Largest single answer cached, bytes. Default 1 MiB. */
+  maxEntryBytes: z.number().int().positive().default(1024 * 1024),
+  /**
+   * Blocks below the read head after which a block is taken as final and its contents cacheable.
+   * Default: the family's (bitcoin 6, evm 64).
+   */
+  finalityDepth: z.number().int().min(1).optional(),
 })
 
 export const verifySchema = z.strictObject({
@@ -196,6 +236,7 @@ export const chainSchema = z.strictObject({
   routing: routingSchema.prefault({}),
   broadcast: broadcastSchema.prefault({}),
   verify: verifySchema.prefault({}),
+  cache: cacheSchema.prefault({}),
   /**
    * A port of the chain's own: serves this chain's JSON-RPC at `/` (and `/wallet/<name>` with a
    * "wallet RPC is not served" error), so clients configured by host:port only (bitcoin-cli, LND,
@@ -581,6 +622,8 @@ export interface FamilyDefaults {
   readonly staleAfterMs: number
   /** `confirmations`, blocks. */
   readonly confirmations: number
+  /** `cache.finalityDepth`, blocks. */
+  readonly finalityDepth: number
 }
 
 /** A problem a family's check finds in one chain; `path` starts inside the chain (`['network']`). */
@@ -623,6 +666,7 @@ export type NodeConfig<Options = FamilyOptions> = z.output<typeof nodeSchema> & 
 export type HealthConfig = Required<z.output<typeof healthSchema>>
 export type RoutingConfig = z.output<typeof routingSchema>
 export type VerifyConfig = z.output<typeof verifySchema>
+export type CacheConfig = Required<z.output<typeof cacheSchema>>
 export type BroadcastConfig<Options = FamilyOptions> = z.output<typeof broadcastSchema> & Options
 export type AlertsConfig = z.output<typeof alertsSchema>
 export type ServerConfig = z.output<typeof serverSchema>
@@ -642,13 +686,14 @@ export type ParsedChainConfig = Omit<z.output<typeof chainSchema>, 'nodes' | 'br
  */
 export type ChainConfig<Options = FamilyOptions, NodeOptions = FamilyOptions, BroadcastOptions = FamilyOptions> = Omit<
   z.output<typeof chainSchema>,
-  'health' | 'confirmations' | 'nodes' | 'broadcast'
+  'health' | 'confirmations' | 'nodes' | 'broadcast' | 'cache'
 > &
   Options & {
     /** The chain's name (its key under `chains:`). */
     name: string
     health: HealthConfig
     confirmations: number
+    cache: CacheConfig
     nodes: NodeConfig<NodeOptions>[]
     broadcast: BroadcastConfig<BroadcastOptions>
   }
@@ -752,6 +797,7 @@ export function applyFamilyDefaults(name: string, chain: ParsedChainConfig, defa
     ...chain,
     name,
     confirmations: chain.confirmations ?? defaults.confirmations,
+    cache: { ...chain.cache, finalityDepth: chain.cache.finalityDepth ?? defaults.finalityDepth },
     health: {
       ...chain.health,
       intervalMs,

@@ -19,7 +19,7 @@ const l2Family: ChainFamily = {
     settlesOn: z.string().min(1),
   },
   // Sub-second blocks: a tighter probe and a looser lag than mainnet evm.
-  defaults: { intervalMs: 250, maxLagBlocks: 20, staleAfterMs: 5_000, confirmations: 60 },
+  defaults: { intervalMs: 250, maxLagBlocks: 20, staleAfterMs: 5_000, confirmations: 60, finalityDepth: 120 },
   // Its sequencer serves eth_getLogs over 5000 blocks at most: the evm default (10000) is too wide.
   checkChain: (chain) =>
     typeof chain.maxLogsRange === 'number' && chain.maxLogsRange > 5_000 ? [{ path: ['maxLogsRange'], message: 'at most 5000 on l2 chains (the sequencer refuses more)' }] : [],
