@@ -1,4 +1,4 @@
-import type { JsonRpcErrorObject, JsonRpcId, JsonRpcVersion, RpcAnswer } from './types.js'
+import { type JsonRpcErrorObject, type JsonRpcId, type JsonRpcVersion, type RpcAnswer, rawResultOf } from './types.js'
 
 export type JsonRpcReply =
   | { jsonrpc: '2.0'; id: JsonRpcId; result: unknown }
@@ -23,4 +23,15 @@ export function shapeReply(id: JsonRpcId, version: JsonRpcVersion, answer: RpcAn
     return answer.error !== undefined ? { jsonrpc: '2.0', id, error: answer.error } : { jsonrpc: '2.0', id, result: answer.result }
   }
   return answer.error !== undefined ? { result: null, error: answer.error, id } : { result: answer.result ?? null, error: null, id }
+}
+
+/**
+ * The reply's JSON text: the node's own text of the result spliced in when the answer kept it
+ * (`withRawResult`), else the reply serialised. Same members in the same order either way.
+ */
+export function replyText(reply: JsonRpcReply, answer: RpcAnswer | undefined): string {
+  const raw = answer === undefined || answer.error !== undefined ? undefined : rawResultOf(answer)
+  if (raw === undefined || !('result' in reply)) return JSON.stringify(reply)
+  const id = JSON.stringify(reply.id)
+  return 'jsonrpc' in reply ? `{"jsonrpc":"2.0","id":${id},"result":${raw}}` : `{"result":${raw},"error":null,"id":${id}}`
 }

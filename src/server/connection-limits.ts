@@ -183,14 +183,20 @@ export class ConnectionGuard {
   }
 
   /** Fastify `onRequest` hook: drops requests pipelined behind an answered 413, answers declared over-limit bodies. */
-  readonly onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  readonly onRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    // A callback hook (no promise per request); a refused request ends here, done() not called.
     const socket = request.raw.socket
     if (this.#open.get(socket)?.lingering === true) {
       void reply.hijack()
       socket.destroy()
       return
     }
-    if (this.#declaresTooLarge(request.raw)) this.refuseBody(request, reply)
+    if (this.#declaresTooLarge(request.raw) && this.refuseBody(request, reply)) return
+    // An upgrade answered with a plain HTTP response (refused, or a path without WebSocket): its
+    // socket belongs to no HTTP exchange, so it is closed once the response is out, as
+    // @fastify/websocket does on its own routes.
+    if (request.raw.headers.upgrade !== undefined) reply.raw.once('finish', () => socket.destroy())
+    done()
   }
 
   /**

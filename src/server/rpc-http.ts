@@ -57,6 +57,8 @@ export function rpcServerOptions(proxy: Proxy, logger: FastifyServerOptions['log
     bodyLimit: server.bodyLimitBytes,
     trustProxy: server.trustProxy.length > 0 ? [...server.trustProxy] : false,
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (nothing logs per request; the request id is in every reply's x-request-id).
+    childLoggerFactory: (logger) => logger,
     // Graceful shutdown closes apps after the grace period: a late request is served (with Connection: close).
     return503OnClosing: false,
     genReqId: (request) => {
@@ -75,9 +77,11 @@ export function rpcServerOptions(proxy: Proxy, logger: FastifyServerOptions['log
 export function registerRpcBasics(app: FastifyInstance, proxy: Proxy, connections: ConnectionGuard): void {
   const { server } = proxy.config
   app.addHook('onRequest', connections.onRequest)
-  app.addHook('onSend', async (request, reply) => {
+  // A callback hook, not an async one: every reply passes here, and a promise per reply is measurable.
+  app.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id)
     if (proxy.draining) void reply.header('connection', 'close')
+    done(null, payload)
   })
   app.addHook('preClose', async () => {
     connections.closeSilent()
@@ -137,17 +141,16 @@ export async function serveRpc(proxy: Proxy, gate: ClientGate, chain: string, re
   const controller = new AbortController()
   // Every call of a batch (up to server.maxBatchSize, each attempt) listens on this one signal
   // and removes its listener when done: not a leak, so no warning past Node's default of 10.
-  setMaxListeners(0, controller.signal)
-  const onClose = (): void => {
-    if (!reply.raw.writableEnded) controller.abort()
-  }
-  reply.raw.once('close', onClose)
+  if (typeof admitted.body !== 'string' || admitted.body.trimStart().startsWith('[')) setMaxListeners(0, controller.signal)
   // Node reply bytes stay counted against server.maxReplyBytesInFlight until this reply is written.
   const hold = new ReplyHold()
   holdRepliesOf(controller.signal, hold)
-  reply.raw.once('close', () => hold.release())
+  reply.raw.once('close', () => {
+    // Closed before the reply was written: the client went away, its calls are cancelled.
+    if (!reply.raw.writableEnded) controller.abort()
+    hold.release()
+  })
   const handled = await handleRpcBody(proxy, chain, admitted.body, { signal: controller.signal, client: admitted.client })
-  reply.raw.off('close', onClose)
   return send(reply, handled)
 }
 

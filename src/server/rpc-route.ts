@@ -9,7 +9,7 @@
  */
 import { ProxyError } from '../errors/proxy-error.js'
 import { type ParsedBody, type ParsedCall, parseBody } from '../jsonrpc/parse.js'
-import { type JsonRpcReply, type ReplyStyle, shapeReply } from '../jsonrpc/reply.js'
+import { type JsonRpcReply, type ReplyStyle, replyText, shapeReply } from '../jsonrpc/reply.js'
 import type { CallOptions, CallResult, Proxy } from '../proxy.js'
 
 /** What the HTTP layer sends back for one request body. */
@@ -34,20 +34,20 @@ export async function handleRpcBody(proxy: Proxy, chain: string, body: string | 
     const nodeIds = result?.nodeId === undefined ? [] : [result.nodeId]
     const attempts = result?.attempts ?? 0
     if (reply === undefined) return { status: 204, body: undefined, nodeIds, attempts }
-    return { status: statusFor(proxy, chain, parsed.entry, reply, result), body: JSON.stringify(reply), nodeIds, attempts }
+    return { status: statusFor(proxy, chain, parsed.entry, reply, result), body: replyText(reply, result?.answer), nodeIds, attempts }
   }
   const handled = await Promise.all(parsed.entries.map((entry) => handleEntry(proxy, chain, entry, options, style)))
-  const replies: JsonRpcReply[] = []
+  const replies: string[] = []
   const nodeIds = new Set<string>()
   let attempts = 0
   for (const { reply, result } of handled) {
-    if (reply !== undefined) replies.push(reply)
+    if (reply !== undefined) replies.push(replyText(reply, result?.answer))
     if (result?.nodeId !== undefined) nodeIds.add(result.nodeId)
     attempts += result?.attempts ?? 0
   }
   // A batch is always 200 (or 204 with only notifications): each entry carries its own outcome.
   if (replies.length === 0) return { status: 204, body: undefined, nodeIds: [...nodeIds], attempts }
-  return { status: 200, body: JSON.stringify(replies), nodeIds: [...nodeIds], attempts }
+  return { status: 200, body: `[${replies.join(',')}]`, nodeIds: [...nodeIds], attempts }
 }
 
 /**

@@ -108,10 +108,20 @@ const CHALLENGES = ['Bearer realm="switchyard"', 'Basic realm="switchyard", char
 export function registerWebSocket(app: FastifyInstance, proxy: Proxy, chainOf: (request: FastifyRequest) => string, options: WebSocketOptions = {}): WebSocketEndpoint {
   const endpoint = new WsEndpoint(proxy, options.gate ?? new ClientGate(proxy), app.log, options.streams ?? ((chain) => proxy.streams(chain)))
   app.decorate('switchyardWebSocket', endpoint)
-  // Frames are bounded like HTTP bodies; ws's own default (100 MiB) would be far above them.
-  void app.register(fastifyWebsocket, { options: { maxPayload: proxy.config.server.bodyLimitBytes }, preClose: async () => await endpoint.close() })
-  // A plugin registered after @fastify/websocket: its routes see the plugin's onRoute hook.
+  // The plugin inside a scope of its own: its per-request hooks (onRequest, onResponse) run for the
+  // WebSocket route only, not for every JSON-RPC POST.
+  let server: FastifyInstance['websocketServer'] | undefined
+  // Still the app's `websocketServer`, as with the plugin at the root: the plugin's decoration of
+  // its scope lands here.
+  app.decorate('websocketServer', {
+    getter: () => server,
+    setter: (value: FastifyInstance['websocketServer']) => {
+      server = value
+    },
+  } as unknown as FastifyInstance['websocketServer'])
   void app.register(async (scope) => {
+    // Frames are bounded like HTTP bodies; ws's own default (100 MiB) would be far above them.
+    await scope.register(fastifyWebsocket, { options: { maxPayload: proxy.config.server.bodyLimitBytes }, preClose: async () => await endpoint.close() })
     scope.route({
       method: 'GET',
       url: options.path ?? '/rpc/:chain',

@@ -8,9 +8,9 @@
  * much later than scheduled (switchyard's event loop was blocked) gives the reply one more turn of
  * the loop and, if it is still missing, reports the timeout as `stalled`.
  */
-import { Pool } from 'undici'
+import { type Dispatcher, Pool } from 'undici'
 import type { CredentialSource } from '../chain-adapter.js'
-import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from '../jsonrpc/types.js'
+import { type JsonRpcErrorObject, type JsonRpcVersion, type RpcAnswer, type RpcCall, withRawResult } from '../jsonrpc/types.js'
 import { type NodeFailure, shortNodeMessage } from './node-failure.js'
 import type { CallOptions, CallOutcome, NodeTransport } from './node-transport.js'
 import { type ReplyBudget, replyHoldOf } from './reply-budget.js'
@@ -62,9 +62,162 @@ export function stallThresholdMs(timeoutMs: number): number {
   return Math.max(100, timeoutMs / 10)
 }
 
-class ReplyLimitError extends Error {
-  constructor(readonly failure: NodeFailure) {
-    super(failure.message)
+const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json' }
+
+interface ReplyLimits {
+  readonly maxReplyBytes: number
+  readonly replyBudget: ReplyBudget | undefined
+}
+
+/**
+ * One call's HTTP exchange on undici's dispatch API: the reply is gathered from its chunks as they
+ * come (no body stream, no AbortController: one timer that aborts the request itself), within
+ * `maxReplyBytes` and the shared reply budget. A declared length is checked (and reserved) before
+ * any byte is read; a streamed one chunk by chunk. The outcome is settled once: by the reply, the
+ * timer, the caller's signal or a transport error; whatever undici reports after that is ignored.
+ */
+class NodeExchange implements Dispatcher.DispatchHandler {
+  settled = false
+  #controller: Dispatcher.DispatchController | undefined
+  #status = 0
+  #chunks: Buffer[] = []
+  #size = 0
+  /** Budget bytes reserved for this reply, released once the outcome is settled. */
+  #held = 0
+  #stalled = false
+  readonly #started = performance.now()
+  readonly #timer: NodeJS.Timeout
+  #onOuterAbort: (() => void) | undefined
+
+  constructor(
+    private readonly client: NodeClient,
+    private readonly id: number,
+    private readonly body: string,
+    private readonly options: CallOptions,
+    private readonly resolve: (outcome: CallOutcome) => void,
+  ) {
+    const dueAt = this.#started + options.timeoutMs
+    this.#timer = setTimeout(() => {
+      if (performance.now() - dueAt > stallThresholdMs(options.timeoutMs)) {
+        // The loop was blocked: let the poll phase read whatever arrived meanwhile before judging.
+        this.#stalled = true
+        setImmediate(() => this.#timeout())
+        return
+      }
+      this.#timeout()
+    }, options.timeoutMs)
+    const signal = options.signal
+    if (signal === undefined) return
+    if (signal.aborted) {
+      this.#cancelled()
+      return
+    }
+    this.#onOuterAbort = () => this.#cancelled()
+    signal.addEventListener('abort', this.#onOuterAbort, { once: true })
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.settled) controller.abort(new Error('call settled before it was sent'))
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.settled) return
+    this.#status = statusCode
+    const declared = Number(headers['content-length'])
+    if (!Number.isFinite(declared) || declared <= 0) return
+    const { maxReplyBytes, replyBudget } = this.client.limits
+    if (declared > maxReplyBytes) return this.#limit(controller, this.#tooLarge(declared, maxReplyBytes))
+    if (replyBudget === undefined) return
+    if (!replyBudget.tryReserve(declared)) return this.#limit(controller, this.#overloaded(declared, replyBudget))
+    this.#held = declared
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return
+    this.#size += chunk.length
+    const { maxReplyBytes, replyBudget } = this.client.limits
+    if (this.#size > maxReplyBytes) return this.#limit(controller, this.#tooLarge(this.#size, maxReplyBytes))
+    if (replyBudget !== undefined && this.#size > this.#held) {
+      if (!replyBudget.tryReserve(this.#size - this.#held)) return this.#limit(controller, this.#overloaded(this.#size, replyBudget))
+      this.#held = this.#size
+    }
+    this.#chunks.push(chunk)
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return
+    const chunks = this.#chunks
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, this.#size).toString('utf8')
+    const latencyMs = performance.now() - this.#started
+    const outcome = interpret(this.client.nodeId, this.id, this.#status, text)
+    if (!outcome.ok && this.#status === 401) this.client.unauthorized()
+    this.#settle(outcome.ok ? { ok: true, answer: outcome.answer, latencyMs } : { ok: false, failure: outcome.failure, latencyMs })
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.settled) return
+    const nodeId = this.client.nodeId
+    const code = errorCode(error)
+    const bodyBytes = Buffer.byteLength(this.body)
+    const failure: NodeFailure =
+      SEND_FAILURE_CODES.has(code) && bodyBytes >= LARGE_REQUEST_BYTES
+        ? { kind: 'request-rejected', message: `node ${nodeId} closed the connection (${code}) on a ${bodyBytes}-byte request` }
+        : { kind: 'connect', message: `node ${nodeId} connection failed: ${code}` }
+    this.#settle({ ok: false, failure, latencyMs: performance.now() - this.#started })
+  }
+
+  #timeout(): void {
+    if (this.settled) return
+    const nodeId = this.client.nodeId
+    const timeoutMs = this.options.timeoutMs
+    const failure: NodeFailure = this.#stalled
+      ? { kind: 'timeout', stalled: true, message: `node ${nodeId} did not answer within ${timeoutMs} ms while switchyard's event loop was stalled` }
+      : { kind: 'timeout', message: `node ${nodeId} did not answer within ${timeoutMs} ms` }
+    this.#settle({ ok: false, failure, latencyMs: performance.now() - this.#started })
+    this.#abortRequest()
+  }
+
+  /** The caller went away: not the node's doing, whatever else happened meanwhile. */
+  #cancelled(): void {
+    if (this.settled) return
+    this.#settle({ ok: false, failure: { kind: 'aborted', message: `request to node ${this.client.nodeId} was cancelled` }, latencyMs: performance.now() - this.#started })
+    this.#abortRequest()
+  }
+
+  #limit(controller: Dispatcher.DispatchController, failure: NodeFailure): void {
+    this.#settle({ ok: false, failure, latencyMs: performance.now() - this.#started })
+    controller.abort(new Error(failure.message))
+  }
+
+  /** After settling, so that the error undici reports for it (at once) is ignored. */
+  #abortRequest(): void {
+    // Not on a socket yet: onRequestStart aborts it when undici gets to it.
+    this.#controller?.abort(new Error('call settled'))
+  }
+
+  #settle(outcome: CallOutcome): void {
+    this.settled = true
+    this.#chunks = []
+    clearTimeout(this.#timer)
+    if (this.#onOuterAbort !== undefined) this.options.signal?.removeEventListener('abort', this.#onOuterAbort)
+    const budget = this.client.limits.replyBudget
+    if (budget !== undefined && this.#held > 0) {
+      const bytes = this.#held
+      this.#held = 0
+      const hold = replyHoldOf(this.options.signal)
+      if (hold === undefined) budget.release(bytes)
+      else hold.defer(() => budget.release(bytes))
+    }
+    this.resolve(outcome)
+  }
+
+  #tooLarge(bytes: number, maxReplyBytes: number): NodeFailure {
+    return { kind: 'reply-too-large', message: `node ${this.client.nodeId} reply of ${bytes}+ bytes exceeds the limit of ${maxReplyBytes} bytes` }
+  }
+
+  #overloaded(bytes: number, budget: ReplyBudget): NodeFailure {
+    return { kind: 'overloaded', message: `reply of ${bytes}+ bytes from node ${this.client.nodeId} does not fit the ${budget.capacityBytes}-byte budget of replies in memory` }
   }
 }
 
@@ -75,8 +228,7 @@ export class NodeClient implements NodeTransport {
   readonly #version: JsonRpcVersion
   readonly #credentials: CredentialSource | undefined
   readonly #connections: number
-  readonly #maxReplyBytes: number
-  readonly #replyBudget: ReplyBudget | undefined
+  readonly #limits: ReplyLimits
   #authorization: string | undefined
   #nextId = 1
   #active = 0
@@ -96,8 +248,7 @@ export class NodeClient implements NodeTransport {
     this.#version = options.version
     this.#credentials = options.credentials
     this.#connections = options.connections ?? 64
-    this.#maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES
-    this.#replyBudget = options.replyBudget
+    this.#limits = { maxReplyBytes: options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES, replyBudget: options.replyBudget }
     this.#pool = new Pool(url.origin, {
       connections: this.#connections,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
@@ -131,128 +282,34 @@ export class NodeClient implements NodeTransport {
     }
   }
 
-  async #send(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
+  #send(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
     const id = this.#nextId++
     const envelope =
       this.#version === '2.0'
         ? { jsonrpc: '2.0', id, method: call.method, params: call.params ?? [] }
         : { jsonrpc: '1.0', id, method: call.method, params: call.params ?? [] }
     const body = JSON.stringify(envelope)
-    const started = performance.now()
-    const controller = new AbortController()
-    let timedOut = false
-    let stalled = false
-    let settled = false
-    const dueAt = started + options.timeoutMs
-    const timer = setTimeout(() => {
-      if (performance.now() - dueAt > stallThresholdMs(options.timeoutMs)) {
-        // The loop was blocked: let the poll phase read whatever arrived meanwhile before judging.
-        stalled = true
-        setImmediate(() => {
-          if (settled) return
-          timedOut = true
-          controller.abort()
-        })
-        return
-      }
-      timedOut = true
-      controller.abort()
-    }, options.timeoutMs)
-    const onOuterAbort = (): void => controller.abort()
-    options.signal?.addEventListener('abort', onOuterAbort, { once: true })
-    if (options.signal?.aborted === true) controller.abort()
-    const headers: Record<string, string> = { 'content-type': 'application/json' }
-    if (this.#authorization !== undefined) headers.authorization = this.#authorization
-    const held = { bytes: 0 }
-    try {
-      const response = await this.#pool.request({ path: this.#path, method: 'POST', headers, body, signal: controller.signal })
-      const text = await this.#readReply(response, held)
-      const latencyMs = performance.now() - started
-      const outcome = interpret(this.nodeId, id, response.statusCode, text)
-      if (!outcome.ok && response.statusCode === 401 && this.#credentials !== undefined) {
-        // bitcoind rewrites its cookie on restart: pick up the new one for the next call.
-        void this.loadCredentials().catch(() => undefined)
-      }
-      return outcome.ok ? { ok: true, answer: outcome.answer, latencyMs } : { ok: false, failure: outcome.failure, latencyMs }
-    } catch (error) {
-      const latencyMs = performance.now() - started
-      if (error instanceof ReplyLimitError) return { ok: false, failure: error.failure, latencyMs }
-      // The client going away wins over a timer that fired meanwhile: neither is the node's doing then.
-      if (options.signal?.aborted === true) {
-        return { ok: false, failure: { kind: 'aborted', message: `request to node ${this.nodeId} was cancelled` }, latencyMs }
-      }
-      if (timedOut) {
-        const failure: NodeFailure = stalled
-          ? { kind: 'timeout', stalled: true, message: `node ${this.nodeId} did not answer within ${options.timeoutMs} ms while switchyard's event loop was stalled` }
-          : { kind: 'timeout', message: `node ${this.nodeId} did not answer within ${options.timeoutMs} ms` }
-        return { ok: false, failure, latencyMs }
-      }
-      const code = errorCode(error)
-      const bodyBytes = Buffer.byteLength(body)
-      if (SEND_FAILURE_CODES.has(code) && bodyBytes >= LARGE_REQUEST_BYTES) {
-        return {
-          ok: false,
-          failure: { kind: 'request-rejected', message: `node ${this.nodeId} closed the connection (${code}) on a ${bodyBytes}-byte request` },
-          latencyMs,
-        }
-      }
-      return { ok: false, failure: { kind: 'connect', message: `node ${this.nodeId} connection failed: ${code}` }, latencyMs }
-    } finally {
-      settled = true
-      clearTimeout(timer)
-      options.signal?.removeEventListener('abort', onOuterAbort)
-      const budget = this.#replyBudget
-      if (budget !== undefined && held.bytes > 0) {
-        const bytes = held.bytes
-        const hold = replyHoldOf(options.signal)
-        if (hold === undefined) budget.release(bytes)
-        else hold.defer(() => budget.release(bytes))
-      }
-    }
+    return new Promise<CallOutcome>((resolve) => {
+      const exchange = new NodeExchange(this, id, body, options, resolve)
+      // Cancelled before it was sent: nothing goes to the node.
+      if (exchange.settled) return
+      this.#pool.dispatch({ path: this.#path, method: 'POST', headers: this.#headers, body }, exchange)
+    })
   }
 
-  /**
-   * Reads the reply within `maxReplyBytes` and the shared budget. A declared length is checked
-   * (and reserved) before any byte is read; a streamed one chunk by chunk. `held.bytes` is what the
-   * caller releases once the call is over.
-   */
-  async #readReply(response: { headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> & { destroy(): unknown } }, held: { bytes: number }): Promise<string> {
-    const declared = Number(response.headers['content-length'])
-    if (Number.isFinite(declared) && declared > 0) {
-      if (declared > this.#maxReplyBytes) {
-        response.body.destroy()
-        throw new ReplyLimitError(this.#tooLarge(declared))
-      }
-      if (this.#replyBudget !== undefined) {
-        if (!this.#replyBudget.tryReserve(declared)) {
-          response.body.destroy()
-          throw new ReplyLimitError(this.#overloaded(declared))
-        }
-        held.bytes = declared
-      }
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of response.body) {
-      size += chunk.length
-      if (size > this.#maxReplyBytes) throw new ReplyLimitError(this.#tooLarge(size))
-      if (this.#replyBudget !== undefined && size > held.bytes) {
-        const more = size - held.bytes
-        if (!this.#replyBudget.tryReserve(more)) throw new ReplyLimitError(this.#overloaded(size))
-        held.bytes += more
-      }
-      chunks.push(chunk)
-    }
-    return Buffer.concat(chunks, size).toString('utf8')
+  get #headers(): Readonly<Record<string, string>> {
+    return this.#authorization === undefined ? JSON_HEADERS : { ...JSON_HEADERS, authorization: this.#authorization }
   }
 
-  #tooLarge(bytes: number): NodeFailure {
-    return { kind: 'reply-too-large', message: `node ${this.nodeId} reply of ${bytes}+ bytes exceeds the limit of ${this.#maxReplyBytes} bytes` }
+  /** For NodeExchange: the reply limits of this node. */
+  get limits(): ReplyLimits {
+    return this.#limits
   }
 
-  #overloaded(bytes: number): NodeFailure {
-    const capacity = this.#replyBudget?.capacityBytes ?? 0
-    return { kind: 'overloaded', message: `reply of ${bytes}+ bytes from node ${this.nodeId} does not fit the ${capacity}-byte budget of replies in memory` }
+  /** For NodeExchange: the node answered 401. */
+  unauthorized(): void {
+    // bitcoind rewrites its cookie on restart: pick up the new one for the next call.
+    if (this.#credentials !== undefined) void this.loadCredentials().catch(() => undefined)
   }
 
   /** Waits for a connection slot (no timer runs meanwhile); false when aborted while waiting. */
@@ -316,7 +373,7 @@ export function interpret(nodeId: string, expectedId: number, status: number, te
     if (status >= 400) return { ok: false, failure: httpFailure(nodeId, status) }
     return { ok: false, failure: { kind: 'bad-response', message: `node ${nodeId} sent a reply that is not JSON` } }
   }
-  const answer = toAnswer(body, expectedId)
+  const answer = toAnswer(body, expectedId, text)
   if (answer !== undefined) return { ok: true, answer }
   const nullIdError = nullIdErrorOf(body)
   if (nullIdError !== undefined) {
@@ -344,7 +401,7 @@ function nullIdErrorOf(body: unknown): JsonRpcErrorObject | undefined {
   return reply.id === null && isErrorObject(reply.error) ? reply.error : undefined
 }
 
-function toAnswer(body: unknown, expectedId: number): RpcAnswer | undefined {
+function toAnswer(body: unknown, expectedId: number, text: string): RpcAnswer | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined
   const reply = body as Record<string, unknown>
   // Nodes echo our numeric id; some stringify it. Anything else is someone else's reply.
@@ -357,7 +414,59 @@ function toAnswer(body: unknown, expectedId: number): RpcAnswer | undefined {
     return { error: normalized }
   }
   if (!('result' in reply)) return undefined
-  return { result: reply.result }
+  const answer = { result: reply.result }
+  const raw = text.length >= RAW_RESULT_MIN_BYTES ? rawResultText(text, reply) : undefined
+  return raw === undefined ? answer : withRawResult(answer, raw)
+}
+
+/**
+ * Replies at least this large keep the node's text of their result for the client's reply (below
+ * it, serialising the parsed result again costs less than finding its text).
+ */
+const RAW_RESULT_MIN_BYTES = 512
+
+/** `"error": null, "id": <our id>` closing a bitcoind-style reply (result first), in either order. */
+const LEGACY_TAIL = /,\s*(?:"error"\s*:\s*null\s*,\s*"id"\s*:\s*"?\d+"?|"id"\s*:\s*"?\d+"?\s*,\s*"error"\s*:\s*null)\s*\}\s*$/
+
+/**
+ * The text of a reply's `result` in the node's own bytes, found without a second parse, for the
+ * two layouts nodes send (JSON.parse keeps the members' order, which tells the layout):
+ * - `{"jsonrpc":"2.0","id":N,"result":…}` (geth, Erigon, Nethermind, Besu, Reth, anvil, Core 28+):
+ *   only primitive members before `result`, so its key's first occurrence is the top-level one,
+ *   and the value runs to the closing brace;
+ * - `{"result":…,"error":null,"id":N}` (bitcoind before 28, bcoin): `result` first, and the
+ *   reply ends with the null error and our numeric id.
+ * Any other layout: undefined (the result is serialised again).
+ */
+function rawResultText(text: string, reply: Record<string, unknown>): string | undefined {
+  const keys = Object.keys(reply)
+  if (keys[keys.length - 1] === 'result') {
+    for (const key of keys) if (key !== 'result' && key !== 'jsonrpc' && key !== 'id') return undefined
+    if (typeof reply.jsonrpc === 'object' || typeof reply.id === 'object') return undefined
+    const start = valueStart(text, text.indexOf('"result"'))
+    const end = text.lastIndexOf('}')
+    return start === undefined || end <= start ? undefined : text.slice(start, end).trimEnd()
+  }
+  if (keys[0] === 'result' && keys.length === 3 && reply.error === null) {
+    const open = text.indexOf('{')
+    const key = text.indexOf('"result"')
+    if (open < 0 || key < 0 || text.slice(open + 1, key).trim() !== '') return undefined
+    const start = valueStart(text, key)
+    const tail = LEGACY_TAIL.exec(text)
+    return start === undefined || tail === null || tail.index <= start ? undefined : text.slice(start, tail.index).trimEnd()
+  }
+  return undefined
+}
+
+/** Where the value after the key at `keyAt` (`"result"`) starts: past the colon and whitespace. */
+function valueStart(text: string, keyAt: number): number | undefined {
+  if (keyAt < 0) return undefined
+  let at = keyAt + '"result"'.length
+  while (at < text.length && text.charCodeAt(at) <= 32) at++
+  if (text[at] !== ':') return undefined
+  at++
+  while (at < text.length && text.charCodeAt(at) <= 32) at++
+  return at < text.length ? at : undefined
 }
 
 function isErrorObject(value: unknown): value is JsonRpcErrorObject {
