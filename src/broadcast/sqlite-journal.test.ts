@@ -42,6 +42,40 @@ test('survives reopening the same file', async () => {
   expect(await second.get('btc', 'persisted')).toEqual(record('persisted'))
 })
 
+test('group commit: writes asked for in one turn share one commit, and each caller hears its own outcome after it', async () => {
+  const { journal } = await journalAt()
+  const before = journal.groupCommits
+  const inserted = await Promise.all(Array.from({ length: 20 }, (_, index) => journal.insert(record(`burst-${index}`))))
+  expect(inserted).toEqual(Array(20).fill(true))
+  expect(journal.groupCommits).toEqual({ commits: before.commits + 1, writes: before.writes + 20, largest: 20 })
+  // Updates after inserts in the same turn see them (order kept inside the commit).
+  const [again, updated] = await Promise.all([journal.insert(record('burst-0')), journal.update('btc', 'burst-1', { set: { status: 'confirmed' }, at: 5 })])
+  expect(again).toBe(false)
+  expect(updated).toBe(true)
+  expect((await journal.get('btc', 'burst-1'))?.status).toBe('confirmed')
+  recordFigure('journal.groupCommit.writesPerCommit', 20)
+})
+
+test('group commit: one write that fails does not fail the others in its turn', async () => {
+  const { journal } = await journalAt()
+  const broken = { ...record('broken'), outcomes: [{ nodeId: 'a', verdict: 'accepted', at: 1, detail: 10n }] } as unknown as BroadcastRecord
+  const outcomes = await Promise.allSettled([journal.insert(record('good-1')), journal.insert(broken), journal.insert(record('good-2'))])
+  expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+  expect(await journal.get('btc', 'good-1')).toEqual(record('good-1'))
+  expect(await journal.get('btc', 'good-2')).toEqual(record('good-2'))
+  expect(await journal.get('btc', 'broken')).toBeUndefined()
+})
+
+test('group commit: close commits the writes of its turn before the file closes', async () => {
+  const { path, journal } = await journalAt()
+  const pending = journal.insert(record('last-moment'))
+  await journal.close()
+  expect(await pending).toBe(true)
+  const second = new SqliteJournal(path)
+  opened.push(second)
+  expect(await second.get('btc', 'last-moment')).toEqual(record('last-moment'))
+})
+
 /** The journal's bytes on disk: the file and its WAL. */
 const onDisk = (path: string): number => statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0)
 
