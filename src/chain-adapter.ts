@@ -141,6 +141,23 @@ export interface ChainAdapter {
    */
   canonicalAnswer?(call: RpcCall, answer: RpcAnswer): unknown
   /**
+   * Whether the answer to `call` can never change, for the answer cache (`src/routing/answer-cache.ts`;
+   * see CachePolicy). Without it nothing of the chain is cached.
+   */
+  cachePolicy?(call: RpcCall): CachePolicy
+  /**
+   * For a `by-answer` call: the height of the block the answer comes from (a block's number, a
+   * transaction's block), or undefined when it names none on the chain (pending, a stale block):
+   * then it is not cached.
+   */
+  answerHeight?(call: RpcCall, answer: RpcAnswer): number | undefined
+  /**
+   * A cached answer as it is served now, with the fields that move with the tip (bitcoin
+   * `confirmations`) recomputed at `readHead`; `height` is the block it was cached for.
+   * Default: as cached.
+   */
+  cachedAnswer?(call: RpcCall, answer: RpcAnswer, height: number, readHead: number): RpcAnswer
+  /**
    * A limit of switchyard's own that the call breaks (EVM: an eth_getLogs range wider than
    * `maxLogsRange`), checked on the call as a node would get it (after tip pinning), with the
    * pool's read head for tags left unpinned: the client gets this error and no node is asked.
@@ -188,6 +205,17 @@ export type StreamRead = (call: RpcCall) => Promise<RpcAnswer>
  * - `pinned`: send `call` instead (the tip tag replaced by the height); its answer is the client's.
  */
 export type HeadRead = { kind: 'height'; result: unknown } | { kind: 'pinned'; call: RpcCall }
+
+/**
+ * Which answers of a call are cached (never errors, `null` or empty answers, whatever the policy):
+ * - `never`: the answer may change (tip reads, tags, mempool, node facts);
+ * - `constant`: the same for the life of the chain (`net_version`); reorgs never drop it;
+ * - a number: the block height the call names; cached once that block is final (`cache.finalityDepth`
+ *   below the read head);
+ * - `by-answer`: the call names a block or transaction by hash; cached once the block the answer
+ *   comes from (`answerHeight`) is final.
+ */
+export type CachePolicy = 'never' | 'constant' | 'by-answer' | number
 
 /**
  * - `state`: EVM account/contract state at `height` (full nodes keep only recent state);

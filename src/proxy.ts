@@ -16,6 +16,7 @@ import type { ChainSnapshot, NodePool } from './pool/node-pool.js'
 import { ProxyEvents } from './proxy-events.js'
 import type { ChainStreams } from './streams/chain-streams.js'
 import { createChainStreams } from './streams/create-chain-streams.js'
+import { type CacheStats, callKey } from './routing/answer-cache.js'
 import { routeRead } from './routing/read-path.js'
 import type { RouteResult } from './routing/router.js'
 import type { ChainRuntime } from './runtime/chain-runtime.js'
@@ -42,8 +43,18 @@ export interface ProxyOptions {
 /**
  * Outcome of one call, for library users who want the node id too. `proxyError`: set when
  * switchyard itself answered with an error (no node, not allowed, overloaded…), with its type.
+ * `cached`: answered from the chain's answer cache (no node asked: `nodeId` undefined, 0 attempts).
+ * `coalesced`: answered by an identical read already in flight (`nodeId` the node that answered
+ * it, 0 attempts of its own). Cached and coalesced answers are frozen (shared with other callers).
  */
-export type CallResult = { answer: RpcAnswer; nodeId: string | undefined; attempts: number; proxyError?: ProxyError | undefined }
+export type CallResult = {
+  answer: RpcAnswer
+  nodeId: string | undefined
+  attempts: number
+  proxyError?: ProxyError | undefined
+  cached?: boolean | undefined
+  coalesced?: boolean | undefined
+}
 
 /** Options of one call or one HTTP body. */
 export interface CallOptions {
@@ -57,8 +68,16 @@ export interface CallOptions {
 }
 
 export interface ProxySnapshot {
-  chains: ChainSnapshot[]
+  /**
+   * Each chain's pool figures, with its hedged reads (`routing.hedge`) and coalesced reads (calls
+   * answered by an identical read in flight, `routing.coalesce`), counted since the chain's runtime
+   * was built, and its answer cache (zeros when `cache.enabled` is false; counted since the cache
+   * was built, which a reload that keeps the chain's identity carries over).
+   */
+  chains: Array<ChainSnapshot & { hedges: ChainRuntime['router']['hedgeStats']; cache: CacheStats; coalesced: number }>
 }
+
+const NO_CACHE: CacheStats = Object.freeze({ hits: 0, misses: 0, stores: 0, evictions: 0, bytes: 0, entries: 0 })
 
 /** What a reload changed; see `src/runtime/reload-plan.ts`. */
 export interface ReloadResult {
@@ -87,6 +106,7 @@ export class Proxy {
   #inFlight = 0
   #drained: (() => void) | undefined
   #stopReorgWatch: (() => void) | undefined
+  readonly #stopCacheDrops: () => void
 
   constructor(config: ProxyConfig, options: ProxyOptions) {
     this.#config = deepFreeze(config)
@@ -108,6 +128,8 @@ export class Proxy {
     }
     for (const chain of Object.values(config.chains)) this.#chains.set(chain.name, createChainRuntime(chain, this.#shared))
     for (const name of this.#chains.keys()) this.#addStreams(name)
+    // A block's answer may name its successor (bitcoin `nextblockhash`): the block below the fork goes too.
+    this.#stopCacheDrops = this.events.subscribe({ 'chain:reorg': (event) => void this.#chains.get(event.chain)?.cache?.dropAbove(event.height - 1) })
   }
 
   /** The chain's streams read through whichever runtime is current, so a reload swaps their source under them. */
@@ -240,6 +262,7 @@ export class Proxy {
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
     await this.#reloading
     this.#stopReorgWatch?.()
+    this.#stopCacheDrops()
     for (const streams of this.#streams.values()) streams.close()
     this.#streams.clear()
     // Background sends of accepted broadcasts finish and are recorded before the journal closes.
@@ -343,7 +366,14 @@ export class Proxy {
   }
 
   snapshot(): ProxySnapshot {
-    return { chains: [...this.#chains.values()].map(({ pool }) => pool.snapshot()) }
+    return {
+      chains: [...this.#chains.values()].map(({ pool, router, cache, coalescer }) => ({
+        ...pool.snapshot(),
+        hedges: router.hedgeStats,
+        cache: cache?.stats ?? NO_CACHE,
+        coalesced: coalescer?.joined ?? 0,
+      })),
+    }
   }
 
   /** Runs one probe round of a chain now (admin "probe now", tests). */
@@ -457,14 +487,13 @@ export class Proxy {
         outcome = 'node-error'
       }
     } else {
-      const routed =
+      result =
         kind === 'read'
-          ? await routeRead(runtime.readContext, call, { signal })
+          ? await this.#read(chain, runtime, call, signal)
           : // Broadcasts go only to at-head nodes: a stale node gives false "missing inputs" / "nonce too low".
-            await runtime.router.route(call, { signal, atHeadOnly: kind === 'broadcast' })
-      result = toCallResult(routed)
-      outcome = routed.ok ? (routed.answer.error === undefined ? 'answer' : 'node-error') : 'proxy-error'
-      code = routed.ok ? undefined : routed.error.code
+            toCallResult(await runtime.router.route(call, { signal, atHeadOnly: kind === 'broadcast' }))
+      outcome = result.proxyError !== undefined ? 'proxy-error' : result.answer.error === undefined ? 'answer' : 'node-error'
+      code = result.proxyError?.code
     }
     if (this.events.listenerCount('request:complete') > 0) {
       this.events.emit('request:complete', {
@@ -479,6 +508,33 @@ export class Proxy {
       })
     }
     return result
+  }
+
+  /**
+   * A read: from the chain's answer cache when it holds the call, else routed (`routeRead`), shared
+   * with identical reads already in flight when `routing.coalesce`; a routed answer the cache takes
+   * is stored once, by the shared call.
+   */
+  async #read(chain: string, runtime: ChainRuntime, call: RpcCall, signal: AbortSignal | undefined): Promise<CallResult> {
+    const { cache, coalescer, adapter, pool, readContext } = runtime
+    const policy = cache === undefined ? 'never' : (adapter.cachePolicy?.(call) ?? 'never')
+    if (policy === 'never' && coalescer === undefined) return toCallResult(await routeRead(readContext, call, { signal }))
+    const key = callKey(call)
+    if (cache !== undefined && policy !== 'never') {
+      const answer = cache.lookup(key, call, adapter, pool.readHead)
+      if (answer !== undefined) return { answer, nodeId: undefined, attempts: 0, cached: true }
+    }
+    const read = async (readSignal: AbortSignal | undefined): Promise<RouteResult> => {
+      const routed = await routeRead(readContext, call, { signal: readSignal })
+      if (routed.ok && cache !== undefined && policy !== 'never') cache.offer(key, call, policy, routed.answer, adapter, pool.readHead)
+      return routed
+    }
+    if (coalescer === undefined) return toCallResult(await read(signal))
+    // Only calls that would be pinned to the same read head may share an answer: a later caller
+    // must never get a tip older than one it may have seen already.
+    const shared = await coalescer.run(`${pool.readHead ?? ''}|${key}`, signal, read, () => cancelled(chain))
+    if (!shared.joined) return toCallResult(shared.value)
+    return { ...toCallResult(shared.value), attempts: 0, coalesced: true }
   }
 
   #runtime(chain: string): ChainRuntime {
@@ -505,6 +561,11 @@ function unknownChain(chain: string): ProxyError {
 
 function proxyAnswer(error: ProxyError): CallResult {
   return { answer: { error: error.toJsonRpcError() }, nodeId: undefined, attempts: 0, proxyError: error }
+}
+
+/** What a caller that went away gets (the router's own answer to a cancelled call). */
+function cancelled(chain: string): RouteResult {
+  return { ok: false, error: new ProxyError('SY_DEADLINE_EXCEEDED', `call to ${chain} was cancelled`, { chain }), attempts: 0 }
 }
 
 function toCallResult(routed: RouteResult): CallResult {

@@ -14,6 +14,7 @@ import { bitcoinLegacyHttpStatus } from './bitcoin-legacy-status.js'
 import { classifyBitcoinMethod, requiredBitcoinHeight } from './bitcoin-methods.js'
 import { bitcoinCallCost, classifyBitcoinError } from './bitcoin-node-errors.js'
 import { networkOfGenesis, resolveGenesisHash } from './bitcoin-networks.js'
+import { bitcoinAnswerHeight, bitcoinCachePolicy, bitcoinCachedAnswer } from './bitcoin-cache-rules.js'
 import { bitcoinDataHeight, bitcoinMissingCapability, bitcoinRequirement, canonicalBitcoinAnswer, isBitcoinEmptyAnswer, pinBitcoinToHeight } from './bitcoin-read-rules.js'
 
 /** The adapter for one bitcoin-family chain; throws on a config without a usable genesis (see `resolveGenesisHash`). */
@@ -40,6 +41,9 @@ export const createBitcoinAdapter: ChainAdapterFactory = (config: ChainConfig): 
     requirement: bitcoinRequirement,
     missingCapability: bitcoinMissingCapability,
     canonicalAnswer: canonicalBitcoinAnswer,
+    cachePolicy: bitcoinCachePolicy,
+    answerHeight: bitcoinAnswerHeight,
+    cachedAnswer: bitcoinCachedAnswer,
     broadcast: createBitcoinBroadcast(),
     credentials: (node) => {
       const { cookieFile } = bitcoinNodeConfig(node)

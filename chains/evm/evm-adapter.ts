@@ -14,6 +14,7 @@ import { watchNewHeads } from './heads-subscription.js'
 import { feeHistoryCountError, logsRangeError } from './evm-call-limits.js'
 import { evmDataHeight, evmMissingCapability, evmRequirement, isEvmEmptyAnswer, pinEvmToHeight } from './evm-read-rules.js'
 import { evmBlockLogs, evmHeaderAt } from './evm-streams.js'
+import { evmAnswerHeight, evmCachePolicy } from './evm-cache-rules.js'
 
 /**
  * Builds the EVM adapter for one chain.
@@ -45,6 +46,8 @@ export const createEvmAdapter: ChainAdapterFactory = (config: ChainConfig): Chai
     dataHeight: evmDataHeight,
     requirement: evmRequirement,
     missingCapability: evmMissingCapability,
+    cachePolicy: evmCachePolicy,
+    answerHeight: evmAnswerHeight,
     checkLimits: (call, readHead) => logsRangeError(call, readHead, chain.maxLogsRange, `chains.${chain.name}.maxLogsRange`) ?? feeHistoryCountError(call),
     headerAt: evmHeaderAt,
     blockLogs: evmBlockLogs,

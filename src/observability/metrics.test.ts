@@ -302,6 +302,59 @@ describe('metrics', () => {
     expect(value(samples, 'switchyard_event_listener_errors', {})).toBe(1)
   })
 
+  test('hedged reads and hedge wins per chain, as the router counts them', async () => {
+    nodes = await Promise.all([startFakeNode({ chainId: 1, height: 100 }), startFakeNode({ chainId: 1, height: 100 })])
+    const hedge = { enabled: true, afterMs: 1 }
+    const chainNodes = [
+      { id: 'slow', url: `http://127.0.0.1:${nodes[0]!.port}/`, weight: 100 },
+      { id: 'fast', url: `http://127.0.0.1:${nodes[1]!.port}/` },
+    ]
+    proxy = createProxy({ log: { level: 'silent' }, chains: { eth: { family: 'evm', chainId: 1, routing: { hedge }, health: { intervalMs: 60_000 }, nodes: chainNodes } } }, { journal: new MemoryJournal() })
+    metrics = createMetrics(proxy)
+    app = buildApp(proxy, { logger: false, metrics })
+    await app.ready()
+    await proxy.probe('eth')
+    nodes[0]!.on('eth_gasPrice', { hang: true })
+    nodes[1]!.on('eth_gasPrice', { result: '0x7' })
+    // Weighted toward the hanging node, a call almost always asks it first; until one has, call again.
+    while (proxy.snapshot().chains[0]!.hedges.won === 0) expect((await rpc(app, 'eth_gasPrice')).json.result).toBe('0x7')
+    const { sent, won } = proxy.snapshot().chains[0]!.hedges
+    const { samples } = await scrape(app)
+    expect(value(samples, 'switchyard_hedged_reads_total', { chain: 'eth' })).toBe(sent)
+    expect(value(samples, 'switchyard_hedge_wins_total', { chain: 'eth' })).toBe(won)
+    expect(won).toBeGreaterThanOrEqual(1)
+  })
+
+  test('answer cache hits, misses, evictions, bytes, entries and coalesced reads per chain, as the chain counts them', async () => {
+    nodes = await Promise.all([startFakeNode({ chainId: 1, height: 100 }), startFakeNode({ chainId: 1, height: 100 })])
+    // Room for two of the fake nodes' blocks (about 140 bytes each with their keys), so a third evicts one.
+    const cache = { maxBytes: 300, maxEntryBytes: 300 }
+    const chainNodes = nodes.map((node, index) => ({ id: `n${index}`, url: `http://127.0.0.1:${node.port}/` }))
+    proxy = createProxy({ log: { level: 'silent' }, chains: { eth: { family: 'evm', chainId: 1, cache, health: { intervalMs: 60_000 }, nodes: chainNodes } } }, { journal: new MemoryJournal() })
+    metrics = createMetrics(proxy)
+    app = buildApp(proxy, { logger: false, metrics })
+    await app.ready()
+    await proxy.probe('eth')
+    // Blocks 1-3 are deeper than finalityDepth (64) below head 100: cacheable.
+    for (const block of ['0x1', '0x1', '0x2', '0x3']) expect((await rpc(app, 'eth_getBlockByNumber', [block, false])).json.result.number).toBe(block)
+    for (const node of nodes) node.on('eth_gasPrice', { result: '0x7' })
+    // Started together, the second joins the first before any node answers.
+    const [first, second] = await Promise.all([0, 1].map(() => proxy!.call('eth', { method: 'eth_gasPrice', params: [] })))
+    expect([first!.coalesced, second!.coalesced]).toEqual([undefined, true])
+    const { cache: stats, coalesced } = proxy.snapshot().chains[0]!
+    expect(stats).toMatchObject({ hits: 1, misses: 3, stores: 3, evictions: 1, entries: 2 })
+    expect(coalesced).toBe(1)
+    const { samples } = await scrape(app)
+    const chain = { chain: 'eth' }
+    expect(value(samples, 'switchyard_cache_hits_total', chain)).toBe(1)
+    expect(value(samples, 'switchyard_cache_misses_total', chain)).toBe(3)
+    expect(value(samples, 'switchyard_cache_evictions_total', chain)).toBe(1)
+    expect(value(samples, 'switchyard_cache_entries', chain)).toBe(2)
+    expect(value(samples, 'switchyard_cache_bytes', chain)).toBe(stats.bytes)
+    expect(stats.bytes).toBeGreaterThan(0)
+    expect(value(samples, 'switchyard_coalesced_calls_total', chain)).toBe(1)
+  })
+
   test('one proxy snapshot per scrape, shared by every gauge; the next scrape takes a fresh one', async () => {
     proxy = createProxy({ log: { level: 'silent' }, chains: { eth: { family: 'evm', chainId: 1, nodes: [{ id: 'a', url: 'http://127.0.0.1:9/' }] } } }, { journal: new MemoryJournal() })
     metrics = createMetrics(proxy)

@@ -2,8 +2,8 @@
  * Prometheus metrics of a proxy, on a registry of their own (never prom-client's global one, so
  * several proxies in one process, and tests, never collide).
  *
- * Node and chain figures (height, lag, status, latency, head, routable nodes, journal backlog) are
- * read from `proxy.snapshot()` / the journal at scrape time; request, failover, ejection and
+ * Node and chain figures (height, lag, status, latency, head, routable nodes, hedged reads, answer
+ * cache, coalesced reads, journal backlog) are read from `proxy.snapshot()` / the journal at scrape time; request, failover, ejection and
  * broadcast counters come from the proxy's events. Every label value is bounded: chain and node
  * names come from the config, methods go through `proxy.methodLabel` (client strings outside the
  * allowlist become "other"), outcomes, statuses and error codes are fixed sets.
@@ -264,6 +264,48 @@ export function createMetrics(proxy: Proxy): Metrics {
     },
   })
 
+  // Hedged reads: the routers count them; read at scrape time, so a reload that rebuilds a chain
+  // starts its counts over (Prometheus takes that as a counter reset).
+  for (const [name, help, count] of [
+    ['switchyard_hedged_reads_total', 'Hedged reads (routing.hedge): second attempts sent because the first node had not answered after its p95 (at least hedge.afterMs)', 'sent'],
+    ['switchyard_hedge_wins_total', 'Hedged reads whose hedge answered first (its answer returned, the first attempt cancelled)', 'won'],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['chain'] as const,
+      registers,
+      collect() {
+        this.reset()
+        for (const chain of scrapeSnapshot().chains) this.inc({ chain: chain.name }, chain.hedges[count])
+      },
+    })
+  }
+
+  // Answer cache and coalesced reads, from the snapshot too: a chain whose cache a reload drops
+  // (or whose runtime it rebuilds, for coalesced calls) starts its counts over.
+  type ChainFigures = ReturnType<Proxy['snapshot']>['chains'][number]
+  const chainFigures: ReadonlyArray<readonly [string, string, 'counter' | 'gauge', (chain: ChainFigures) => number]> = [
+    ['switchyard_cache_hits_total', 'Reads answered from the answer cache (no node asked)', 'counter', (chain) => chain.cache.hits],
+    ['switchyard_cache_misses_total', 'Cacheable reads not in the answer cache (asked of a node)', 'counter', (chain) => chain.cache.misses],
+    ['switchyard_cache_evictions_total', 'Answer cache entries dropped to stay within cache.maxBytes', 'counter', (chain) => chain.cache.evictions],
+    ['switchyard_cache_bytes', 'Size of the answer cache, bytes (JSON text of the answers plus their keys)', 'gauge', (chain) => chain.cache.bytes],
+    ['switchyard_cache_entries', 'Answers in the answer cache', 'gauge', (chain) => chain.cache.entries],
+    ['switchyard_coalesced_calls_total', 'Reads answered by an identical read already in flight (routing.coalesce), no node call of their own', 'counter', (chain) => chain.coalesced],
+  ]
+  for (const [name, help, type, figure] of chainFigures) {
+    const labelNames = ['chain'] as const
+    const collectInto = (metric: { reset(): void }, put: (chain: string, value: number) => void): void => {
+      metric.reset()
+      for (const chain of scrapeSnapshot().chains) put(chain.name, figure(chain))
+    }
+    if (type === 'counter') {
+      new Counter({ name, help, labelNames, registers, collect() { collectInto(this, (chain, value) => this.inc({ chain }, value)) } })
+    } else {
+      new Gauge({ name, help, labelNames, registers, collect() { collectInto(this, (chain, value) => this.set({ chain }, value)) } })
+    }
+  }
+
   // ---- counters and histograms fed by events ----
 
   const requestDuration = new Histogram({
@@ -406,11 +448,17 @@ export function createMetrics(proxy: Proxy): Metrics {
   isClient('')
   if (proxy.config.clients.length > 0) clientRefusals.inc({ client: UNAUTHENTICATED_CLIENT, reason: 'unauthorized' }, 0)
 
+  // Label children kept per label set: every call observes these two, and prom-client hashes a
+  // label object on each use. The sets are bounded (chains × allowlisted methods × outcomes, codes).
+  const durationOf = labelChildren((chain: string, method: string, outcome: string) => requestDuration.labels({ chain, method, outcome }))
+  const requestsOf = labelChildren((chain: string, outcome: string, code: string) => requests.labels({ chain, outcome, code }))
   const onRequest = (event: ProxyEventMap['request:complete'][0]): void => {
     if (!known.has(event.chain)) return
     const chain = event.chain
-    requestDuration.observe({ chain, method: proxy.methodLabel(chain, event.method), outcome: event.outcome }, event.durationMs / 1000)
-    requests.inc({ chain, outcome: event.outcome, code: event.outcome === 'proxy-error' && event.code !== undefined ? event.code : 'none' })
+    const method = proxy.methodLabel(chain, event.method)
+    const code = event.outcome === 'proxy-error' && event.code !== undefined ? event.code : 'none'
+    durationOf(chain, method, event.outcome).observe(event.durationMs / 1000)
+    requestsOf(chain, event.outcome, code).inc()
     if (event.client !== undefined && isClient(event.client)) clientRequests.inc({ client: event.client, chain, outcome: event.outcome })
     if (event.attempts > 1) failovers.inc({ chain }, event.attempts - 1)
   }
@@ -513,4 +561,15 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Pick<Metrics
     const body = await metrics.render()
     return reply.code(200).header('content-type', metrics.contentType).header('cache-control', 'no-store').send(body)
   })
+}
+
+/** `make` memoised on its three label values. */
+function labelChildren<Child>(make: (a: string, b: string, c: string) => Child): (a: string, b: string, c: string) => Child {
+  const children = new Map<string, Child>()
+  return (a, b, c) => {
+    const key = `${a}\u0000${b}\u0000${c}`
+    let child = children.get(key)
+    if (child === undefined) children.set(key, (child = make(a, b, c)))
+    return child
+  }
 }

@@ -12,7 +12,9 @@ import { ProxyEvents } from '../proxy-events.js'
 import type { NodeFailure } from '../upstream/node-failure.js'
 import type { CallOptions, CallOutcome, NodeTransport } from '../upstream/node-transport.js'
 import { ManualClock } from '../util/clock.js'
-import { type RouteResult, Router, selectCandidates } from './router.js'
+import { type HedgeTimer } from './hedge.js'
+import { type RouteOptions, type RouteResult, Router, selectCandidates } from './router.js'
+import { verifiedRead } from './verified-read.js'
 
 type Script = (call: RpcCall, options: CallOptions) => CallOutcome | Promise<CallOutcome>
 
@@ -40,7 +42,7 @@ const getLogs: RpcCall = { method: 'eth_getLogs', params: [{ fromBlock: '0x0', t
 const gasPrice: RpcCall = { method: 'eth_gasPrice', params: [] }
 const ethCall: RpcCall = { method: 'eth_call', params: [{ to: '0x0000000000000000000000000000000000000001', data: '0x' }, 'latest'] }
 
-function harness(heights: number[], routing: Record<string, number> = {}) {
+function harness(heights: number[], routing: Record<string, unknown> = {}, hedgeTimer?: HedgeTimer) {
   const ids = heights.map((_, index) => `n${index}`)
   const config = parseConfig({
     chains: {
@@ -57,13 +59,16 @@ function harness(heights: number[], routing: Record<string, number> = {}) {
   })
   const chain: ChainConfig = config.chains.eth!
   const transports = new Map(ids.map((id) => [id, new MemoryTransport(id, () => result())]))
-  const pool = new NodePool(chain, transports, new ProxyEvents(), new ManualClock())
+  const events = new ProxyEvents()
+  const pool = new NodePool(chain, transports, events, new ManualClock())
   pool.applyProbeRound(pool.nodes.map((node, index) => ({ node, observation: { kind: 'ok' as const, height: heights[index]!, syncing: false, latencyMs: 1 } })))
   // random 0 picks the first candidate in config order: each test decides who is asked first.
-  const router = new Router(pool, createEvmAdapter(chain), () => 0)
+  const adapter = createEvmAdapter(chain)
+  const router = new Router(pool, adapter, () => 0, hedgeTimer)
   return {
     pool,
     router,
+    readContext: { pool, router, adapter, events },
     node: (id: string): PoolNode => pool.get(id)!,
     transport: (id: string): MemoryTransport => transports.get(id)!,
     script: (id: string, script: Script) => {
@@ -338,5 +343,247 @@ describe('selectCandidates with verified heights', () => {
 
   test('without heightOf (pools that do not verify forks), reported heights decide as before', () => {
     expect(ids(selectCandidates([a, c, b], 12, 12, new Set()))).toEqual(['a', 'c'])
+  })
+})
+
+/** Notifies waiters on every change, so tests wait on a condition instead of sleeping. */
+class Observed {
+  readonly #waiters = new Set<() => void>()
+  protected changed(): void {
+    for (const waiter of this.#waiters) waiter()
+  }
+  async until(condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise<void>((resolve) => this.#waiters.add(resolve)).finally(() => this.#waiters.clear())
+  }
+}
+
+/** Hedge timers the test fires by hand: a hedge is due when the test says so, never by a clock. */
+class ManualHedgeTimer extends Observed {
+  readonly armed: Array<{ delayMs: number; cancelled: boolean; fire: () => void }> = []
+  readonly timer: HedgeTimer = (onDue, delayMs) => {
+    const entry = { delayMs, cancelled: false, fire: onDue }
+    this.armed.push(entry)
+    this.changed()
+    return () => {
+      entry.cancelled = true
+    }
+  }
+  async nth(index: number) {
+    await this.until(() => this.armed.length > index)
+    return this.armed[index]!
+  }
+}
+
+/** A node whose replies wait for the test; an aborted call returns failure 'aborted', as the HTTP transport's does. */
+class HeldNode extends Observed {
+  readonly calls: Array<{ release: (outcome: CallOutcome) => void; aborted: boolean }> = []
+  readonly script: Script = (_call, options) =>
+    new Promise<CallOutcome>((resolve) => {
+      const held = { release: resolve, aborted: false }
+      options.signal?.addEventListener('abort', () => {
+        held.aborted = true
+        resolve(failure({ kind: 'aborted', message: 'the call was aborted' }))
+        this.changed()
+      })
+      this.calls.push(held)
+      this.changed()
+    })
+  async asked(count = 1): Promise<void> {
+    await this.until(() => this.calls.length >= count)
+  }
+}
+
+function hedging(heights: number[], routing: Record<string, unknown> = {}, hedge: Record<string, unknown> = {}) {
+  const timer = new ManualHedgeTimer()
+  const h = harness(heights, { ...routing, hedge: { enabled: true, ...hedge } }, timer.timer)
+  const held = new Map(h.pool.nodes.map((node) => [node.config.id, new HeldNode()]))
+  const hold = (id: string): HeldNode => {
+    const node = held.get(id)!
+    h.script(id, node.script)
+    return node
+  }
+  /** A read whose first node (n0) holds, and its hedge to n1 (held too) sent: both calls wait for the test. */
+  const racing = async (options: RouteOptions = {}) => {
+    const [first, second] = [hold('n0'), hold('n1')]
+    const routed = h.router.route(gasPrice, options)
+    ;(await timer.nth(0)).fire()
+    await second.asked()
+    return { first: first.calls[0]!, second: second.calls[0]!, routed }
+  }
+  const health = () => h.pool.nodes.map(({ config, health, requests, failures, tracker }) => ({ id: config.id, status: health.status, requests, failures, errorRate: tracker.errorRate, latencyMs: tracker.latencyMs }))
+  return { ...h, timer, hold, racing, health }
+}
+
+const http502 = (id: string) => failure({ kind: 'http-status', httpStatus: 502, message: `node ${id} answered HTTP 502` })
+
+describe('hedged reads', () => {
+  test('the first node holds: after the hedge delay a second node is asked, its answer wins, the first call is aborted and not blamed', async () => {
+    const h = hedging([100, 100])
+    const slow = h.hold('n0')
+    h.script('n1', () => result('0x2'))
+    const before = h.health()
+    const routed = h.router.route(gasPrice)
+    const due = await h.timer.nth(0)
+    // The node's p95 (1 ms probes) is below hedge.afterMs: the floor decides.
+    expect(due.delayMs).toBe(50)
+    expect(h.transport('n1').calls).toHaveLength(0)
+    due.fire()
+    expect(await routed).toMatchObject({ ok: true, nodeId: 'n1', answer: { result: '0x2' }, attempts: 2 })
+    expect(slow.calls.map((call) => call.aborted)).toEqual([true])
+    // n0 unchanged: no failure, no request, no latency sample (neither its own nor the winner's).
+    expect(h.health()[0]).toEqual(before[0])
+    expect(h.node('n1').requests).toBe(1)
+    expect(h.pool.nodes.map((node) => node.inFlight)).toEqual([0, 0])
+    expect(h.router.hedgeStats).toEqual({ sent: 1, won: 1, inFlight: 0 })
+  })
+
+  test("the hedge waits for the node's observed p95 when it is above hedge.afterMs", async () => {
+    const h = hedging([100, 100])
+    for (let sample = 0; sample < 20; sample++) h.node('n0').tracker.observeLatency(180, sample)
+    h.hold('n0')
+    const routed = h.router.route(gasPrice)
+    const due = await h.timer.nth(0)
+    expect(due.delayMs).toBe(180)
+    due.fire()
+    expect(await routed).toMatchObject({ ok: true, nodeId: 'n1' })
+  })
+
+  test('the first node answers before the delay: the timer is cancelled and no hedge is sent', async () => {
+    const h = hedging([100, 100])
+    expect(await h.router.route(gasPrice)).toMatchObject({ ok: true, nodeId: 'n0', attempts: 1 })
+    expect(h.timer.armed.map((entry) => entry.cancelled)).toEqual([true])
+    expect(h.transport('n1').calls).toHaveLength(0)
+    expect(h.router.hedgeStats).toEqual({ sent: 0, won: 0, inFlight: 0 })
+  })
+
+  test('the first node still answers first after the hedge was sent: its answer wins, the hedge is aborted', async () => {
+    const h = hedging([100, 100])
+    const { first, second, routed } = await h.racing()
+    first.release(result('0xa'))
+    expect(await routed).toMatchObject({ ok: true, nodeId: 'n0', answer: { result: '0xa' }, attempts: 2 })
+    expect(second.aborted).toBe(true)
+    expect(h.node('n1').requests).toBe(0)
+    expect(h.router.hedgeStats).toEqual({ sent: 1, won: 0, inFlight: 0 })
+  })
+
+  test('hedging off (the default): the second node is never asked', async () => {
+    const timer = new ManualHedgeTimer()
+    const h = harness([100, 100], {}, timer.timer)
+    const slow = new HeldNode()
+    h.script('n0', slow.script)
+    const routed = h.router.route(gasPrice)
+    await slow.asked()
+    slow.calls[0]!.release(result('0xa'))
+    expect(await routed).toMatchObject({ ok: true, nodeId: 'n0', attempts: 1 })
+    expect(timer.armed).toHaveLength(0)
+    expect(h.transport('n1').calls).toHaveLength(0)
+    expect(h.router.hedgeStats).toEqual({ sent: 0, won: 0, inFlight: 0 })
+  })
+
+  test.each<{ name: string; call: RpcCall; options: { atHeadOnly?: boolean } }>([
+    { name: 'a broadcast routed at head (eth_sendRawTransaction)', call: { method: 'eth_sendRawTransaction', params: ['0x02f8'] }, options: { atHeadOnly: true } },
+    { name: 'eth_sendRawTransaction routed without atHeadOnly', call: { method: 'eth_sendRawTransaction', params: ['0x02f8'] }, options: {} },
+    { name: 'a read routed to at-head nodes only', call: gasPrice, options: { atHeadOnly: true } },
+  ])('never hedged: $name', async ({ call, options }) => {
+    const h = hedging([100, 100])
+    const slow = h.hold('n0')
+    const routed = h.router.route(call, options)
+    // A hedgeable call arms its timer before the node sees the call.
+    await slow.asked()
+    expect(h.timer.armed).toHaveLength(0)
+    slow.calls[0]!.release(result('0xa'))
+    expect(await routed).toMatchObject({ ok: true, nodeId: 'n0', attempts: 1 })
+    expect(h.transport('n1').calls).toHaveLength(0)
+  })
+
+  test('verified reads are not hedged: their routes already ask several nodes at once', async () => {
+    const h = hedging([100, 100, 100])
+    const slow = h.hold('n0')
+    const read = verifiedRead(h.readContext, gasPrice, 2, {})
+    await slow.asked()
+    expect(h.timer.armed).toHaveLength(0)
+    slow.calls[0]!.release(result('0x1'))
+    expect(await read).toMatchObject({ ok: true, attempts: 2 })
+    expect(h.transport('n2').calls).toHaveLength(0)
+    expect(h.router.hedgeStats.sent).toBe(0)
+  })
+
+  test('hedge.maxInFlight bounds the hedges in flight on the chain; a hedge returning frees its slot', async () => {
+    const h = hedging([100, 100, 100, 100], {}, { maxInFlight: 1 })
+    const slow = h.hold('n0')
+    const hedge = h.hold('n1')
+    const first = h.router.route(gasPrice)
+    const second = h.router.route(gasPrice)
+    const [firstDue, secondDue] = [await h.timer.nth(0), await h.timer.nth(1)]
+    firstDue.fire()
+    await hedge.asked()
+    expect(h.router.hedgeStats).toEqual({ sent: 1, won: 0, inFlight: 1 })
+    // The second call's hedge is due while the first call's is in flight: none is sent.
+    secondDue.fire()
+    hedge.calls[0]!.release(result('0xb'))
+    expect(await first).toMatchObject({ ok: true, nodeId: 'n1' })
+    expect(hedge.calls).toHaveLength(1)
+    expect(h.transport('n2').calls).toHaveLength(0)
+    expect(h.transport('n3').calls).toHaveLength(0)
+    await slow.asked(2)
+    slow.calls[1]!.release(result('0xa'))
+    expect(await second).toMatchObject({ ok: true, nodeId: 'n0', attempts: 1 })
+    expect(h.router.hedgeStats).toEqual({ sent: 1, won: 1, inFlight: 0 })
+    // The slot is free again: the next slow call is hedged.
+    const third = h.router.route(gasPrice)
+    ;(await h.timer.nth(2)).fire()
+    await hedge.asked(2)
+    hedge.calls[1]!.release(result('0xc'))
+    expect(await third).toMatchObject({ ok: true, nodeId: 'n1' })
+    expect(h.router.hedgeStats).toEqual({ sent: 2, won: 2, inFlight: 0 })
+  })
+
+  test('no timer when no other node could take the hedge', async () => {
+    const h = hedging([100, 100])
+    const slow = h.hold('n0')
+    const routed = h.router.route(gasPrice, { filter: (node) => node.config.id === 'n0' })
+    await slow.asked()
+    expect(h.timer.armed).toHaveLength(0)
+    slow.calls[0]!.release(result('0xa'))
+    expect(await routed).toMatchObject({ ok: true, nodeId: 'n0' })
+  })
+
+  test('the first attempt to return fails: the other goes on (no third node yet) and its answer is returned; the failure is blamed as always', async () => {
+    const h = hedging([100, 100, 100])
+    const { first, second, routed } = await h.racing()
+    first.release(http502('n0'))
+    // Every promise reaction runs before the next macrotask: the router has judged n0's outcome.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(h.failures().n0).toBe(1)
+    expect(h.transport('n2').calls).toHaveLength(0)
+    expect(second.aborted).toBe(false)
+    second.release(result('0xb'))
+    expect(await routed).toMatchObject({ ok: true, nodeId: 'n1', attempts: 2 })
+    expect(h.failures()).toEqual({ n0: 1, n1: 0, n2: 0 })
+    expect(h.router.hedgeStats).toEqual({ sent: 1, won: 1, inFlight: 0 })
+  })
+
+  test('both attempts fail: each is blamed and the call fails over as without hedging', async () => {
+    const h = hedging([100, 100], { maxAttempts: 3 })
+    const { first, second, routed } = await h.racing()
+    second.release(http502('n1'))
+    first.release(http502('n0'))
+    const error = errorOf(await routed)
+    expect(error.code).toBe('SY_ALL_NODES_FAILED')
+    expect(error.details.causes).toEqual(['n1: http-status', 'n0: http-status'])
+    expect(h.failures()).toEqual({ n0: 1, n1: 1 })
+    expect(first.aborted).toBe(false)
+    expect(h.router.hedgeStats).toEqual({ sent: 1, won: 0, inFlight: 0 })
+  })
+
+  test('the client going away cancels both attempts; nobody is blamed', async () => {
+    const h = hedging([100, 100])
+    const client = new AbortController()
+    const { first, second, routed } = await h.racing({ signal: client.signal })
+    client.abort()
+    expect(errorOf(await routed).code).toBe('SY_DEADLINE_EXCEEDED')
+    expect([first.aborted, second.aborted]).toEqual([true, true])
+    expect(h.failures()).toEqual({ n0: 0, n1: 0 })
+    expect(h.pool.nodes.map((node) => node.inFlight)).toEqual([0, 0])
   })
 })

@@ -6,6 +6,8 @@
  * routing.maxInFlightPerNode calls in flight is skipped, and when every candidate is at that bound
  * the call gets SY_OVERLOADED at once. Likewise a node over its provider quota (`nodes[].quota`,
  * `node-quota.ts`) is skipped, never blamed; all candidates over it → SY_NODE_QUOTA.
+ * With `routing.hedge.enabled` a slow read also goes to a second node (`hedge.ts`): its attempts
+ * then race (`AttemptRace`); with it off, attempts run one at a time as they always did.
  */
 import type { ChainAdapter } from '../chain-adapter.js'
 import { ProxyError } from '../errors/proxy-error.js'
@@ -15,6 +17,7 @@ import { isRoutable } from '../pool/node-health.js'
 import { type NodeFailure, shortNodeMessage } from '../upstream/node-failure.js'
 import type { CallOutcome } from '../upstream/node-transport.js'
 import { type AttemptDecision, type FailureSign, decideAttempt } from './attempt-decision.js'
+import { type HedgeStats, type HedgeTimer, hedgeDelayMs, hedgeVerdict, isHedgeable, realHedgeTimer } from './hedge.js'
 import { NodeQuota } from './node-quota.js'
 import { pickWeighted } from './scoring.js'
 
@@ -23,8 +26,9 @@ export interface RouteOptions {
   /** Only nodes at the pool head may serve (broadcast-grade freshness). */
   atHeadOnly?: boolean
   /**
-   * Nodes not to ask. The router adds every node it tries to this very set, so concurrent
-   * `route()` calls sharing one set never ask the same node.
+   * Nodes not to ask. The router adds every node it tries to this very set (hedges included), so
+   * concurrent `route()` calls sharing one set never ask the same node. Passed together with
+   * `unverifiedOk`, it marks one route of a verified read: never hedged (see `hedge.ts`).
    */
   exclude?: Set<PoolNode> | undefined
   /** Only nodes passing this are candidates (capability routing); none passing → no candidates. */
@@ -86,12 +90,20 @@ export class Router {
   readonly #adapter: ChainAdapter
   readonly #random: () => number
   readonly #quota: NodeQuota
+  readonly #hedgeTimer: HedgeTimer
+  readonly #hedges: HedgeStats = { sent: 0, won: 0, inFlight: 0 }
 
-  constructor(pool: NodePool, adapter: ChainAdapter, random: () => number = Math.random) {
+  constructor(pool: NodePool, adapter: ChainAdapter, random: () => number = Math.random, hedgeTimer: HedgeTimer = realHedgeTimer) {
     this.#pool = pool
     this.#adapter = adapter
     this.#random = random
+    this.#hedgeTimer = hedgeTimer
     this.#quota = new NodeQuota(pool.chain.nodes, () => pool.now())
+  }
+
+  /** Hedged reads of this chain since the router was built. */
+  get hedgeStats(): HedgeStats {
+    return { ...this.#hedges }
   }
 
   #routingHead(options: RouteOptions): number | undefined {
@@ -105,7 +117,27 @@ export class Router {
   /** Bound once: the hot path asks it for every candidate of every attempt. */
   readonly #servableHeight = (node: PoolNode): number => this.#pool.servableHeight(node)
 
-  async route(call: RpcCall, options: RouteOptions = {}): Promise<RouteResult> {
+  route(call: RpcCall, options: RouteOptions = {}): Promise<RouteResult> {
+    const hedge = this.#pool.chain.routing.hedge
+    // Hedging off (the default) costs this one check: no race, timer or controller per call.
+    if (!hedge.enabled) return this.#route(call, options, undefined)
+    const verifiedRead = options.unverifiedOk === true && options.exclude !== undefined
+    if (!isHedgeable(hedge, { methodClass: this.#adapter.classifyMethod(call.method), atHeadOnly: options.atHeadOnly === true, verifiedRead })) return this.#route(call, options, undefined)
+    return this.#routeHedged(call, options)
+  }
+
+  async #routeHedged(call: RpcCall, options: RouteOptions): Promise<RouteResult> {
+    const race = new AttemptRace(call, options.signal, this.#hedges, this.#hedgeTimer)
+    try {
+      return await this.#route(call, options, race)
+    } finally {
+      // The call is decided: the attempt still running lost (or no longer matters).
+      await race.cancel()
+    }
+  }
+
+  /** The attempts of one call; `race` when it may be hedged, else one attempt at a time. */
+  async #route(call: RpcCall, options: RouteOptions, race: AttemptRace | undefined): Promise<RouteResult> {
     const chain = this.#pool.chain
     const deadline = performance.now() + chain.routing.deadlineMs
     const minHeight = options.minHeight ?? this.#adapter.requiredHeight(call)
@@ -117,32 +149,55 @@ export class Router {
     const causes: string[] = []
     let fallback: { answer: RpcAnswer; nodeId: string } | undefined
     let attempts = 0
-    while (attempts < chain.routing.maxAttempts) {
-      const candidates = selectCandidates(this.#pool.nodes, this.#routingHead(options), minHeight, tried, options.atHeadOnly, options.filter, this.#heightOf(options))
-      if (candidates.length === 0) break
-      const free = candidates.filter((candidate) => candidate.inFlight < chain.routing.maxInFlightPerNode)
-      if (free.length === 0) return { ok: false, error: this.#inFlightError(candidates.length), attempts }
-      // A node over its provider quota is skipped, never blamed; all of them over it → SY_NODE_QUOTA.
-      const allowed = this.#quota.active ? free.filter((candidate) => this.#quota.allows(candidate.config.id)) : free
-      if (allowed.length === 0) {
-        if (attempts === 0) return { ok: false, error: this.#quota.exhausted(chain.name, free.map((candidate) => candidate.config.id)), attempts }
-        for (const skipped of free) causes.push(`${skipped.config.id}: over quota`)
-        break
-      }
-      const node = pickWeighted(allowed, (candidate) => this.#pool.score(candidate), this.#random)
-      if (node === undefined) break
-      const remainingMs = deadline - performance.now()
-      if (remainingMs <= 0) return { ok: false, error: this.#deadlineError(causes), attempts }
-      tried.add(node)
-      this.#quota.spend(node.config.id)
-      attempts += 1
-      const timeoutMs = Math.min(chain.requestTimeoutMs, remainingMs)
-      node.inFlight += 1
+    // A hedged pair's second attempt may still run when attempts are spent: its outcome counts.
+    while (attempts < chain.routing.maxAttempts || (race !== undefined && race.inFlight > 0)) {
+      let node: PoolNode | undefined
+      let timeoutMs: number
       let outcome: CallOutcome
-      try {
-        outcome = await node.transport.call(call, { timeoutMs, signal: options.signal })
-      } finally {
-        node.inFlight -= 1
+      /** The attempt judged below is a hedge. */
+      let hedged = false
+      if (race !== undefined && race.inFlight > 0) {
+        // One attempt of a hedged pair failed (try-next): the other one goes on before a third starts.
+        const settled = await race.next()
+        ;({ node, timeoutMs, hedge: hedged } = settled.flight)
+        outcome = settled.outcome
+      } else {
+        const candidates = selectCandidates(this.#pool.nodes, this.#routingHead(options), minHeight, tried, options.atHeadOnly, options.filter, this.#heightOf(options))
+        if (candidates.length === 0) break
+        const free = candidates.filter((candidate) => candidate.inFlight < chain.routing.maxInFlightPerNode)
+        if (free.length === 0) return { ok: false, error: this.#inFlightError(candidates.length), attempts }
+        // A node over its provider quota is skipped, never blamed; all of them over it → SY_NODE_QUOTA.
+        const allowed = this.#quota.active ? free.filter((candidate) => this.#quota.allows(candidate.config.id)) : free
+        if (allowed.length === 0) {
+          if (attempts === 0) return { ok: false, error: this.#quota.exhausted(chain.name, free.map((candidate) => candidate.config.id)), attempts }
+          for (const skipped of free) causes.push(`${skipped.config.id}: over quota`)
+          break
+        }
+        node = pickWeighted(allowed, (candidate) => this.#pool.score(candidate), this.#random)
+        if (node === undefined) break
+        const remainingMs = deadline - performance.now()
+        if (remainingMs <= 0) return { ok: false, error: this.#deadlineError(causes), attempts }
+        tried.add(node)
+        this.#quota.spend(node.config.id)
+        attempts += 1
+        timeoutMs = Math.min(chain.requestTimeoutMs, remainingMs)
+        if (race === undefined) {
+          node.inFlight += 1
+          try {
+            outcome = await node.transport.call(call, { timeoutMs, signal: options.signal })
+          } finally {
+            node.inFlight -= 1
+          }
+        } else {
+          race.start(node, timeoutMs, false)
+          let first = await race.nextOrDue(this.#hedgeWaitMs(node, allowed.length - 1, attempts, remainingMs))
+          if (first === HEDGE_DUE) {
+            if (this.#startHedge(race, options, minHeight, tried, attempts, deadline)) attempts += 1
+            first = await race.next()
+          }
+          ;({ node, timeoutMs, hedge: hedged } = first.flight)
+          outcome = first.outcome
+        }
       }
       const nodeError = outcome.ok ? outcome.answer.error : undefined
       const errorClass = nodeError === undefined ? undefined : this.#adapter.classifyError(call, nodeError)
@@ -157,7 +212,9 @@ export class Router {
           // The call worked here, so the suspects' failures were theirs; unless this answer is the
           // same verdict on the request (errorClass request-invalid): then nobody failed.
           if (errorClass !== 'request-invalid') for (const suspect of suspects) this.#pool.recordFailure(suspect.node, suspect.failure)
-          if (outcome.ok) return { ok: true, answer: outcome.answer, nodeId: node.config.id, attempts }
+          if (!outcome.ok) break
+          if (hedged) this.#hedges.won += 1
+          return { ok: true, answer: outcome.answer, nodeId: node.config.id, attempts }
           break
         case 'stop':
           return { ok: false, error: new ProxyError('SY_DEADLINE_EXCEEDED', `call to ${chain.name} was cancelled`, { chain: chain.name }), attempts }
@@ -197,6 +254,34 @@ export class Router {
       }),
       attempts,
     }
+  }
+
+  /** How long `node`'s fresh attempt may run before a hedge is due; undefined when none may follow. */
+  #hedgeWaitMs(node: PoolNode, others: number, attempts: number, remainingMs: number): number | undefined {
+    const routing = this.#pool.chain.routing
+    const waitMs = hedgeDelayMs(routing.hedge.afterMs, node.tracker.percentile(0.95))
+    const verdict = hedgeVerdict({ hedgesInFlight: this.#hedges.inFlight, maxInFlight: routing.hedge.maxInFlight, attempts, maxAttempts: routing.maxAttempts, others, remainingMs, waitMs })
+    return verdict === 'hedge' ? waitMs : undefined
+  }
+
+  /**
+   * The hedge is due: sends it if the verdict, on the figures of now, still says so. A hedge is an
+   * attempt like any (tried, quota, in flight); true when sent.
+   */
+  #startHedge(race: AttemptRace, options: RouteOptions, minHeight: number | undefined, tried: Set<PoolNode>, attempts: number, deadline: number): boolean {
+    const routing = this.#pool.chain.routing
+    const quota = this.#quota
+    const others = selectCandidates(this.#pool.nodes, this.#routingHead(options), minHeight, tried, options.atHeadOnly, options.filter, this.#heightOf(options)).filter(
+      (candidate) => candidate.inFlight < routing.maxInFlightPerNode && (!quota.active || quota.allows(candidate.config.id)),
+    )
+    const remainingMs = deadline - performance.now()
+    const verdict = hedgeVerdict({ hedgesInFlight: this.#hedges.inFlight, maxInFlight: routing.hedge.maxInFlight, attempts, maxAttempts: routing.maxAttempts, others: others.length, remainingMs, waitMs: 0 })
+    const node = verdict === 'hedge' ? pickWeighted(others, (candidate) => this.#pool.score(candidate), this.#random) : undefined
+    if (node === undefined) return false
+    tried.add(node)
+    quota.spend(node.config.id)
+    race.start(node, Math.min(this.#pool.chain.requestTimeoutMs, remainingMs), true)
+    return true
   }
 
   #applyBlame(node: PoolNode, outcome: CallOutcome, decision: AttemptDecision, failure: NodeFailure, suspects: Array<{ node: PoolNode; failure: NodeFailure }>): void {
@@ -254,6 +339,102 @@ export class Router {
       `two ${chain.name} nodes rejected this ${call.method} call the same way: the request itself is at fault (too large or malformed for them); no node's health changed`,
       { chain: chain.name, method: call.method, causes },
     )
+  }
+}
+
+const HEDGE_DUE = 'hedge-due'
+
+/** One attempt of a hedged call: cancelled alone, through its own controller, when it loses. */
+interface Flight {
+  readonly node: PoolNode
+  readonly timeoutMs: number
+  /** Started as the hedge of a slow first attempt. */
+  readonly hedge: boolean
+  readonly controller: AbortController
+  readonly settled: Promise<Settled>
+}
+
+interface Settled {
+  readonly flight: Flight
+  readonly outcome: CallOutcome
+}
+
+/**
+ * The attempts of one hedged call in flight, at most two. Each counts in its node's `inFlight` (a
+ * hedge also in the chain's hedges in flight) until its transport call returns, cancelled or not.
+ */
+class AttemptRace {
+  readonly #flights: Flight[] = []
+  readonly #call: RpcCall
+  readonly #signal: AbortSignal | undefined
+  readonly #hedges: HedgeStats
+  readonly #timer: HedgeTimer
+
+  constructor(call: RpcCall, signal: AbortSignal | undefined, hedges: HedgeStats, timer: HedgeTimer) {
+    this.#call = call
+    this.#signal = signal
+    this.#hedges = hedges
+    this.#timer = timer
+  }
+
+  get inFlight(): number {
+    return this.#flights.length
+  }
+
+  start(node: PoolNode, timeoutMs: number, hedge: boolean): void {
+    const controller = new AbortController()
+    // The client going away still cancels every attempt, as without hedging.
+    const signal = this.#signal === undefined ? controller.signal : AbortSignal.any([this.#signal, controller.signal])
+    node.inFlight += 1
+    if (hedge) {
+      this.#hedges.sent += 1
+      this.#hedges.inFlight += 1
+    }
+    const flight: Flight = {
+      node,
+      timeoutMs,
+      hedge,
+      controller,
+      settled: node.transport
+        .call(this.#call, { timeoutMs, signal })
+        .then((outcome) => ({ flight, outcome }))
+        .finally(() => {
+          node.inFlight -= 1
+          if (hedge) this.#hedges.inFlight -= 1
+        }),
+    }
+    this.#flights.push(flight)
+  }
+
+  /** The first attempt to return; it leaves the race. */
+  async next(): Promise<Settled> {
+    return this.#leave(await Promise.race(this.#flights.map((flight) => flight.settled)))
+  }
+
+  /** As `next()`, or HEDGE_DUE once `waitMs` passed first (undefined: no hedge will follow). */
+  async nextOrDue(waitMs: number | undefined): Promise<Settled | typeof HEDGE_DUE> {
+    if (waitMs === undefined) return this.next()
+    let cancelTimer: (() => void) | undefined
+    const due = new Promise<typeof HEDGE_DUE>((resolve) => (cancelTimer = this.#timer(() => resolve(HEDGE_DUE), waitMs)))
+    try {
+      const first = await Promise.race([...this.#flights.map((flight) => flight.settled), due])
+      return first === HEDGE_DUE ? first : this.#leave(first)
+    } finally {
+      cancelTimer?.()
+    }
+  }
+
+  /** Cancels the attempts still running (the call is decided) and waits until they return; their outcomes are dropped. */
+  async cancel(): Promise<void> {
+    if (this.#flights.length === 0) return
+    for (const flight of this.#flights) flight.controller.abort()
+    await Promise.allSettled(this.#flights.map((flight) => flight.settled))
+    this.#flights.length = 0
+  }
+
+  #leave(settled: Settled): Settled {
+    this.#flights.splice(this.#flights.indexOf(settled.flight), 1)
+    return settled
   }
 }
 

@@ -1,9 +1,9 @@
 /**
  * Everything that serves one chain (adapter, pool, prober, router, broadcaster, rebroadcaster,
- * the nodes' HTTP clients), built by `createChainRuntime` from that chain's config. The proxy
- * holds one per chain and replaces it whole on a config reload: the old one stops its background
- * work at once, finishes the calls and broadcasts already inside it, then closes the
- * connections the new one did not take over.
+ * answer cache, read coalescer, the nodes' HTTP clients), built by `createChainRuntime` from that
+ * chain's config. The proxy holds one per chain and replaces it whole on a config reload: the old
+ * one stops its background work at once, finishes the calls and broadcasts already inside it, then
+ * closes the connections the new one did not take over (a same-chain successor may keep its cache).
  */
 import type { Broadcaster } from '../broadcast/broadcaster.js'
 import type { Rebroadcaster } from '../broadcast/rebroadcaster.js'
@@ -11,8 +11,10 @@ import type { ChainAdapter } from '../chain-adapter.js'
 import type { ChainConfig } from '../config/schema.js'
 import type { Prober } from '../health/prober.js'
 import type { NodePool } from '../pool/node-pool.js'
+import type { AnswerCache } from '../routing/answer-cache.js'
+import type { ReadCoalescer } from '../routing/read-coalescer.js'
 import type { ReadContext } from '../routing/read-path.js'
-import type { Router } from '../routing/router.js'
+import type { RouteResult, Router } from '../routing/router.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 
 export interface ChainRuntimeParts {
@@ -23,6 +25,10 @@ export interface ChainRuntimeParts {
   router: Router
   broadcaster: Broadcaster | undefined
   rebroadcaster: Rebroadcaster | undefined
+  /** The chain's immutable answers (`cache.enabled`); a reload may hand it to the next runtime. */
+  cache: AnswerCache | undefined
+  /** Identical reads in flight share one routed call (`routing.coalesce`). */
+  coalescer: ReadCoalescer<RouteResult> | undefined
   /** Each node's read client (the pool's) and broadcast-lane client, by node id. */
   readTransports: ReadonlyMap<string, NodeTransport>
   broadcastTransports: ReadonlyMap<string, NodeTransport>
@@ -36,6 +42,8 @@ export class ChainRuntime {
   readonly router: Router
   readonly broadcaster: Broadcaster | undefined
   readonly rebroadcaster: Rebroadcaster | undefined
+  readonly cache: AnswerCache | undefined
+  readonly coalescer: ReadCoalescer<RouteResult> | undefined
   readonly readTransports: ReadonlyMap<string, NodeTransport>
   readonly broadcastTransports: ReadonlyMap<string, NodeTransport>
   /** What the read path needs, built once. */
@@ -52,6 +60,8 @@ export class ChainRuntime {
     this.router = parts.router
     this.broadcaster = parts.broadcaster
     this.rebroadcaster = parts.rebroadcaster
+    this.cache = parts.cache
+    this.coalescer = parts.coalescer
     this.readTransports = parts.readTransports
     this.broadcastTransports = parts.broadcastTransports
     this.readContext = { pool: parts.pool, router: parts.router, adapter: parts.adapter, events }

@@ -3,7 +3,8 @@
  * and a broadcast lane per node), pool, prober, router, broadcaster and rebroadcaster, from the
  * chain's config plus the services every chain shares. On a reload, `carried` hands over the
  * runtime being replaced: nodes it names keep their health history, and their clients when the
- * plan says the connection options did not change.
+ * plan says the connection options did not change; its answer cache goes on when the plan says it
+ * is the same chain (see `carriedCache`).
  */
 import { Broadcaster } from '../broadcast/broadcaster.js'
 import type { BroadcastJournal } from '../broadcast/broadcast-journal.js'
@@ -13,11 +14,14 @@ import type { ChainConfig, NodeConfig } from '../config/schema.js'
 import { Prober } from '../health/prober.js'
 import { NodePool } from '../pool/node-pool.js'
 import type { ProxyEvents } from '../proxy-events.js'
-import { Router } from '../routing/router.js'
+import { AnswerCache } from '../routing/answer-cache.js'
+import { ReadCoalescer } from '../routing/read-coalescer.js'
+import { type RouteResult, Router } from '../routing/router.js'
 import { NodeClient } from '../upstream/node-client.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 import type { ReplyBudget } from '../upstream/reply-budget.js'
 import type { Clock } from '../util/clock.js'
+import { deepFreeze } from '../util/deep-freeze.js'
 import { ChainRuntime } from './chain-runtime.js'
 
 /** Connections of a node's broadcast lane: few sends at a time, never queued behind reads. */
@@ -87,8 +91,20 @@ export function createChainRuntime(chain: ChainConfig, shared: SharedServices, c
     broadcaster = new Broadcaster(parts)
     rebroadcaster = new Rebroadcaster({ ...parts, broadcaster })
   }
-  const runtime = new ChainRuntime({ chain, adapter, pool, prober: new Prober(pool, adapter), router, broadcaster, rebroadcaster, readTransports, broadcastTransports }, events)
-  return runtime
+  const cache = chain.cache.enabled ? (carriedCache(chain, carried) ?? new AnswerCache(chain.cache)) : undefined
+  // Callers of one coalesced read get one answer object: frozen, so none can change another's.
+  const coalescer = chain.routing.coalesce ? new ReadCoalescer<RouteResult>((routed) => (routed.ok ? void deepFreeze(routed.answer) : undefined)) : undefined
+  return new ChainRuntime({ chain, adapter, pool, prober: new Prober(pool, adapter), router, broadcaster, rebroadcaster, cache, coalescer, readTransports, broadcastTransports }, events)
+}
+
+/**
+ * The replaced runtime's cache, when the reload plan carries any node's health over (it does only
+ * while the chain's identity, family, chain id, network, genesis, and its cache options stay the
+ * same) and the cache options match: cached answers are facts of the chain, not of its nodes.
+ */
+function carriedCache(chain: ChainConfig, carried: CarriedRuntime | undefined): AnswerCache | undefined {
+  const cache = carried?.runtime.cache
+  return cache !== undefined && carried !== undefined && carried.carry.size > 0 && cache.fits(chain.cache) ? cache : undefined
 }
 
 function createAdapter(chain: ChainConfig, families: Readonly<Record<string, ChainFamily>>): ChainAdapter {

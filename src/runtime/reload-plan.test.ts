@@ -83,6 +83,13 @@ describe('planReload', () => {
       reuse: [],
     },
     {
+      name: 'cache options are tuning: health and connections carry over',
+      edit: (config: any) => (config.chains.eth.cache = { maxBytes: 1024 }),
+      changes: [{ kind: 'chain-changed', chain: 'eth', fields: ['cache.maxBytes'] }],
+      carry: ['a', 'b'],
+      reuse: ['a', 'b'],
+    },
+    {
       name: 'another chain id is another chain: nothing carries over',
       edit: (config: any) => (config.chains.eth.chainId = 5),
       changes: [{ kind: 'chain-changed', chain: 'eth', fields: ['chainId'] }],

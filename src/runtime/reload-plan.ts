@@ -85,7 +85,7 @@ const CONNECTION_OPTIONS: readonly string[] = ['routing.maxInFlightPerNode', 'ro
  * chain id, network, genesis hash) says which chain it is: when that changes, no node's health
  * carries over.
  */
-const CHAIN_TUNING = new Set(['name', 'nodes', 'health', 'routing', 'broadcast', 'verify', 'requestTimeoutMs', 'confirmations', 'maxLogsRange'])
+const CHAIN_TUNING = new Set(['name', 'nodes', 'health', 'routing', 'broadcast', 'verify', 'cache', 'requestTimeoutMs', 'confirmations', 'maxLogsRange'])
 
 export function planReload(current: ProxyConfig, next: ProxyConfig): ReloadPlan {
   const changes: ConfigChange[] = []

@@ -204,7 +204,8 @@ describe('bounds on what switchyard holds', () => {
     const batches = Array.from({ length: 40 }, (_, batch) =>
       proxy.rpc(
         'eth',
-        Array.from({ length: 100 }, (_, index) => call('eth_getBalance', [ADDRESS, 'latest'], batch * 100 + index)),
+        // 4,000 different calls: identical ones in flight would share node calls (routing.coalesce).
+        Array.from({ length: 100 }, (_, index) => call('eth_getBalance', [`0x${(batch * 100 + index + 1).toString(16).padStart(40, '0')}`, 'latest'], batch * 100 + index)),
       ),
     )
     // A probe round while every node is at its bound: probes still answer, nothing is marked down.
@@ -249,7 +250,8 @@ describe('bounds on what switchyard holds', () => {
       const response = await request(`${proxy.baseUrl}/rpc/eth`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(call('eth_getLogs', [{ fromBlock: '0x0', toBlock: '0x64' }], id)),
+        // A different range per client: identical calls in flight would share one node call (routing.coalesce).
+        body: JSON.stringify(call('eth_getLogs', [{ fromBlock: '0x0', toBlock: `0x${(100 + id).toString(16)}` }], id)),
       })
       let bytes = 0
       let head = ''

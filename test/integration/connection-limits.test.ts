@@ -291,10 +291,11 @@ describe('server.maxConnections', () => {
     return hanging
   }
 
-  async function freshClientCall(baseUrl: string): Promise<{ status: number; body: any }> {
+  async function freshClientCall(baseUrl: string, block?: number): Promise<{ status: number; body: any }> {
     const client = new Client(baseUrl)
     clients.push(client)
-    const response = await client.request({ path: '/rpc/eth', method: 'POST', headers: { 'content-type': 'application/json' }, body: BALANCE })
+    const body = block === undefined ? BALANCE : JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getBalance', params: ['0x0000000000000000000000000000000000000001', `0x${block.toString(16)}`] })
+    const response = await client.request({ path: '/rpc/eth', method: 'POST', headers: { 'content-type': 'application/json' }, body })
     return { status: response.statusCode, body: await response.body.json() }
   }
 
@@ -350,7 +351,8 @@ describe('server.maxConnections', () => {
   test('with a request in progress on every socket, a new connection is closed at once and the others finish', async () => {
     const proxy = await start({ maxConnections: 3 }, { deadlineMs: 3_000 })
     node!.on('eth_getBalance', { hang: true })
-    const busy = [0, 1, 2].map(() => freshClientCall(proxy.baseUrl))
+    // Three different calls: identical ones in flight would share one node call (routing.coalesce).
+    const busy = [1, 2, 3].map((block) => freshClientCall(proxy.baseUrl, block))
     await waitFor(() => node!.calls.filter((method) => method === 'eth_getBalance').length === 3, { timeoutMs: 10_000, what: 'three calls at the node' })
     const refused = await connect(proxy.baseUrl)
     const { error } = await refused.closed

@@ -281,6 +281,9 @@ describe('admin and readiness', () => {
           routable: 2,
           fork: null,
           nodes: [expect.objectContaining({ id: 'n0', status: 'healthy', height: 100, lag: 0, reason: 'in sync since height 100' }), expect.objectContaining({ id: 'n1' })],
+          hedges: { sent: 0, won: 0, inFlight: 0 },
+          cache: { hits: 0, misses: 0, stores: 0, evictions: 0, bytes: 0, entries: 0 },
+          coalesced: 0,
         },
       ],
     })
