@@ -2,213 +2,92 @@
  * `npm run bench`: the same load against a node directly, through a plain nginx reverse proxy
  * (when Debian's nginx is installed: `apt-get install nginx-light`; the column is left out
  * otherwise) and through switchyard, in one run, reported as ratios (throughput, added latency at
- * p50/p99) plus the proxy's memory. Upstreams: anvil, and a minimal in-memory JSON-RPC node
+ * p50/p99) plus the proxy's memory. Upstreams: anvil, bcoin, and a minimal in-memory JSON-RPC node
  * (`fast-node.ts`) that isolates the proxy's own cost. The proxy runs as its own process (the
  * CLI), as in production; the load generator (autocannon) runs here. Everything listens on
- * 127.0.0.1. Results: stdout and test-output/bench.json.
+ * 127.0.0.1. Results: stdout and test-output/bench.json. `--scale` runs `scale-bench.ts` instead.
+ *
+ * Flags: `--quick` (one 1 s round a path, 3 s of RSS load), `--only <case,…>` (see CASES),
+ * `--scale`. Env: BENCH_ROUNDS (default 3), BENCH_ROUND_SECONDS (default 1).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import autocannon from 'autocannon'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { Wallet } from 'ethers'
 import { startAnvil } from '../../src/devnet/anvil.js'
 import { startBcoin } from '../../src/devnet/bcoin.js'
-import { freePort } from '../../src/devnet/free-port.js'
-import { waitFor } from '../../src/devnet/wait-for.js'
+import { BenchProcesses, peakRssMb, rssMb, startFastNodes, startNginx, startSwitchyard } from './bench-processes.js'
+import { type Alternated, type Measured, type RoundPlan, type Target, alternate, load, ratio } from './measure.js'
+import { runScaleBench } from './scale-bench.js'
 
-const durationSec = Number(process.env.BENCH_SECONDS ?? 5)
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 16)
+const CASES = ['blocknumber', 'balance', 'chainid', 'deep-block', 'batch', 'cache', 'bcoin-getblock', 'verified', 'getblockhash', 'broadcast', 'rss'] as const
+type CaseKey = (typeof CASES)[number]
 
-interface Measured {
-  rps: number
-  p50Ms: number
-  p99Ms: number
-  errors: number
-  non2xx: number
+interface Options {
+  scale: boolean
+  quick: boolean
+  plan: RoundPlan
+  /** Seconds of load for the 3 chains × 5 nodes RSS case. */
+  rssLoadSeconds: number
+  runs(key: CaseKey): boolean
 }
 
-async function load(url: string, body: string, headers: Record<string, string> = {}, at = connections, seconds = durationSec): Promise<Measured> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-    connections: at,
-    duration: seconds,
-  })
-  return { rps: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx }
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return Math.round(kb / 102.4) / 10
-}
-
-async function startSwitchyard(config: object): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort()
-  const file = join(tmpdir(), `switchyard-bench-${process.pid}.json`)
-  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, shutdown: { graceMs: 0 }, log: { level: 'warn' }, journal: { path: join(tmpdir(), `switchyard-bench-${process.pid}.sqlite`) }, ...config }))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] })
-  const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'switchyard ready' })
+function parseOptions(argv: readonly string[]): Options {
+  const quick = argv.includes('--quick')
+  const onlyAt = argv.indexOf('--only')
+  const only = onlyAt === -1 ? undefined : new Set((argv[onlyAt + 1] ?? '').split(','))
+  for (const key of only ?? []) if (!(CASES as readonly string[]).includes(key)) throw new Error(`--only: unknown case "${key}" (cases: ${CASES.join(', ')})`)
   return {
-    url,
-    process: child,
-    stop: async () => {
-      if (child.exitCode !== null) return
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await exited
-    },
+    scale: argv.includes('--scale'),
+    quick,
+    plan: quick ? { rounds: 1, roundSeconds: 1 } : { rounds: Number(process.env.BENCH_ROUNDS ?? 3), roundSeconds: Number(process.env.BENCH_ROUND_SECONDS ?? 1) },
+    rssLoadSeconds: quick ? 3 : 10,
+    runs: (key) => only === undefined || only.has(key),
   }
 }
 
-/** The minimal JSON-RPC node (`fast-node.ts`) as its own process. */
-async function startFastNode(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/fast-node.ts', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve()
-    })
-    child.once('exit', (code) => reject(new Error(`fast node exited with ${code}`)))
-  })
-  return { url: `http://127.0.0.1:${port}/`, stop: () => stopChild(child) }
+const rpc = (method: string, params: unknown[] = [], id = 1) => ({ jsonrpc: '2.0', id, method, params })
+const ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'
+const CALLS = {
+  blockNumber: JSON.stringify(rpc('eth_blockNumber')),
+  balance: JSON.stringify(rpc('eth_getBalance', [ADDRESS, 'latest'])),
+  chainId: JSON.stringify(rpc('eth_chainId')),
+  // Block 1 of ≥ 100: deeper than the default finalityDepth (64), so cacheable once the cache is there.
+  deepBlock: JSON.stringify(rpc('eth_getBlockByNumber', ['0x1', false])),
+  batch: JSON.stringify(
+    [
+      ['eth_blockNumber', []],
+      ['eth_chainId', []],
+      ['eth_getBalance', [ADDRESS, 'latest']],
+      ['eth_blockNumber', []],
+      ['eth_getBlockByNumber', ['0x1', false]],
+      ['eth_blockNumber', []],
+      ['eth_getBalance', ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8', 'latest']],
+      ['eth_getBlockByNumber', ['0x2', false]],
+      ['eth_chainId', []],
+      ['eth_blockNumber', []],
+    ].map(([method, params], index) => rpc(method as string, params as unknown[], index + 1)),
+  ),
+}
+const CONNECTIONS = [1, 32]
+
+/** A measured case with its ratios (path a / path b throughput) and, where there is a direct path, switchyard's added p50. */
+interface Row extends Alternated {
+  ratios: Record<string, number | undefined>
+  addedP50Ms?: number
 }
 
-/** A plain nginx reverse proxy (keep-alive upstream, one worker per core) in front of `upstream`; undefined without nginx. */
-async function startNginx(upstream: string): Promise<{ url: string; stop(): Promise<void> } | undefined> {
-  const find = () => ['/usr/sbin/nginx', '/usr/bin/nginx'].find((candidate) => existsSync(candidate))
-  if (find() === undefined && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    // The issue's bench compares with nginx: install Debian's light build when we can, else skip the column.
-    try {
-      execFileSync('apt-get', ['install', '-y', '-qq', 'nginx-light'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-    } catch {
-      // No package index or no network: the nginx column is left out.
-    }
-  }
-  const binary = find()
-  if (binary === undefined) return undefined
-  const port = await freePort()
-  const prefix = mkdtempSync(join(tmpdir(), 'switchyard-bench-nginx-'))
-  const target = new URL(upstream)
-  const conf = `worker_processes auto;
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream node { server ${target.host}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://node${target.pathname};
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-`
-  writeFileSync(join(prefix, 'nginx.conf'), conf)
-  execFileSync(binary, ['-t', '-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' })
-  const child = spawn(binary, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' })
-  const url = `http://127.0.0.1:${port}/`
-  await waitFor(async () => (await fetch(url, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}', headers: { 'content-type': 'application/json' } })).ok, { timeoutMs: 10_000, what: 'nginx' })
+function withRatios(measured: Alternated, ratios: Record<string, [string, string]>): Row {
+  const rps = (path: string) => measured.paths[path]?.rps
+  const { direct, switchyard } = measured.paths
   return {
-    url,
-    stop: async () => {
-      await stopChild(child)
-      rmSync(prefix, { recursive: true, force: true })
-    },
+    ...measured,
+    ratios: Object.fromEntries(Object.entries(ratios).map(([label, [a, b]]) => [label, ratio(rps(a), rps(b))])),
+    ...(direct !== undefined && switchyard !== undefined ? { addedP50Ms: Math.round((switchyard.p50Ms - direct.p50Ms) * 100) / 100 } : {}),
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  await exited
-}
-
-interface ThreeWay {
-  case: string
-  connections: number
-  direct: Measured
-  nginx: Measured | undefined
-  switchyard: Measured
-  /** switchyard rps / direct rps. */
-  vsDirect: number
-  /** switchyard rps / nginx rps. */
-  vsNginx: number | undefined
-  /** switchyard p50 − direct p50, ms. */
-  addedP50Ms: number
-}
-
-/**
- * Direct, nginx and switchyard on the same upstream and call, in alternating rounds (each path
- * measured `rounds` times for durationSec / rounds), so drift on a shared machine hits all three
- * alike; figures are the round averages.
- */
-async function threeWay(name: string, urls: { direct: string; nginx: string | undefined; switchyard: string }, body: string, at: number, rounds = 3): Promise<ThreeWay> {
-  const paths = (['direct', 'nginx', 'switchyard'] as const).filter((path) => urls[path] !== undefined)
-  const seconds = Math.max(1, Math.round(durationSec / rounds))
-  for (const path of paths) await load(urls[path]!, body, {}, at, 1) // warm: keep-alive pools, JIT
-  const samples = new Map<string, Measured[]>(paths.map((path) => [path, []]))
-  for (let round = 0; round < rounds; round++) for (const path of paths) samples.get(path)!.push(await load(urls[path]!, body, {}, at, seconds))
-  const mean = (path: string): Measured | undefined => {
-    const list = samples.get(path)
-    if (list === undefined) return undefined
-    const avg = (pick: (m: Measured) => number) => Math.round((list.reduce((sum, m) => sum + pick(m), 0) / list.length) * 100) / 100
-    return { rps: avg((m) => m.rps), p50Ms: avg((m) => m.p50Ms), p99Ms: avg((m) => m.p99Ms), errors: avg((m) => m.errors), non2xx: avg((m) => m.non2xx) }
-  }
-  const direct = mean('direct')!
-  const nginx = mean('nginx')
-  const switchyard = mean('switchyard')!
-  return {
-    case: name,
-    connections: at,
-    direct,
-    nginx,
-    switchyard,
-    vsDirect: Math.round((switchyard.rps / direct.rps) * 1000) / 1000,
-    vsNginx: nginx === undefined ? undefined : Math.round((switchyard.rps / nginx.rps) * 1000) / 1000,
-    addedP50Ms: Math.round((switchyard.p50Ms - direct.p50Ms) * 100) / 100,
-  }
-}
-
-interface Row {
-  case: string
-  direct: Measured
-  proxied: Measured
-  rpsRatio: number
-  addedP50Ms: number
-  addedP99Ms: number
-}
-
-async function compare(name: string, directUrl: string, proxiedUrl: string, body: string, headers: Record<string, string>): Promise<Row> {
-  // Warm both paths (keep-alive pools, JIT) before measuring; then measure back to back.
-  await autocannon({ url: directUrl, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration: 1 })
-  await autocannon({ url: proxiedUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: 1 })
-  const direct = await load(directUrl, body, headers)
-  const proxied = await load(proxiedUrl, body)
-  return {
-    case: name,
-    direct,
-    proxied,
-    rpsRatio: Math.round((proxied.rps / direct.rps) * 1000) / 1000,
-    addedP50Ms: Math.round((proxied.p50Ms - direct.p50Ms) * 100) / 100,
-    addedP99Ms: Math.round((proxied.p99Ms - direct.p99Ms) * 100) / 100,
-  }
-}
+const THREE_WAY_RATIOS: Record<string, [string, string]> = { 'sy/direct': ['switchyard', 'direct'], 'sy/nginx': ['switchyard', 'nginx'] }
+const CACHE_RATIOS: Record<string, [string, string]> = { 'sy/direct': ['switchyard', 'direct'], 'cache on/off': ['switchyard', 'sy cache off'] }
 
 /** Mean latency of signed transfers sent one at a time straight to anvil and through switchyard. */
 async function compareBroadcasts(directUrl: string, proxiedUrl: string): Promise<{ count: number; directMeanMs: number; proxiedMeanMs: number; ratio: number }> {
@@ -220,7 +99,7 @@ async function compareBroadcasts(directUrl: string, proxiedUrl: string): Promise
   }
   const send = async (url: string, raw: string): Promise<number> => {
     const started = performance.now()
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [raw] }) })
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rpc('eth_sendRawTransaction', [raw])) })
     const body = (await response.json()) as { result?: string; error?: { message: string } }
     if (body.result === undefined) throw new Error(`send failed: ${body.error?.message}`)
     return performance.now() - started
@@ -238,111 +117,180 @@ async function compareBroadcasts(directUrl: string, proxiedUrl: string): Promise
 }
 
 /**
- * The cost of verified reads: the same read through a plain chain and through a chain whose
- * `verify.methods` lists it (agree 2), both over the same two nodes, measured back to back.
+ * Peak memory of a switchyard with 3 chains × 5 fast nodes under 32 connections of mixed load
+ * (routed reads on one chain, cacheable deep blocks on another, batches of 10 on the third), from
+ * the kernel's high-water mark: nothing can be missed between samples.
  */
-async function compareVerified(plainUrl: string, verifiedUrl: string, body: string): Promise<Row> {
-  await autocannon({ url: plainUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: 1 })
-  await autocannon({ url: verifiedUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: 1 })
-  const plain = await load(plainUrl, body)
-  const verified = await load(verifiedUrl, body)
-  return {
-    case: 'verified eth_getBlockByNumber (agree 2) vs plain',
-    direct: plain,
-    proxied: verified,
-    rpsRatio: Math.round((verified.rps / plain.rps) * 1000) / 1000,
-    addedP50Ms: Math.round((verified.p50Ms - plain.p50Ms) * 100) / 100,
-    addedP99Ms: Math.round((verified.p99Ms - plain.p99Ms) * 100) / 100,
+async function peakRssUnderLoad(processes: BenchProcesses, seconds: number) {
+  const nodes = await startFastNodes(processes, 15)
+  const chainNames = ['r1', 'r2', 'r3']
+  const chains = Object.fromEntries(
+    chainNames.map((name, chain) => [name, { family: 'evm', chainId: 31337, nodes: nodes.urls.slice(chain * 5, chain * 5 + 5).map((url, index) => ({ id: `${name}-n${index}`, url })) }]),
+  )
+  const proxy = await startSwitchyard(processes, { chains })
+  const rssIdleMb = rssMb(proxy.pid)
+  const loads = await Promise.all([
+    load({ url: `${proxy.url}/rpc/r1` }, CALLS.balance, 11, seconds),
+    load({ url: `${proxy.url}/rpc/r2` }, CALLS.deepBlock, 11, seconds),
+    load({ url: `${proxy.url}/rpc/r3` }, CALLS.batch, 10, seconds),
+  ])
+  const report = {
+    chains: 3,
+    nodesPerChain: 5,
+    connections: 32,
+    seconds,
+    rssIdleMb,
+    peakRssMb: peakRssMb(proxy.pid),
+    rssAfterMb: rssMb(proxy.pid),
+    rps: Math.round(loads.reduce((sum, measured) => sum + measured.rps, 0)),
+    failed: loads.reduce((sum, measured) => sum + measured.errors + measured.non2xx, 0),
+  }
+  await processes.stop(proxy, nodes)
+  return report
+}
+
+function printSection(title: string, rows: readonly Row[]): void {
+  if (rows.length === 0) return
+  const cell = (m: Measured | undefined) => (m === undefined ? '—' : `${Math.round(m.rps)} / ${m.p50Ms} / ${m.p99Ms}`)
+  const paths = [...new Set(rows.flatMap((row) => Object.keys(row.paths)))]
+  const ratios = [...new Set(rows.flatMap((row) => Object.keys(row.ratios)))]
+  const wide = (cells: Array<string | number>) => `${cells.map((value, index) => String(value).padEnd(index === 0 ? 52 : index === 1 ? 7 : 22)).join('')}\n`
+  process.stdout.write(`\n${title} (rps / p50 ms / p99 ms)\n${wide(['case', 'conns', ...paths, ...ratios, 'added p50 ms'])}`)
+  for (const row of rows) {
+    process.stdout.write(wide([row.case, row.connections, ...paths.map((path) => cell(row.paths[path])), ...ratios.map((label) => row.ratios[label] ?? '—'), row.addedP50Ms ?? '—']))
+    if (row.answers !== 'ok') process.stdout.write(`  ! answers: ${row.answers}\n`)
+    for (const [path, m] of Object.entries(row.paths)) if (m.errors + m.non2xx > 0) process.stdout.write(`  ! ${path}: ${m.errors} errors, ${m.non2xx} non-2xx a round\n`)
   }
 }
 
-async function main(): Promise<void> {
-  // Two anvils of one chain (shared genesis timestamp, deterministic mining): verified reads need two agreeing nodes.
-  const anvil = await startAnvil({ id: 'bench-eth', noMining: true })
-  const anvil2 = await startAnvil({ id: 'bench-eth-2', noMining: true })
-  await Promise.all([anvil.mine(5), anvil2.mine(5)])
-  const bcoin = await startBcoin({ id: 'bench-btc' })
-  await bcoin.generate(5)
-  const fast = await startFastNode()
-  const nginxFast = await startNginx(fast.url)
-  const nginxAnvil = await startNginx(anvil.url)
+async function runBench(processes: BenchProcesses, options: Options): Promise<void> {
+  const { plan } = options
+  // Two anvils of one chain (shared genesis timestamp, deterministic mining): verified reads need
+  // two agreeing nodes. 100 blocks so that block 1 is final for the cache (finalityDepth 64).
+  const anvil = processes.add(await startAnvil({ id: 'bench-eth', noMining: true }))
+  const anvil2 = processes.add(await startAnvil({ id: 'bench-eth-2', noMining: true }))
+  await Promise.all([anvil.mine(100), anvil2.mine(100)])
+  // 20 blocks: block 2 is deeper than bitcoin's finalityDepth (6).
+  const bcoin = processes.add(await startBcoin({ id: 'bench-btc' }))
+  await bcoin.generate(20)
+  const deepHash = (await bcoin.rpc('getblockhash', [2])) as string
+  const fast = await startFastNodes(processes)
+  const fastUrl = fast.urls[0]!
+  const nginxFast = await startNginx(processes, fastUrl)
+  const nginxAnvil = await startNginx(processes, anvil.url)
   const evmNodes = [
     { id: 'eth-a', url: anvil.url },
     { id: 'eth-b', url: anvil2.url },
   ]
-  const proxy = await startSwitchyard({
+  const proxy = await startSwitchyard(processes, {
     chains: {
       eth: { family: 'evm', chainId: 31337, nodes: [{ id: 'eth-a', url: anvil.url }] },
-      fast: { family: 'evm', chainId: 31337, nodes: [{ id: 'fast-a', url: fast.url }] },
+      // The same node with the answer cache off: switchyard's own uncached path, in the same process.
+      'eth-nocache': { family: 'evm', chainId: 31337, cache: { enabled: false }, nodes: [{ id: 'eth-a-nocache', url: anvil.url }] },
+      fast: { family: 'evm', chainId: 31337, nodes: [{ id: 'fast-a', url: fastUrl }] },
       eth2: { family: 'evm', chainId: 31337, nodes: evmNodes },
       ethv: { family: 'evm', chainId: 31337, verify: { methods: ['eth_getBlockByNumber'] }, nodes: evmNodes },
       btc: { family: 'bitcoin', network: 'regtest', nodes: [{ id: 'btc-a', url: bcoin.url }] },
+      'btc-nocache': { family: 'bitcoin', network: 'regtest', cache: { enabled: false }, nodes: [{ id: 'btc-a-nocache', url: bcoin.url }] },
     },
   })
-  try {
-    const rssIdleMb = rssMb(proxy.process.pid!)
-    const threeWays: ThreeWay[] = []
-    const blockNumber = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] })
-    const balance = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getBalance', params: ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', 'latest'] })
-    for (const at of [1, 32]) {
-      threeWays.push(await threeWay('fast node eth_blockNumber', { direct: fast.url, nginx: nginxFast?.url, switchyard: `${proxy.url}/rpc/fast` }, blockNumber, at))
-      threeWays.push(await threeWay('fast node eth_getBalance latest', { direct: fast.url, nginx: nginxFast?.url, switchyard: `${proxy.url}/rpc/fast` }, balance, at))
-      threeWays.push(await threeWay('anvil eth_blockNumber', { direct: anvil.url, nginx: nginxAnvil?.url, switchyard: `${proxy.url}/rpc/eth` }, blockNumber, at))
+  const via = (chain: string): Target => ({ url: `${proxy.url}/rpc/${chain}` })
+  const rssIdleMb = rssMb(proxy.pid)
+  const threeWay: Row[] = []
+  const upstreams = [
+    { name: 'fast node', direct: { url: fastUrl }, nginx: nginxFast, chain: 'fast' },
+    { name: 'anvil', direct: { url: anvil.url }, nginx: nginxAnvil, chain: 'eth' },
+  ]
+  const threeWayCases: Array<{ key: CaseKey; label: string; body: string; upstreams: string[] }> = [
+    { key: 'blocknumber', label: 'eth_blockNumber', body: CALLS.blockNumber, upstreams: ['fast node', 'anvil'] },
+    { key: 'balance', label: 'eth_getBalance latest', body: CALLS.balance, upstreams: ['fast node'] },
+    { key: 'chainid', label: 'eth_chainId (cacheable)', body: CALLS.chainId, upstreams: ['fast node', 'anvil'] },
+    { key: 'deep-block', label: 'eth_getBlockByNumber 0x1 (cacheable)', body: CALLS.deepBlock, upstreams: ['fast node', 'anvil'] },
+    { key: 'batch', label: 'batch of 10 (mixed)', body: CALLS.batch, upstreams: ['fast node', 'anvil'] },
+  ]
+  for (const at of CONNECTIONS) {
+    for (const { key, label, body, upstreams: names } of threeWayCases) {
+      if (!options.runs(key)) continue
+      for (const upstream of upstreams.filter((candidate) => names.includes(candidate.name))) {
+        const targets = { direct: upstream.direct, nginx: upstream.nginx, switchyard: via(upstream.chain) }
+        threeWay.push(withRatios(await alternate(`${upstream.name} ${label}`, targets, body, at, plan), THREE_WAY_RATIOS))
+      }
     }
-    const rssPeakMb = rssMb(proxy.process.pid!)
-    const rows: Row[] = []
-    // eth_blockNumber is answered from the pool's read head (monotonic reads): a local answer.
-    rows.push(await compare('evm eth_blockNumber (read head)', anvil.url, `${proxy.url}/rpc/eth`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }), {}))
-    rows.push(
-      await compare(
-        'evm eth_getBalance latest (routed)',
-        anvil.url,
-        `${proxy.url}/rpc/eth`,
-        JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getBalance', params: ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', 'latest'] }),
-        {},
-      ),
+  }
+  const rssAfterThreeWayMb = rssMb(proxy.pid)
+
+  const btcUrl = new URL(bcoin.url)
+  const btcDirect: Target = { url: '', headers: { authorization: `Basic ${Buffer.from(`${decodeURIComponent(btcUrl.username)}:${decodeURIComponent(btcUrl.password)}`).toString('base64')}` } }
+  btcUrl.username = ''
+  btcUrl.password = ''
+  btcDirect.url = btcUrl.toString()
+  const cached: Row[] = []
+  for (const at of CONNECTIONS) {
+    if (options.runs('cache')) {
+      const targets = { direct: { url: anvil.url }, switchyard: via('eth'), 'sy cache off': via('eth-nocache') }
+      cached.push(withRatios(await alternate('anvil eth_getBlockByNumber 0x1', targets, CALLS.deepBlock, at, plan), CACHE_RATIOS))
+    }
+    if (options.runs('bcoin-getblock')) {
+      const targets = { direct: btcDirect, switchyard: via('btc'), 'sy cache off': via('btc-nocache') }
+      cached.push(withRatios(await alternate('bcoin getblock <deep hash> 1', targets, JSON.stringify({ ...rpc('getblock', [deepHash, 1]), jsonrpc: '1.0' }), at, plan), CACHE_RATIOS))
+    }
+  }
+
+  const verified: Row[] = []
+  if (options.runs('verified')) {
+    const targets = { plain: via('eth2'), verified: via('ethv') }
+    verified.push(withRatios(await alternate('verified (agree 2) vs plain, getBlockByNumber 0x3', targets, JSON.stringify(rpc('eth_getBlockByNumber', ['0x3', false])), 32, plan), { 'verified/plain': ['verified', 'plain'] }))
+  }
+  const routed: Row[] = []
+  if (options.runs('getblockhash')) {
+    const body = JSON.stringify({ ...rpc('getblockhash', [3]), jsonrpc: '1.0' })
+    routed.push(withRatios(await alternate('bitcoin getblockhash 3 (routed)', { direct: btcDirect, switchyard: via('btc') }, body, 32, plan), { 'sy/direct': ['switchyard', 'direct'] }))
+  }
+  const rssAfterLoadMb = rssMb(proxy.pid)
+  const mainPeakRssMb = peakRssMb(proxy.pid)
+  const broadcast = options.runs('broadcast') ? await compareBroadcasts(anvil.url, via('eth').url) : undefined
+  const rss3x5 = options.runs('rss') ? await peakRssUnderLoad(processes, options.rssLoadSeconds) : undefined
+
+  // Above the machine's cores, other processes competed with the bench: read the figures with that in mind.
+  const report = { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, plan, connections: CONNECTIONS, nginx: nginxFast !== undefined, rssIdleMb, rssAfterThreeWayMb, rssAfterLoadMb, peakRssMb: mainPeakRssMb, threeWay, cached, verified, routed, broadcast, rss3x5 }
+  mkdirSync('test-output', { recursive: true })
+  writeFileSync('test-output/bench.json', `${JSON.stringify(report, null, 2)}\n`)
+  const perPath = `${plan.rounds} × ${plan.roundSeconds} s per path in alternating rounds, all on 127.0.0.1`
+  printSection(`Direct vs nginx vs switchyard, ${perPath}${nginxFast === undefined ? ' — nginx not installed: apt-get install nginx-light' : ''}`, threeWay)
+  printSection('Cached answers: direct vs switchyard with the cache on and off over the same node', cached)
+  printSection('Verified reads (both over the same two anvils)', verified)
+  printSection('Bitcoin routed read', routed)
+  process.stdout.write(`\nswitchyard RSS: ${rssIdleMb} MB idle, ${rssAfterThreeWayMb} MB after the three-way cases, ${rssAfterLoadMb} MB at the end; peak ${mainPeakRssMb} MB\n`)
+  if (rss3x5 !== undefined) {
+    process.stdout.write(
+      `3 chains × 5 fast nodes, ${rss3x5.connections} connections of mixed load for ${rss3x5.seconds} s (${rss3x5.rps} req/s, ${rss3x5.failed} failed): ` +
+        `RSS ${rss3x5.rssIdleMb} MB idle, peak ${rss3x5.peakRssMb} MB, ${rss3x5.rssAfterMb} MB after\n`,
     )
-    rows.push(await compareVerified(`${proxy.url}/rpc/eth2`, `${proxy.url}/rpc/ethv`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getBlockByNumber', params: ['0x3', false] })))
-    const btcUrl = new URL(bcoin.url)
-    const auth = `Basic ${Buffer.from(`${decodeURIComponent(btcUrl.username)}:${decodeURIComponent(btcUrl.password)}`).toString('base64')}`
-    btcUrl.username = ''
-    btcUrl.password = ''
-    rows.push(await compare('bitcoin getblockhash 3 (routed)', btcUrl.toString(), `${proxy.url}/rpc/btc`, JSON.stringify({ jsonrpc: '1.0', id: 1, method: 'getblockhash', params: [3] }), { authorization: auth }))
-    const rssLoadedMb = rssMb(proxy.process.pid!)
-    const broadcast = await compareBroadcasts(anvil.url, `${proxy.url}/rpc/eth`)
-    const report = { durationSec, connections, rssIdleMb, rssAfterThreeWayMb: rssPeakMb, rssAfterLoadMb: rssLoadedMb, threeWay: threeWays, rows, broadcast }
-    mkdirSync('test-output', { recursive: true })
-    writeFileSync('test-output/bench.json', `${JSON.stringify(report, null, 2)}\n`)
-    const line = (cells: Array<string | number>) => cells.map((cell) => String(cell).padEnd(30)).join('')
-    const cell = (m: Measured | undefined) => (m === undefined ? '—' : `${Math.round(m.rps)} / ${m.p50Ms} / ${m.p99Ms}`)
-    process.stdout.write(`\nDirect vs nginx vs switchyard (rps / p50 ms / p99 ms; ${durationSec} s per path in alternating rounds)${nginxFast === undefined ? ' — nginx not installed: apt-get install nginx-light' : ''}\n\n`)
-    const wide = (cells: Array<string | number>) => cells.map((value, index) => String(value).padEnd(index === 0 ? 36 : 24)).join('')
-    process.stdout.write(`${wide(['case', 'conns', 'direct', 'nginx', 'switchyard', 'sy/direct', 'sy/nginx', 'added p50 ms'])}\n`)
-    for (const row of threeWays) process.stdout.write(`${wide([row.case, row.connections, cell(row.direct), cell(row.nginx), cell(row.switchyard), row.vsDirect, row.vsNginx ?? '—', row.addedP50Ms])}\n`)
-    process.stdout.write(`switchyard RSS after these: ${rssPeakMb} MB\n`)
-    process.stdout.write(`\n${durationSec} s per measurement, ${connections} connections, all on 127.0.0.1\n\n`)
-    process.stdout.write(`${line(['case', 'direct rps / p50 / p99', 'switchyard rps / p50 / p99', 'rps ratio', 'added p50 / p99 ms'])}\n`)
-    for (const row of rows) {
-      process.stdout.write(
-        `${line([
-          row.case,
-          `${Math.round(row.direct.rps)} / ${row.direct.p50Ms} / ${row.direct.p99Ms}`,
-          `${Math.round(row.proxied.rps)} / ${row.proxied.p50Ms} / ${row.proxied.p99Ms}`,
-          row.rpsRatio,
-          `${row.addedP50Ms} / ${row.addedP99Ms}`,
-        ])}\n`,
-      )
-      if (row.proxied.errors + row.proxied.non2xx > 0) process.stdout.write(`  ! switchyard: ${row.proxied.errors} errors, ${row.proxied.non2xx} non-2xx\n`)
-    }
-    process.stdout.write('(verified row: "direct" is the same read through a plain chain over the same two nodes)\n')
-    process.stdout.write(`\nswitchyard RSS: ${rssIdleMb} MB idle, ${rssLoadedMb} MB after load\n`)
+  }
+  if (broadcast !== undefined) {
     process.stdout.write(
       `eth_sendRawTransaction, ${broadcast.count} sequential sends each: direct mean ${broadcast.directMeanMs} ms, ` +
         `through switchyard mean ${broadcast.proxiedMeanMs} ms (ratio ${broadcast.ratio}; includes the acceptance lookup and the fsync'd journal write)\n`,
     )
+  }
+  process.stdout.write(`Machine load average (1 min) at the end: ${report.loadAverage1m}\nResults: test-output/bench.json\n`)
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2))
+  const processes = new BenchProcesses()
+  const interrupted = async (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping the bench's processes\n`)
+    await processes.stopAll()
+    process.exit(130)
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
+  try {
+    if (options.scale) await runScaleBench(processes, { quick: options.quick })
+    else await runBench(processes, options)
   } finally {
-    await proxy.stop()
-    await Promise.all([anvil.stop(), anvil2.stop(), bcoin.stop(), fast.stop(), nginxFast?.stop(), nginxAnvil?.stop()])
+    await processes.stopAll()
   }
 }
 
