@@ -17,6 +17,7 @@ import { ProxyEvents } from './proxy-events.js'
 import type { ChainStreams } from './streams/chain-streams.js'
 import { createChainStreams } from './streams/create-chain-streams.js'
 import { type CacheStats, callKey } from './routing/answer-cache.js'
+import { firstRoundDelaysMs } from './health/probe-schedule.js'
 import { routeRead } from './routing/read-path.js'
 import type { RouteResult } from './routing/router.js'
 import type { ChainRuntime } from './runtime/chain-runtime.js'
@@ -157,7 +158,9 @@ export class Proxy {
     // Both lanes (reads and broadcasts) have their own clients: each needs a cookie read before its first call.
     await loadCredentials(runtimes.flatMap((runtime) => runtime.transports()))
     await Promise.all(runtimes.map(({ prober }) => prober.tick()))
-    for (const runtime of runtimes) runtime.startBackground(runtime.chain.health.intervalMs)
+    // Chains' periodic rounds spread over their interval, not all in the same instant.
+    const delays = firstRoundDelaysMs(runtimes.map((runtime) => runtime.chain.health.intervalMs))
+    runtimes.forEach((runtime, index) => runtime.startBackground(delays[index]))
     // A reorg may have taken a confirmed broadcast's block away: check open broadcasts now, not at the next interval.
     this.#stopReorgWatch = this.events.subscribe({
       'chain:reorg': (event) => {
