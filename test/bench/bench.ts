@@ -15,11 +15,11 @@ import { loadavg } from 'node:os'
 import { Wallet } from 'ethers'
 import { startAnvil } from '../../src/devnet/anvil.js'
 import { startBcoin } from '../../src/devnet/bcoin.js'
-import { BenchProcesses, peakRssMb, rssMb, startFastNodes, startNginx, startSwitchyard } from './bench-processes.js'
-import { type Alternated, type Measured, type RoundPlan, type Target, alternate, load, ratio } from './measure.js'
+import { BenchProcesses, buildSwitchyard, peakRssMb, rssMb, startFastNodes, startNginx, startSwitchyard } from './bench-processes.js'
+import { type Alternated, DISTINCT, type Measured, type RoundPlan, type Target, alternate, load, ratio } from './measure.js'
 import { runScaleBench } from './scale-bench.js'
 
-const CASES = ['blocknumber', 'balance', 'chainid', 'deep-block', 'batch', 'cache', 'bcoin-getblock', 'verified', 'getblockhash', 'broadcast', 'rss'] as const
+const CASES = ['blocknumber', 'balance', 'balance-distinct', 'chainid', 'deep-block', 'batch', 'cache', 'bcoin-getblock', 'verified', 'getblockhash', 'broadcast', 'rss'] as const
 type CaseKey = (typeof CASES)[number]
 
 interface Options {
@@ -50,6 +50,8 @@ const ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'
 const CALLS = {
   blockNumber: JSON.stringify(rpc('eth_blockNumber')),
   balance: JSON.stringify(rpc('eth_getBalance', [ADDRESS, 'latest'])),
+  // A different address on every request: nothing to coalesce or cache, every call reaches the node.
+  balanceDistinct: JSON.stringify(rpc('eth_getBalance', [`0x${DISTINCT}`, 'latest'])),
   chainId: JSON.stringify(rpc('eth_chainId')),
   // Block 1 of ≥ 100: deeper than the default finalityDepth (64), so cacheable once the cache is there.
   deepBlock: JSON.stringify(rpc('eth_getBlockByNumber', ['0x1', false])),
@@ -204,6 +206,7 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   const threeWayCases: Array<{ key: CaseKey; label: string; body: string; upstreams: string[] }> = [
     { key: 'blocknumber', label: 'eth_blockNumber', body: CALLS.blockNumber, upstreams: ['fast node', 'anvil'] },
     { key: 'balance', label: 'eth_getBalance latest', body: CALLS.balance, upstreams: ['fast node'] },
+    { key: 'balance-distinct', label: 'eth_getBalance latest, distinct addresses', body: CALLS.balanceDistinct, upstreams: ['fast node', 'anvil'] },
     { key: 'chainid', label: 'eth_chainId (cacheable)', body: CALLS.chainId, upstreams: ['fast node', 'anvil'] },
     { key: 'deep-block', label: 'eth_getBlockByNumber 0x1 (cacheable)', body: CALLS.deepBlock, upstreams: ['fast node', 'anvil'] },
     { key: 'batch', label: 'batch of 10 (mixed)', body: CALLS.batch, upstreams: ['fast node', 'anvil'] },
@@ -287,6 +290,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', interrupted)
   process.once('SIGTERM', interrupted)
   try {
+    buildSwitchyard()
     if (options.scale) await runScaleBench(processes, { quick: options.quick })
     else await runBench(processes, options)
   } finally {

@@ -34,8 +34,27 @@ export function ratio(a: number | undefined, b: number | undefined): number | un
   return a === undefined || b === undefined || b === 0 ? undefined : Math.round((a / b) * 1000) / 1000
 }
 
+/**
+ * In a body, stands for a value that differs on every request (40 hex digits, e.g. an address):
+ * clients asking different things, which switchyard can neither coalesce nor cache.
+ */
+export const DISTINCT = '__DISTINCT__'
+
+/** `body` with its DISTINCT placeholder filled for request number `n`. */
+function distinctBody(body: string, n: number): string {
+  return body.replace(DISTINCT, n.toString(16).padStart(40, '0'))
+}
+
 function cannon(target: Target, body: string, connections: number, limit: { duration: number } | { amount: number }): Promise<autocannon.Result> {
-  return autocannon({ url: target.url, method: 'POST', headers: { 'content-type': 'application/json', ...target.headers }, body, connections, ...limit })
+  const headers = { 'content-type': 'application/json', ...target.headers }
+  if (!body.includes(DISTINCT)) return autocannon({ url: target.url, method: 'POST', headers, body, connections, ...limit })
+  let sent = 0
+  return autocannon({
+    url: target.url,
+    connections,
+    ...limit,
+    requests: [{ method: 'POST', headers, setupRequest: (request) => ({ ...request, body: distinctBody(body, ++sent) }) }],
+  })
 }
 
 export async function load(target: Target, body: string, connections: number, seconds: number): Promise<Measured> {
@@ -50,7 +69,7 @@ async function warm(target: Target, body: string, connections: number): Promise<
 
 /** What a path answered, without the envelope (ids differ by path), for comparing paths. */
 async function answerOf(target: Target, body: string): Promise<{ results: string; errors: string[] }> {
-  const response = await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', ...target.headers }, body })
+  const response = await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', ...target.headers }, body: distinctBody(body, 1) })
   if (!response.ok) return { results: '', errors: [`HTTP ${response.status}`] }
   const parsed = (await response.json()) as unknown
   const replies = (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ result?: unknown; error?: { code: number; message: string } | null }>
