@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+import { ReplyHold, holdRepliesOf, replyHoldOf } from '../upstream/reply-budget.js'
 import { ReadCoalescer } from './read-coalescer.js'
 
 /** A piece of work the test settles by hand, recording how often it started and whether it was aborted. */
@@ -34,6 +35,21 @@ describe('ReadCoalescer', () => {
     expect(coalescer.joined).toBe(2)
     expect(shared).toEqual([value])
     expect(coalescer.inFlight).toBe(0)
+  })
+
+  test("the shared work's node replies are held with the first caller's request (server.maxReplyBytesInFlight)", async () => {
+    const coalescer = new ReadCoalescer<object>()
+    const held = heldWork<object>()
+    const first = new AbortController()
+    const hold = new ReplyHold()
+    holdRepliesOf(first.signal, hold)
+    const results = [first.signal, new AbortController().signal].map((signal) => coalescer.run('k', signal, held.work, () => ABORTED))
+    await Promise.resolve()
+    expect(held.started).toHaveLength(1)
+    expect(held.started[0]).not.toBe(first.signal)
+    expect(replyHoldOf(held.started[0])).toBe(hold)
+    held.settle({ answer: 1 })
+    await Promise.all(results)
   })
 
   test('different keys run separately; a call after the work settled starts afresh; a lone caller is not shared', async () => {

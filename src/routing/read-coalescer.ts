@@ -9,6 +9,8 @@
  * every caller has left, and a caller arriving after that starts afresh.
  */
 
+import { holdRepliesOf, replyHoldOf } from '../upstream/reply-budget.js'
+
 interface Flight<T> {
   readonly promise: Promise<T>
   readonly controller: AbortController
@@ -46,7 +48,7 @@ export class ReadCoalescer<T> {
   run(key: string, signal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>, aborted: () => T): Promise<CoalescedResult<T>> {
     if (signal?.aborted === true) return Promise.resolve({ value: aborted(), joined: false })
     const running = this.#flights.get(key)
-    const flight = running ?? this.#start(key, work)
+    const flight = running ?? this.#start(key, work, signal)
     const joined = running !== undefined
     if (joined) this.#joined += 1
     flight.waiting += 1
@@ -76,8 +78,12 @@ export class ReadCoalescer<T> {
     })
   }
 
-  #start(key: string, work: (signal: AbortSignal) => Promise<T>): Flight<T> {
+  #start(key: string, work: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined): Flight<T> {
     const controller = new AbortController()
+    // Node reply bytes of the shared work stay reserved until the first caller's reply is written
+    // (server.maxReplyBytesInFlight), as they would for its own call; the others' go out with it.
+    const hold = replyHoldOf(signal)
+    if (hold !== undefined) holdRepliesOf(controller.signal, hold)
     const settle = (): void => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key)
     }
