@@ -16,10 +16,10 @@ import { Wallet } from 'ethers'
 import { startAnvil } from '../../src/devnet/anvil.js'
 import { startBcoin } from '../../src/devnet/bcoin.js'
 import { BenchProcesses, buildSwitchyard, peakRssMb, rssMb, startFastNodes, startNginx, startSwitchyard } from './bench-processes.js'
-import { type Alternated, DISTINCT, type Measured, type RoundPlan, type Target, alternate, load, ratio } from './measure.js'
+import { type Alternated, DISTINCT, type Measured, type RoundPlan, type Target, alternate, load, pacedLatency, ratio } from './measure.js'
 import { runScaleBench } from './scale-bench.js'
 
-const CASES = ['blocknumber', 'balance', 'balance-distinct', 'chainid', 'deep-block', 'batch', 'cache', 'bcoin-getblock', 'verified', 'getblockhash', 'broadcast', 'rss'] as const
+const CASES = ['latency', 'blocknumber', 'balance', 'balance-distinct', 'chainid', 'deep-block', 'batch', 'cache', 'bcoin-getblock', 'verified', 'getblockhash', 'broadcast', 'rss'] as const
 type CaseKey = (typeof CASES)[number]
 
 interface Options {
@@ -46,6 +46,9 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 const rpc = (method: string, params: unknown[] = [], id = 1) => ({ jsonrpc: '2.0', id, method, params })
+/** The light rate of the added-latency case: a request every 5 ms, so they rarely overlap. */
+const LATENCY_RATE_PER_SECOND = 200
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 const ADDRESS = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266'
 const CALLS = {
   blockNumber: JSON.stringify(rpc('eth_blockNumber')),
@@ -249,13 +252,35 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
     const body = JSON.stringify({ ...rpc('getblockhash', [3]), jsonrpc: '1.0' })
     routed.push(withRatios(await alternate('bitcoin getblockhash 3 (routed)', { direct: btcDirect, switchyard: via('btc') }, body, 32, plan), { 'sy/direct': ['switchyard', 'direct'] }))
   }
+  // Added latency with sub-ms resolution: a light paced load (requests rarely overlap, nothing to
+  // coalesce), direct vs nginx vs switchyard in alternating rounds; p50 of each round, then the median round.
+  const latency: Array<{ case: string; p50Ms: Record<string, number>; addedP50Ms: Record<string, number> }> = []
+  if (options.runs('latency')) {
+    const cases = [
+      { label: 'fast node eth_getBalance latest', body: CALLS.balance, paths: { direct: fastUrl, nginx: nginxFast?.url, switchyard: via('fast').url } },
+      { label: 'anvil eth_blockNumber', body: CALLS.blockNumber, paths: { direct: anvil.url, nginx: nginxAnvil?.url, switchyard: via('eth').url } },
+    ]
+    for (const { label, body, paths } of cases) {
+      const rounds: Record<string, number[]> = {}
+      for (let round = 0; round < Math.max(2, plan.rounds); round++) {
+        for (const [path, url] of Object.entries(paths)) {
+          if (url === undefined) continue
+          const paced = await pacedLatency(url, body, { ratePerSecond: LATENCY_RATE_PER_SECOND, seconds: plan.roundSeconds * 2 })
+          ;(rounds[path] ??= []).push(paced.p50Ms)
+        }
+      }
+      const p50Ms = Object.fromEntries(Object.entries(rounds).map(([path, values]) => [path, median(values)]))
+      const addedP50Ms = Object.fromEntries(Object.entries(p50Ms).filter(([path]) => path !== 'direct').map(([path, value]) => [path, Math.round((value - p50Ms.direct!) * 1000) / 1000]))
+      latency.push({ case: label, p50Ms, addedP50Ms })
+    }
+  }
   const rssAfterLoadMb = rssMb(proxy.pid)
   const mainPeakRssMb = peakRssMb(proxy.pid)
   const broadcast = options.runs('broadcast') ? await compareBroadcasts(anvil.url, via('eth').url) : undefined
   const rss3x5 = options.runs('rss') ? await peakRssUnderLoad(processes, options.rssLoadSeconds) : undefined
 
   // Above the machine's cores, other processes competed with the bench: read the figures with that in mind.
-  const report = { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, plan, connections: CONNECTIONS, nginx: nginxFast !== undefined, rssIdleMb, rssAfterThreeWayMb, rssAfterLoadMb, peakRssMb: mainPeakRssMb, threeWay, cached, verified, routed, broadcast, rss3x5 }
+  const report = { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, plan, connections: CONNECTIONS, nginx: nginxFast !== undefined, rssIdleMb, rssAfterThreeWayMb, rssAfterLoadMb, peakRssMb: mainPeakRssMb, threeWay, cached, verified, routed, latency, broadcast, rss3x5 }
   mkdirSync('test-output', { recursive: true })
   writeFileSync('test-output/bench.json', `${JSON.stringify(report, null, 2)}\n`)
   const perPath = `${plan.rounds} × ${plan.roundSeconds} s per path in alternating rounds, all on 127.0.0.1`
@@ -263,6 +288,14 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   printSection('Cached answers: direct vs switchyard with the cache on and off over the same node', cached)
   printSection('Verified reads (both over the same two anvils)', verified)
   printSection('Bitcoin routed read', routed)
+  if (latency.length > 0) {
+    process.stdout.write(`\nAdded latency at ${LATENCY_RATE_PER_SECOND} requests/s, one at a time (paced client, sub-ms): p50 ms, median of the rounds\n`)
+    for (const row of latency) {
+      const paths = Object.entries(row.p50Ms).map(([path, value]) => `${path} ${value}`).join(', ')
+      const added = Object.entries(row.addedP50Ms).map(([path, value]) => `${path} +${value}`).join(', ')
+      process.stdout.write(`${row.case}: ${paths}; added: ${added}\n`)
+    }
+  }
   process.stdout.write(`\nswitchyard RSS: ${rssIdleMb} MB idle, ${rssAfterThreeWayMb} MB after the three-way cases, ${rssAfterLoadMb} MB at the end; peak ${mainPeakRssMb} MB\n`)
   if (rss3x5 !== undefined) {
     process.stdout.write(
