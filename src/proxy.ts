@@ -6,8 +6,8 @@
  */
 import type { BroadcastJournal, BroadcastQuery, BroadcastRecord, JournalHealth } from './broadcast/broadcast-journal.js'
 import type { BroadcastAnswer, BroadcastOptions, BroadcastResult } from './broadcast/broadcaster.js'
+import { createJournal } from './broadcast/create-journal.js'
 import { MonitoredJournal } from './broadcast/monitored-journal.js'
-import { SqliteJournal } from './broadcast/sqlite-journal.js'
 import type { ChainAdapter, ChainFamily, MethodClass, RpcReplyStyle } from './chain-adapter.js'
 import type { NodeConfig, ProxyConfig } from './config/schema.js'
 import { NodeRpcError, ProxyError } from './errors/proxy-error.js'
@@ -114,8 +114,10 @@ export class Proxy {
     // Node status changes are operationally important; an unhandled 'error' would crash, so none are emitted.
     this.events.setMaxListeners(100)
     const clock = options.clock ?? systemClock
-    const { path, checkIntervalMs, retentionDays, pruneIntervalMs, outcomeHistory } = config.journal
-    this.#journal = new MonitoredJournal(options.journal ?? new SqliteJournal(path, { outcomeHistory }), { events: this.events, clock, checkIntervalMs, retentionDays, pruneIntervalMs })
+    const { checkIntervalMs, retentionDays, pruneIntervalMs, claimLeaseMs } = config.journal
+    // server.workers ≠ 1: several worker processes open the same journal.
+    const store = options.journal ?? createJournal(config.journal, { shared: (config.server.workers ?? 1) !== 1 })
+    this.#journal = new MonitoredJournal(store, { events: this.events, clock, checkIntervalMs, retentionDays, pruneIntervalMs, claimLeaseMs })
     this.journal = this.#journal
     this.#shared = {
       families: options.adapters,

@@ -1,15 +1,21 @@
 /**
- * The journal contract, run against both stores: what the broadcaster and the rebroadcaster rely
- * on (create once, appended outcomes, compare-and-set status) holds for each, and so do the bounds
- * (raw bytes only while open, bounded outcomes, COUNT, pruning of expired closed records).
+ * The journal contract, run against every store (memory, SQLite alone and shared, PostgreSQL on a
+ * real server started for this file): what the broadcaster and the rebroadcaster rely on (create
+ * once, appended outcomes, compare-and-set status, claims that two owners never share until a
+ * lease ran out) holds for each, and so do the bounds (raw bytes only while open, bounded
+ * outcomes, COUNT, pruning of expired closed records). A second handle on the same store stands
+ * for another process where the store allows one (shared SQLite, PostgreSQL); the others are used
+ * by two owners through one handle.
  */
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, test } from 'vitest'
+import { afterAll, afterEach, describe, expect, test } from 'vitest'
 import {
   type BroadcastJournal,
+  type BroadcastRecord,
   type BroadcastStatus,
+  type ClaimRequest,
   type NodeOutcome,
   MAX_OUTCOME_MESSAGE_CHARS,
   MemoryJournal,
@@ -17,17 +23,74 @@ import {
   boundOutcomes,
   boundRecord,
 } from './broadcast-journal.js'
+import { PostgresJournal } from './postgres-journal.js'
 import { SqliteJournal } from './sqlite-journal.js'
 import { journalRecord } from '../../test/support/journal-record.js'
+import { type PostgresServer, startPostgres } from '../../test/support/postgres.js'
 
 const record = journalRecord
 
 const outcome = (nodeId: string, kind: string, at: number): NodeOutcome => ({ nodeId, outcome: kind, at })
 
-describe.each<[string, (limits?: { outcomeHistory: number }) => Promise<BroadcastJournal>]>([
-  ['SqliteJournal', async (limits) => new SqliteJournal(join(await mkdtemp(join(tmpdir(), 'switchyard-journal-')), 'nested', 'journal.sqlite'), limits)],
-  ['MemoryJournal', async (limits) => new MemoryJournal(limits)],
-])('%s', (_name, create) => {
+type Limits = { outcomeHistory: number }
+
+interface Store {
+  /** A journal on a new, empty store. */
+  create(limits?: Limits): Promise<BroadcastJournal>
+  /** Another process's handle on the same store as `journal`; the same object where the store has no second handle. */
+  second(journal: BroadcastJournal): Promise<BroadcastJournal>
+}
+
+const opened: BroadcastJournal[] = []
+const track = <T extends BroadcastJournal>(journal: T): T => {
+  opened.push(journal)
+  return journal
+}
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((journal) => journal.close()))
+})
+
+/** Started by the first PostgreSQL test; one server for the file, a new database per journal. */
+let server: Promise<PostgresServer> | undefined
+afterAll(async () => {
+  await (await server)?.stop()
+})
+
+const sqliteFile = async (): Promise<string> => join(await mkdtemp(join(tmpdir(), 'switchyard-journal-')), 'nested', 'journal.sqlite')
+const locations = new WeakMap<BroadcastJournal, string>()
+const located = <T extends BroadcastJournal>(journal: T, where: string): T => {
+  locations.set(journal, where)
+  return track(journal)
+}
+
+const stores: Array<[string, Store]> = [
+  ['MemoryJournal', { create: async (limits) => track(new MemoryJournal(limits)), second: async (journal) => journal }],
+  ['SqliteJournal', { create: async (limits) => track(new SqliteJournal(await sqliteFile(), limits)), second: async (journal) => journal }],
+  [
+    'SqliteJournal (shared)',
+    {
+      create: async (limits) => {
+        const path = await sqliteFile()
+        return located(new SqliteJournal(path, { ...limits, shared: true }), path)
+      },
+      second: async (journal) => located(new SqliteJournal(locations.get(journal)!, { shared: true }), locations.get(journal)!),
+    },
+  ],
+  [
+    'PostgresJournal',
+    {
+      create: async (limits) => {
+        const url = await (await (server ??= startPostgres())).createDatabase()
+        return located(new PostgresJournal({ url, ...limits }), url)
+      },
+      second: async (journal) => located(new PostgresJournal({ url: locations.get(journal)! }), locations.get(journal)!),
+    },
+  ],
+]
+
+describe.each(stores)('%s', (_name, store) => {
+  const create = store.create
+
   test('insert, get, list by chain/status, open records', async () => {
     const journal = await create()
     expect(await journal.insert(record('t1', { firstSeenAt: 1 }))).toBe(true)
@@ -78,13 +141,17 @@ describe.each<[string, (limits?: { outcomeHistory: number }) => Promise<Broadcas
     await journal.close()
   })
 
-  test('concurrent writers lose nothing: every appended outcome stays, and of two compare-and-sets from the same status exactly one applies', async () => {
+  test('concurrent writers lose nothing, also on two handles (processes): every appended outcome stays, and of two compare-and-sets from the same status exactly one applies', async () => {
     const journal = await create()
+    const other = await store.second(journal)
     await journal.insert(record('t1', { outcomes: [] }))
-    const appends = Array.from({ length: 40 }, (_, index) => journal.update('btc', 't1', { append: [outcome(`n${index % 4}`, `entry-${index}`, index)], rebroadcasts: 1, at: index }))
+    const appends = Array.from({ length: 40 }, (_, index) =>
+      (index % 2 === 0 ? journal : other).update('btc', 't1', { append: [outcome(`n${index % 4}`, `entry-${index}`, index)], rebroadcasts: 1, at: index }),
+    )
+    // The broadcaster's write in one process, a rebroadcast round's in another.
     const rivals = [
       journal.update('btc', 't1', { expect: 'pending', set: { status: 'seen' }, at: 100 }),
-      journal.update('btc', 't1', { expect: 'pending', set: { status: 'dropped' }, at: 100 }),
+      other.update('btc', 't1', { expect: 'pending', set: { status: 'dropped' }, at: 100 }),
     ]
     const [applied] = await Promise.all([Promise.all(rivals), Promise.all(appends)])
     expect(applied.filter(Boolean)).toHaveLength(1)
@@ -183,6 +250,89 @@ describe.each<[string, (limits?: { outcomeHistory: number }) => Promise<Broadcas
       ['c', 'rebroadcast: invalid', 200],
     ])
     await journal.close()
+  })
+
+  test('large numbers (heights, nonces, times) come back as they went in', async () => {
+    const journal = await create()
+    const big = record('big', { blockHeight: 3_000_000_000, blockHash: 'h', nonce: 2 ** 40, firstSeenAt: 1_750_000_000_000, updatedAt: 1_750_000_000_001, confirmations: 2 ** 33 })
+    await journal.insert(big)
+    expect(await journal.get('btc', 'big')).toEqual(big)
+  })
+
+  const claim = (owner: string, now: number, extra: Partial<ClaimRequest> = {}): ClaimRequest => ({ owner, now, leaseMs: 1_000, limit: 100, ...extra })
+  const txids = (records: BroadcastRecord[]): string[] => records.map((entry) => entry.txid)
+
+  test('claims: an owner gets the open records due and keeps them while it renews; another owner gets them only once the lease ran out', async () => {
+    const a = await create()
+    const b = await store.second(a)
+    await a.insert(record('t1', { firstSeenAt: 1 }))
+    await a.insert(record('t2', { firstSeenAt: 2, status: 'seen' }))
+    await a.insert(record('t3', { firstSeenAt: 3, status: 'confirmed', blockHash: 'h', blockHeight: 5, confirmations: 1 }))
+    await a.insert(record('settled', { firstSeenAt: 4, status: 'confirmed', confirmations: 9, settled: true }))
+    await a.insert(record('rejected', { firstSeenAt: 5, status: 'rejected' }))
+    await a.insert(record('e1', { chain: 'eth', firstSeenAt: 6 }))
+    expect(txids(await a.claimDue!('btc', claim('a', 10_000)))).toEqual(['t1', 't2', 't3'])
+    expect(await b.claimDue!('btc', claim('b', 10_500))).toEqual([])
+    // The owner renews (until 11_600); the other still gets nothing once the first lease would have run out.
+    expect(txids(await a.claimDue!('btc', claim('a', 10_600)))).toEqual(['t1', 't2', 't3'])
+    expect(await b.claimDue!('btc', claim('b', 11_000))).toEqual([])
+    // The owner stopped renewing (it died): at the lease's end the records are the other's.
+    const taken = await b.claimDue!('btc', claim('b', 11_600))
+    expect(txids(taken)).toEqual(['t1', 't2', 't3'])
+    expect(await a.claimDue!('btc', claim('a', 12_000))).toEqual([])
+    // Claims change nothing in the records, and updates leave claims alone.
+    expect(taken[0]).toEqual(record('t1', { firstSeenAt: 1 }))
+    expect(await a.update('btc', 't1', { append: [outcome('x', 'rebroadcast: accepted', 12_100)], expect: 'pending', set: { status: 'seen' }, at: 12_100 })).toBe(true)
+    expect(await a.claimDue!('btc', claim('a', 12_200))).toEqual([])
+    // Another chain's records are claimed on their own; a record that closed is never handed out again.
+    expect(txids(await a.claimDue!('eth', claim('a', 12_200)))).toEqual(['e1'])
+    await b.update('btc', 't3', { set: { settled: true }, at: 12_300 })
+    expect(txids(await b.claimDue!('btc', claim('b', 12_400)))).toEqual(['t1', 't2'])
+  })
+
+  test('claims: a bounded claim takes the least recently claimed first, so it rotates through every record', async () => {
+    const journal = await create()
+    for (let index = 0; index < 5; index++) await journal.insert(record(`r${index}`, { firstSeenAt: index }))
+    const bounded = (now: number) => journal.claimDue!('btc', claim('a', now, { limit: 2 }))
+    expect(txids(await bounded(1))).toEqual(['r0', 'r1'])
+    expect(txids(await bounded(2))).toEqual(['r2', 'r3'])
+    expect(txids(await bounded(3))).toEqual(['r0', 'r4'])
+    expect(txids(await bounded(4))).toEqual(['r1', 'r2'])
+    expect(await journal.claimDue!('btc', claim('a', 5, { limit: 0 }))).toEqual([])
+  })
+
+  test('claims: releasing ends an owner\'s leases at once (a clean shutdown), only its own', async () => {
+    const a = await create()
+    const b = await store.second(a)
+    await a.insert(record('t1', { firstSeenAt: 1 }))
+    await a.insert(record('t2', { firstSeenAt: 2 }))
+    expect(txids(await a.claimDue!('btc', claim('a', 1_000, { limit: 1 })))).toEqual(['t1'])
+    expect(txids(await b.claimDue!('btc', claim('b', 1_000)))).toEqual(['t2'])
+    expect(await a.releaseClaims!('a')).toBe(1)
+    expect(txids(await b.claimDue!('btc', claim('b', 1_001)))).toEqual(['t1', 't2'])
+    expect(await a.claimDue!('btc', claim('a', 1_002))).toEqual([])
+    expect(await a.releaseClaims!('nobody')).toBe(0)
+  })
+
+  test('claims: concurrent claimers on separate handles get disjoint records, and together every one', async () => {
+    const first = await create()
+    const handles = [first, ...(await Promise.all([1, 2, 3, 4, 5].map(() => store.second(first))))]
+    const all = Array.from({ length: 150 }, (_, index) => `c${String(index).padStart(3, '0')}`)
+    await Promise.all(all.map((txid) => first.insert(record(txid, { firstSeenAt: 1 }))))
+    const holder = new Map<string, string>()
+    // Many small claims at once: every round is a race for the same unclaimed rows.
+    for (let round = 0; round < 20 && holder.size < all.length; round++) {
+      const claims = await Promise.all(handles.map((journal, index) => journal.claimDue!('btc', claim(`owner-${index}`, 5_000, { leaseMs: 60_000, limit: 3 }))))
+      claims.forEach((records, index) => {
+        for (const { txid } of records) {
+          // A record an owner already holds comes back to it (a renewal); never to another owner.
+          const previous = holder.get(txid)
+          expect(previous === undefined || previous === `owner-${index}`, `${txid} claimed by owner-${index} while ${previous} holds it`).toBe(true)
+          holder.set(txid, `owner-${index}`)
+        }
+      })
+    }
+    expect([...holder.keys()].sort()).toEqual(all)
   })
 })
 

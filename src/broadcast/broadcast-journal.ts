@@ -1,7 +1,13 @@
 /**
  * The durable record of every accepted broadcast: written before the client hears "accepted", read
- * back after a restart so rebroadcasting resumes. One small interface, so a PostgreSQL store for
- * several replicas can sit behind it later; the embedded default is SQLite (sqlite-journal.ts).
+ * back after a restart so rebroadcasting resumes. One small interface with three stores: SQLite
+ * (sqlite-journal.ts, the embedded default; one process, or several on one machine in shared
+ * mode), PostgreSQL (postgres-journal.ts, several replicas) and memory (tests, no persistence).
+ *
+ * Several processes on one store share its records but must not all rebroadcast the same one:
+ * a rebroadcast round works only on records it claimed (`claimDue`). A claim is a lease: the
+ * owner (one id per proxy process) renews it every round; a record whose owner died becomes
+ * claimable by another once its lease ran out.
  *
  * Writers never replace a record from a snapshot they read earlier: a record is created once
  * (`insert`), and every later write is an `update` that appends outcomes (facts are never lost)
@@ -16,6 +22,9 @@
  * `MAX_OUTCOME_MESSAGE_CHARS`. Closed records are deleted after `journal.retentionDays` (`prune`,
  * run by journal-retention.ts).
  */
+
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 
 /**
  * `pending` (accepted, not yet seen confirmed) → `seen` (in a mempool) → `confirmed` (depth reached);
@@ -123,7 +132,38 @@ export interface JournalHealth {
   repaired?: boolean | undefined
 }
 
+/** A rebroadcast round asking for the records it may work on now. */
+export interface ClaimRequest {
+  /** Who claims: unique per proxy process (`newClaimOwner()`), the same for all its rounds. */
+  owner: string
+  /** ms since epoch (the caller's clock: replicas' clocks must agree to well within `leaseMs`). */
+  now: number
+  /** How long the claim lasts from `now`, ms; the owner renews it every round. */
+  leaseMs: number
+  /** At most this many records, the least recently claimed first. */
+  limit: number
+}
+
+/** Who this process is on a shared journal and how long its claims last (`journal.claimLeaseMs`). */
+export interface ClaimSettings {
+  owner: string
+  leaseMs: number
+}
+
+/** Default of `journal.claimLeaseMs`, ms. */
+export const DEFAULT_CLAIM_LEASE_MS = 30_000
+
+/** A claim owner id: host name, pid and a random part, so two processes (or two proxies in one) never share one. */
+export function newClaimOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
+}
+
 export interface BroadcastJournal {
+  /**
+   * The claim settings of this process's view of the journal (the proxy's `MonitoredJournal` has
+   * them from the config); a rebroadcaster uses them unless told otherwise.
+   */
+  readonly claims?: ClaimSettings | undefined
   get(chain: string, txid: string): Promise<BroadcastRecord | undefined>
   /** Adds a new record; false (and nothing written) when one exists for that chain and txid. */
   insert(record: BroadcastRecord): Promise<boolean>
@@ -135,6 +175,17 @@ export interface BroadcastJournal {
   list(query: BroadcastQuery): Promise<BroadcastRecord[]>
   /** Records still to be watched (pending, seen, and confirmed ones still inside their reorg window). */
   open(chain: string): Promise<BroadcastRecord[]>
+  /**
+   * Leases to `claim.owner`, until `now + leaseMs`, up to `limit` open records of `chain` that are
+   * unclaimed, already its own, or whose lease ran out (`leaseUntil <= now`), least recently
+   * claimed first (by claim order, not time: a store keeps a claim sequence), and returns them
+   * (oldest first). Atomic across processes: two concurrent
+   * claimers never get the same record. The records' content is untouched (`update` does not touch
+   * claims either). A store without it serves one process only: rebroadcasters then use `open`.
+   */
+  claimDue?(chain: string, claim: ClaimRequest): Promise<BroadcastRecord[]>
+  /** Ends every lease `owner` holds (a clean shutdown), so other processes need not wait for them to run out; how many. */
+  releaseClaims?(owner: string): Promise<number>
   /**
    * How many records of `chain` have one of `statuses` (a COUNT, no rows read). `client`: only that
    * client's records (null: only anonymous ones); undefined: every client's.
@@ -218,9 +269,18 @@ export function applyChange(record: BroadcastRecord, change: RecordChange, limit
   return { record: boundRecord(next, limits), applied }
 }
 
-/** A journal in memory, for library users who opt out of persistence and for tests. */
+interface Lease {
+  owner: string
+  until: number
+  /** Claim sequence number: a higher one was claimed later (clocks may stand still in tests). */
+  order: number
+}
+
+/** A journal in memory, for library users who opt out of persistence and for tests. Claims work between owners of this process. */
 export class MemoryJournal implements BroadcastJournal {
   readonly #records = new Map<string, BroadcastRecord>()
+  readonly #leases = new Map<string, Lease>()
+  #claims = 0
   readonly #limits: JournalLimits
 
   constructor(limits: Partial<JournalLimits> = {}) {
@@ -268,6 +328,30 @@ export class MemoryJournal implements BroadcastJournal {
       .map((record) => structuredClone(record))
   }
 
+  async claimDue(chain: string, claim: ClaimRequest): Promise<BroadcastRecord[]> {
+    const due = [...this.#records.entries()]
+      .filter(([key, record]) => {
+        if (record.chain !== chain || !isOpen(record)) return false
+        const lease = this.#leases.get(key)
+        return lease === undefined || lease.owner === claim.owner || lease.until <= claim.now
+      })
+      .sort(([a, left], [b, right]) => (this.#leases.get(a)?.order ?? 0) - (this.#leases.get(b)?.order ?? 0) || left.firstSeenAt - right.firstSeenAt)
+      .slice(0, Math.max(0, claim.limit))
+    this.#claims += 1
+    for (const [key] of due) this.#leases.set(key, { owner: claim.owner, until: claim.now + claim.leaseMs, order: this.#claims })
+    return due.map(([, record]) => structuredClone(record)).sort((a, b) => a.firstSeenAt - b.firstSeenAt)
+  }
+
+  async releaseClaims(owner: string): Promise<number> {
+    let released = 0
+    for (const [key, lease] of this.#leases) {
+      if (lease.owner !== owner) continue
+      this.#leases.delete(key)
+      released += 1
+    }
+    return released
+  }
+
   async count(chain: string, statuses: readonly BroadcastStatus[], client?: string | null): Promise<number> {
     let count = 0
     for (const record of this.#records.values()) {
@@ -283,7 +367,10 @@ export class MemoryJournal implements BroadcastJournal {
       .filter(([, record]) => !isOpen(record) && record.updatedAt < updatedBefore)
       .sort(([, a], [, b]) => a.updatedAt - b.updatedAt)
       .slice(0, Math.max(0, limit))
-    for (const [key] of expired) this.#records.delete(key)
+    for (const [key] of expired) {
+      this.#records.delete(key)
+      this.#leases.delete(key)
+    }
     return expired.length
   }
 

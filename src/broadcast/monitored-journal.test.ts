@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { FailingJournal } from '../../test/support/failing-journal.js'
 import { type JournalHealthEvent, ProxyEvents } from '../proxy-events.js'
 import { ManualClock } from '../util/clock.js'
-import type { BroadcastRecord, JournalHealth } from './broadcast-journal.js'
+import { type BroadcastJournal, type BroadcastRecord, type JournalHealth, MemoryJournal } from './broadcast-journal.js'
 import { DAY_MS } from './journal-retention.js'
 import { MonitoredJournal } from './monitored-journal.js'
 
@@ -111,5 +111,42 @@ describe('MonitoredJournal', () => {
     await journal.insert({ ...record('0x01'), status: 'rejected' })
     expect(await journal.pruneExpired()).toBe(0)
     expect(await journal.count('eth', ['rejected'])).toBe(1)
+  })
+
+  test('claims: this proxy\'s owner id and lease (default 30000 ms); closing releases its claims so another process need not wait', async () => {
+    const store = new MemoryJournal()
+    await store.insert(record('0x01'))
+    const events = new ProxyEvents()
+    const journal = new MonitoredJournal(store, { events, clock: new ManualClock(1), checkIntervalMs: 60_000, claimLeaseMs: 9_000 })
+    expect(journal.claims).toEqual({ owner: expect.stringMatching(/:\d+:[0-9a-f]{8}$/), leaseMs: 9_000 })
+    expect(new MonitoredJournal(new MemoryJournal(), { events, clock: new ManualClock(1), checkIntervalMs: 60_000 }).claims.leaseMs).toBe(30_000)
+    const { owner, leaseMs } = journal.claims
+    expect((await journal.claimDue('eth', { owner, now: 10, leaseMs, limit: 10 })).map((entry) => entry.txid)).toEqual(['0x01'])
+    expect(await store.claimDue('eth', { owner: 'other', now: 11, leaseMs, limit: 10 })).toEqual([])
+    await journal.close()
+    expect((await store.claimDue('eth', { owner: 'other', now: 12, leaseMs, limit: 10 })).map((entry) => entry.txid)).toEqual(['0x01'])
+  })
+
+  test('claims: a store without them serves one process, so every open record is handed out whatever the limit', async () => {
+    const memory = new MemoryJournal()
+    // A library user's store written before claims existed: the contract without claimDue/releaseClaims.
+    const plain: BroadcastJournal = {
+      get: (chain, txid) => memory.get(chain, txid),
+      insert: (entry) => memory.insert(entry),
+      update: (chain, txid, change) => memory.update(chain, txid, change),
+      list: (query) => memory.list(query),
+      open: (chain) => memory.open(chain),
+      count: (chain, statuses, client) => memory.count(chain, statuses, client),
+      prune: (before, limit) => memory.prune(before, limit),
+      health: () => memory.health(),
+      close: () => memory.close(),
+    }
+    for (const txid of ['0x01', '0x02', '0x03']) await plain.insert(record(txid))
+    const journal = new MonitoredJournal(plain, { events: new ProxyEvents(), clock: new ManualClock(1), checkIntervalMs: 60_000 })
+    for (const owner of ['a', 'b']) {
+      expect((await journal.claimDue('eth', { owner, now: 1, leaseMs: 1, limit: 1 })).map((entry) => entry.txid)).toEqual(['0x01', '0x02', '0x03'])
+    }
+    expect(await journal.releaseClaims('a')).toBe(0)
+    await journal.close()
   })
 })

@@ -5,10 +5,26 @@
  * metrics subscribe to it). Checks run every `journal.checkIntervalMs` once started, and the
  * store repairs what it can; when it works again a `recovered` event follows. Once started it also
  * deletes expired closed records (journal-retention.ts); a prune that fails counts as a failed write.
+ *
+ * It is also this proxy's identity on a journal several processes share: one claim owner id for
+ * the proxy's life (rebroadcasters of reloaded chains go on with the same claims) and the lease
+ * length from the config (`claims`). Closing it releases the proxy's claims, so after a clean
+ * shutdown other processes take its records over at once instead of after the lease.
  */
 import type { ProxyEvents } from '../proxy-events.js'
 import type { Clock } from '../util/clock.js'
-import type { BroadcastJournal, BroadcastQuery, BroadcastRecord, BroadcastStatus, JournalHealth, RecordChange } from './broadcast-journal.js'
+import {
+  type BroadcastJournal,
+  type BroadcastQuery,
+  type BroadcastRecord,
+  type BroadcastStatus,
+  type ClaimRequest,
+  type ClaimSettings,
+  DEFAULT_CLAIM_LEASE_MS,
+  type JournalHealth,
+  type RecordChange,
+  newClaimOwner,
+} from './broadcast-journal.js'
 import { JournalRetention } from './journal-retention.js'
 
 export interface MonitoredJournalOptions {
@@ -20,6 +36,10 @@ export interface MonitoredJournalOptions {
   retentionDays?: number | undefined
   /** Time between prune passes, ms; default one hour. */
   pruneIntervalMs?: number | undefined
+  /** `journal.claimLeaseMs`: how long this proxy's claims on records last, ms. Default 30000. */
+  claimLeaseMs?: number | undefined
+  /** This proxy's claim owner id; default a new one (`newClaimOwner()`). */
+  claimOwner?: string | undefined
 }
 
 const DEFAULT_PRUNE_INTERVAL_MS = 3_600_000
@@ -32,10 +52,12 @@ export class MonitoredJournal implements BroadcastJournal {
   #checking: Promise<JournalHealth> | undefined
   #closed = false
   readonly #retention: JournalRetention | undefined
+  readonly claims: ClaimSettings
 
   constructor(store: BroadcastJournal, options: MonitoredJournalOptions) {
     this.#store = store
     this.#options = options
+    this.claims = { owner: options.claimOwner ?? newClaimOwner(), leaseMs: options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS }
     if (options.retentionDays !== undefined) {
       this.#retention = new JournalRetention(this, {
         clock: options.clock,
@@ -84,6 +106,21 @@ export class MonitoredJournal implements BroadcastJournal {
     return await this.#store.open(chain)
   }
 
+  /** The store's claims; a store without them (one process only) hands out every open record, whatever the limit. */
+  async claimDue(chain: string, claim: ClaimRequest): Promise<BroadcastRecord[]> {
+    if (this.#store.claimDue === undefined) return await this.#store.open(chain)
+    try {
+      return await this.#store.claimDue(chain, claim)
+    } catch (error) {
+      this.#set({ ok: false, detail: `claiming ${chain} records to rebroadcast failed: ${error instanceof Error ? error.message : String(error)}` }, { chain })
+      throw error
+    }
+  }
+
+  async releaseClaims(owner: string): Promise<number> {
+    return (await this.#store.releaseClaims?.(owner)) ?? 0
+  }
+
   async count(chain: string, statuses: readonly BroadcastStatus[], client?: string | null): Promise<number> {
     return await this.#store.count(chain, statuses, client)
   }
@@ -110,10 +147,11 @@ export class MonitoredJournal implements BroadcastJournal {
     return this.#checking
   }
 
-  /** Starts the periodic checks and prune passes. */
+  /** Starts the periodic checks and prune passes; the first check runs at once (a server store may be unreachable from the start). */
   start(): void {
     if (this.#timer !== undefined || this.#closed) return
     this.#retention?.start()
+    void this.health()
     const schedule = (): void => {
       this.#timer = setTimeout(() => {
         void this.health().finally(() => {
@@ -131,6 +169,11 @@ export class MonitoredJournal implements BroadcastJournal {
     this.#timer = undefined
     await this.#retention?.stop()
     await this.#checking
+    try {
+      await this.#store.releaseClaims?.(this.claims.owner)
+    } catch {
+      // Unreleased claims only run out later; nothing is lost.
+    }
     await this.#store.close()
   }
 

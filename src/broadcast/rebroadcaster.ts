@@ -10,6 +10,13 @@
  * holds it, it is `dropped`. Every write appends outcomes and changes the status by
  * compare-and-set against the status this round started from, so a concurrent write (the
  * broadcaster's background sends, a client's repeat) is never overwritten.
+ *
+ * Several processes may share the journal (replicas on PostgreSQL, workers on one SQLite file):
+ * a round works only on the records it claimed (`claimDue`, `CLAIM_BATCH` at a time, each batch
+ * claimed right before it is checked), so two live processes never re-send the same record in one
+ * lease period, and the records of a process that died are taken over once its lease ran out. The
+ * owner renews its claims every round, so a record stays with one process while it lives. Alone
+ * on its journal, a process claims every open record each round: the same rounds as before.
  */
 import type { BroadcastSupport, DecodedTransaction, TxPresence } from '../chain-adapter.js'
 import type { ChainConfig } from '../config/schema.js'
@@ -19,7 +26,15 @@ import { selectCandidates } from '../routing/router.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 import type { Clock } from '../util/clock.js'
 import { shown } from './broadcast-decision.js'
-import type { BroadcastJournal, BroadcastRecord, BroadcastStatus, RecordChange } from './broadcast-journal.js'
+import {
+  type BroadcastJournal,
+  type BroadcastRecord,
+  type BroadcastStatus,
+  type ClaimSettings,
+  DEFAULT_CLAIM_LEASE_MS,
+  type RecordChange,
+  newClaimOwner,
+} from './broadcast-journal.js'
 import { type Broadcaster, toNodeOutcome } from './broadcaster.js'
 
 export interface RebroadcasterOptions {
@@ -31,7 +46,15 @@ export interface RebroadcasterOptions {
   journal: BroadcastJournal
   events: ProxyEvents
   clock: Clock
+  /** Who claims and for how long; default the journal's (`journal.claims`), else this process's own id and a 30 s lease. */
+  claims?: ClaimSettings | undefined
 }
+
+/** Records claimed at a time: a batch's lease must outlast checking it, so claims are taken shortly before the checks. */
+export const CLAIM_BATCH = 200
+
+/** Claim owner of rebroadcasters given neither `claims` nor a journal that has them: one per process. */
+const processOwner = newClaimOwner()
 
 /** Confirmed records are watched for reorgs until this many times the confirmation depth. */
 const SETTLE_FACTOR = 2
@@ -78,10 +101,23 @@ export class Rebroadcaster {
   }
 
   async #round(): Promise<void> {
-    const { journal, chain } = this.#options
-    for (const record of await journal.open(chain.name)) {
-      if (this.#stopped && this.#timer === undefined && this.#running === undefined) return
-      await this.#check(record)
+    const { journal, chain, clock } = this.#options
+    const { owner, leaseMs } = this.#options.claims ?? journal.claims ?? { owner: processOwner, leaseMs: DEFAULT_CLAIM_LEASE_MS }
+    const claim = async (): Promise<BroadcastRecord[]> =>
+      journal.claimDue === undefined
+        ? await journal.open(chain.name)
+        : await journal.claimDue(chain.name, { owner, now: clock.now(), leaseMs, limit: CLAIM_BATCH })
+    // Least recently claimed first: a batch after the first brings records this round has not seen yet.
+    const checked = new Set<string>()
+    for (;;) {
+      const batch = await claim()
+      const fresh = batch.filter((record) => !checked.has(record.txid))
+      for (const record of fresh) {
+        if (this.#stopped && this.#timer === undefined && this.#running === undefined) return
+        checked.add(record.txid)
+        await this.#check(record)
+      }
+      if (journal.claimDue === undefined || batch.length < CLAIM_BATCH || fresh.length < batch.length) return
     }
   }
 

@@ -1,13 +1,14 @@
 /**
  * What only the SQLite store has to get right: durability across reopen, old files, one owner, no
  * -shm mmap (SIGBUS), files that vanish or stop being writable while the process runs, and disk
- * space given back after pruning.
+ * space given back after pruning. Shared mode (node:cluster workers): real separate processes on
+ * one file, claims that survive a reopen, a vanished file restored once for everyone.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, expect, test } from 'vitest'
 import type { BroadcastRecord } from './broadcast-journal.js'
@@ -224,4 +225,155 @@ test.skipIf(skipImmutableFileTests)('journal files made unwritable while running
   expect(await journal.health()).toMatchObject({ ok: true, repaired: true })
   expect(await journal.insert(record('after'))).toBe(true)
   expect((await journal.list({})).map((entry) => entry.txid).sort()).toEqual(['after', 'before'])
+})
+
+test('alone on its file, a journal voids the claims a dead predecessor left; in shared mode they stay until their lease ran out', async () => {
+  const { path, journal } = await journalAt()
+  await journal.insert(record('t1'))
+  expect((await journal.claimDue('btc', { owner: 'dead', now: 1_000, leaseMs: 60_000, limit: 10 })).map((entry) => entry.txid)).toEqual(['t1'])
+  await journal.close()
+  // Exclusive: no other process can hold a claim, so the restarted proxy resumes at once.
+  const alone = new SqliteJournal(path)
+  opened.push(alone)
+  expect((await alone.claimDue('btc', { owner: 'next', now: 2_000, leaseMs: 60_000, limit: 10 })).map((entry) => entry.txid)).toEqual(['t1'])
+  await alone.close()
+  // Shared: a worker that died keeps its records until the lease ran out, then another takes them.
+  const shared = new SqliteJournal(path, { shared: true })
+  opened.push(shared)
+  expect(await shared.claimDue('btc', { owner: 'sibling', now: 3_000, leaseMs: 60_000, limit: 10 })).toEqual([])
+  expect((await shared.claimDue('btc', { owner: 'sibling', now: 62_000, leaseMs: 60_000, limit: 10 })).map((entry) => entry.txid)).toEqual(['t1'])
+})
+
+test('shared mode uses a -shm WAL index so several connections work; a file a lone proxy holds is refused to a shared opener', async () => {
+  const { path, journal } = await journalAt()
+  await journal.insert(record('t1'))
+  // The lone owner holds its exclusive lock: a worker configured for shared mode cannot slip in.
+  expect(() => new SqliteJournal(path, { shared: true, busyTimeoutMs: 50 })).toThrow(/locked/)
+  await journal.close()
+  const first = new SqliteJournal(path, { shared: true })
+  const second = new SqliteJournal(path, { shared: true })
+  opened.push(first, second)
+  expect(first.shared && second.shared).toBe(true)
+  await first.insert(record('t2'))
+  expect(existsSync(`${path}-shm`)).toBe(true)
+  expect((await second.list({})).map((entry) => entry.txid).sort()).toEqual(['t1', 't2'])
+})
+
+test('shared mode, the directory deleted under two connections: the first check restores the file, the other continues on that copy, nothing is lost', async () => {
+  const { dir, path, journal: lone } = await journalAt()
+  await lone.close()
+  const a = new SqliteJournal(path, { shared: true })
+  const b = new SqliteJournal(path, { shared: true })
+  opened.push(a, b)
+  await a.insert(record('before'))
+  rmSync(dir, { recursive: true })
+  await expect(a.insert(record('during'))).rejects.toThrow(/not durable/)
+  expect(await a.health()).toMatchObject({ ok: true, repaired: true, detail: expect.stringMatching(/restored from the open connection/) })
+  // b never overwrites a's copy (the writes a made since would be lost): it moves to it.
+  expect(await b.health()).toMatchObject({ ok: true, repaired: true, detail: expect.stringMatching(/another process restored it/) })
+  await b.insert(record('after-b'))
+  await a.insert(record('after-a'))
+  expect((await a.list({})).map((entry) => entry.txid).sort()).toEqual(['after-a', 'after-b', 'before', 'during'])
+  expect(await b.health()).toEqual({ ok: true, detail: '' })
+})
+
+/**
+ * A worker process: opens the shared file, waits for "go" so both race, inserts its own records,
+ * races the other on compare-and-set of the records the test put there; then, on "claim" (both
+ * done writing), claims in small batches until a batch brings one it already has. Prints what it
+ * claimed and which sets applied.
+ */
+const WORKER = `
+import { createInterface } from 'node:readline'
+import { SqliteJournal } from ${JSON.stringify(resolve('src/broadcast/sqlite-journal.ts'))}
+const [path, name, status] = process.argv.slice(2)
+const journal = new SqliteJournal(path, { shared: true })
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+process.stdout.write('ready\\n')
+await lines.next()
+for (let index = 0; index < 100; index++) {
+  const now = Date.now()
+  await journal.insert({ chain: 'btc', txid: name + '-' + index, raw: 'raw', status: 'pending', firstSeenAt: now, updatedAt: now, confirmations: 0, rebroadcasts: 0, outcomes: [] })
+}
+const applied = []
+for (let index = 0; index < 30; index++) {
+  const txid = 'race-' + index
+  if (await journal.update('btc', txid, { append: [{ nodeId: name, outcome: 'x', at: 1 }], expect: 'pending', set: { status }, at: 2 })) applied.push(txid)
+}
+process.stdout.write('written\\n')
+await lines.next()
+const claimed = new Set()
+for (;;) {
+  const batch = await journal.claimDue('btc', { owner: name, now: Date.now(), leaseMs: 60000, limit: 2 })
+  const fresh = batch.filter((entry) => !claimed.has(entry.txid))
+  for (const entry of fresh) claimed.add(entry.txid)
+  if (batch.length === 0 || fresh.length < batch.length) break
+}
+await journal.close()
+process.stdout.write(JSON.stringify({ claimed: [...claimed], applied }) + '\\n')
+`
+
+interface WorkerReport {
+  claimed: string[]
+  applied: string[]
+}
+
+test('shared mode, two real processes on one file: both insert, compare-and-set applies once per record, claims are disjoint and cover every open record', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-journal-'))
+  const path = join(dir, 'journal.sqlite')
+  // .mts: an ES module wherever it lies (top-level await), outside any package.json.
+  const script = join(dir, 'worker.mts')
+  await writeFile(script, WORKER)
+  const parent = new SqliteJournal(path, { shared: true })
+  opened.push(parent)
+  for (let index = 0; index < 30; index++) await parent.insert(record(`race-${index}`, { outcomes: [] }))
+  const workers = [
+    ['w0', 'seen'],
+    ['w1', 'dropped'],
+  ].map(([name, status]) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, path, name!, status!], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')))
+    const step = (line: string): Promise<void> =>
+      new Promise<void>((done, fail) => {
+        const seen = (): void => {
+          if (out.split('\n').includes(line)) done()
+        }
+        child.stdout.on('data', seen)
+        seen()
+        child.once('exit', () => fail(new Error(`worker ${name} exited before "${line}": ${err.slice(-2_000)}`)))
+      })
+    const report = new Promise<WorkerReport>((done, fail) =>
+      child.once('exit', (code) => (code === 0 ? done(JSON.parse(out.split('\n')[2]!) as WorkerReport) : fail(new Error(`worker ${name} exited ${code}: ${err.slice(-2_000)}`)))),
+    )
+    // Awaited after the steps; a worker that dies early is reported there.
+    report.catch(() => undefined)
+    return { child, step, report }
+  })
+  // Two barriers: both write at once, then both claim at once.
+  await Promise.all(workers.map((worker) => worker.step('ready')))
+  for (const worker of workers) worker.child.stdin.write('go\n')
+  await Promise.all(workers.map((worker) => worker.step('written')))
+  for (const worker of workers) worker.child.stdin.end('claim\n')
+  const [w0, w1] = await Promise.all(workers.map((worker) => worker.report))
+
+  expect(await parent.count('btc', ['pending', 'seen', 'dropped'])).toBe(230)
+  // Each raced record: exactly one process's compare-and-set applied, both outcomes are kept.
+  for (let index = 0; index < 30; index++) {
+    const txid = `race-${index}`
+    const winners = [w0!.applied.includes(txid), w1!.applied.includes(txid)].filter(Boolean)
+    expect(winners, txid).toHaveLength(1)
+    const final = (await parent.get('btc', txid))!
+    expect(final.status).toBe(w0!.applied.includes(txid) ? 'seen' : 'dropped')
+    expect(final.outcomes.map((entry) => entry.nodeId).sort()).toEqual(['w0', 'w1'])
+  }
+  // Claims: never both, and together every open record (the dropped ones are closed).
+  const both = w0!.claimed.filter((txid) => w1!.claimed.includes(txid))
+  expect(both).toEqual([])
+  const open = (await parent.open('btc')).map((entry) => entry.txid).sort()
+  expect([...w0!.claimed, ...w1!.claimed].sort()).toEqual(open)
+  expect(open.length).toBe(200 + w0!.applied.length)
+  recordFigure('journal.sharedSqlite.claimsByProcess', `${w0!.claimed.length}/${w1!.claimed.length}`)
 })

@@ -5,7 +5,17 @@
  * The file belongs to one process: `locking_mode=EXCLUSIVE` is set before the first WAL access, so
  * the WAL index lives in heap memory instead of a mmapped `-shm` file. A truncated or unwritable
  * `-shm` used to kill the whole process with SIGBUS; now such faults are I/O errors, reported like
- * any failed write. A second proxy on the same file fails at start ("database is locked").
+ * any failed write. A second proxy on the same file fails at start ("database is locked"). Being the
+ * only process, it voids the rebroadcast claims left in the file by a predecessor (they all died).
+ *
+ * Shared mode (`shared: true`: node:cluster workers on one machine, one file) opens the file with
+ * normal locking instead: the WAL index is then a mmapped `-shm` file again (the SIGBUS risk above
+ * comes back, for a file someone truncates under the processes), writes wait up to
+ * `busyTimeoutMs` for another process's write lock, and every write is one immediate transaction,
+ * so `update`'s read-compare-write and `claimDue` are atomic across the processes. Claims persist
+ * (a worker that died keeps its records until their lease runs out). A vanished file is restored
+ * by whichever process notices first and never over a copy another one already restored; the
+ * others then continue on that copy.
  *
  * An open connection keeps writing to a file that was deleted (or whose directory was), and those
  * records would be gone after a restart. So every write checks afterwards that the path still
@@ -20,7 +30,8 @@
  * lose their raw bytes, then one VACUUM (it needs free disk space about the file's size; if it
  * fails the file still works, its freed pages are then only reused).
  */
-import { accessSync, constants, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { accessSync, constants, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import {
@@ -28,6 +39,7 @@ import {
   type BroadcastQuery,
   type BroadcastRecord,
   type BroadcastStatus,
+  type ClaimRequest,
   DEFAULT_OUTCOME_HISTORY,
   type JournalHealth,
   type JournalLimits,
@@ -79,10 +91,15 @@ interface Statements {
   open: Database.Statement<[string], Row>
   prune: Database.Statement<[number, number]>
   probe: Database.Statement<[number]>
+  claim: Database.Statement<{ chain: string; owner: string; now: number; until: number; limit: number }, Row>
+  release: Database.Statement<[string]>
+  nextClaim: Database.Statement<[]>
 }
 
-/** Records whose rebroadcasting is over: the complement of `isOpen` (broadcast-journal.ts), in SQL. */
-const CLOSED = `NOT (status IN ('pending', 'seen') OR (status = 'confirmed' AND settled = 0))`
+/** Records still watched: `isOpen` (broadcast-journal.ts) in SQL. */
+const OPEN = `(status IN ('pending', 'seen') OR (status = 'confirmed' AND settled = 0))`
+/** Records whose rebroadcasting is over: the complement of `isOpen`. */
+const CLOSED = `NOT ${OPEN}`
 /** Schema version in `PRAGMA user_version`; 1: client column, raw bytes only while open, incremental auto-vacuum. */
 const SCHEMA_VERSION = 1
 /** Free pages handed back to the file system per step (4 KiB each, so 4 MiB): bounds how long one step holds the event loop. */
@@ -91,6 +108,19 @@ const VACUUM_PAGES_PER_STEP = 1_024
 interface FileIdentity {
   dev: number
   ino: number
+}
+
+/** Default of `busyTimeoutMs`, ms. */
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000
+
+export interface SqliteJournalOptions extends Partial<JournalLimits> {
+  /**
+   * More than one process opens the file (node:cluster workers): normal locking instead of the
+   * exclusive lock, claims kept across opens. Default false (one owner). Ignored for ':memory:'.
+   */
+  shared?: boolean | undefined
+  /** Shared mode: how long a write waits for another process's write lock before failing, ms. Default 5000. */
+  busyTimeoutMs?: number | undefined
 }
 
 /** Thrown by writes: the SQLite error, or the file vanished under the connection. */
@@ -111,13 +141,15 @@ export class SqliteJournal implements BroadcastJournal {
   #group: Array<{ work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = []
   readonly #groupSizes = new GroupSizes()
   readonly #limits: JournalLimits
+  readonly #open: OpenOptions
 
   /** `path`: a file (created with its directory) or ':memory:'. */
-  constructor(path: string, limits: Partial<JournalLimits> = {}) {
+  constructor(path: string, options: SqliteJournalOptions = {}) {
     this.#path = path
-    this.#limits = { outcomeHistory: limits.outcomeHistory ?? DEFAULT_OUTCOME_HISTORY }
+    this.#limits = { outcomeHistory: options.outcomeHistory ?? DEFAULT_OUTCOME_HISTORY }
+    this.#open = { shared: options.shared === true && path !== ':memory:', busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS }
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-    this.#db = openDatabase(path)
+    this.#db = openDatabase(path, this.#open)
     this.#statements = prepare(this.#db)
     this.#identity = path === ':memory:' ? undefined : identityOf(path)
   }
@@ -161,6 +193,24 @@ export class SqliteJournal implements BroadcastJournal {
     return this.#statements.open.all(chain).map(fromRow)
   }
 
+  async claimDue(chain: string, claim: ClaimRequest): Promise<BroadcastRecord[]> {
+    if (claim.limit <= 0) return []
+    const rows = await this.#grouped(() => {
+      this.#statements.nextClaim.run()
+      return this.#statements.claim.all({ chain, owner: claim.owner, now: claim.now, until: claim.now + claim.leaseMs, limit: claim.limit })
+    })
+    return rows.map(fromRow).sort((a, b) => a.firstSeenAt - b.firstSeenAt)
+  }
+
+  async releaseClaims(owner: string): Promise<number> {
+    return await this.#grouped(() => this.#statements.release.run(owner).changes)
+  }
+
+  /** Whether several processes may have the file open (shared mode). */
+  get shared(): boolean {
+    return this.#open.shared
+  }
+
   async count(chain: string, statuses: readonly BroadcastStatus[], client?: string | null): Promise<number> {
     if (statuses.length === 0) return 0
     const args: Array<string | null> = [chain, ...statuses]
@@ -202,6 +252,8 @@ export class SqliteJournal implements BroadcastJournal {
     if (!this.#db.open) return { ok: false, detail: 'the journal is closed' }
     const problem = this.#fileProblem()
     if (problem?.kind === 'missing') return this.#restore(problem.detail)
+    // Shared: another process restored the vanished file before this one noticed; all continue on its copy.
+    if (problem?.kind === 'replaced' && this.#open.shared) return this.#follow(problem.detail)
     if (problem !== undefined) return { ok: false, detail: problem.detail }
     if (this.#writeFailure !== undefined) {
       try {
@@ -317,22 +369,23 @@ export class SqliteJournal implements BroadcastJournal {
 
   /** Copies the open connection's database to the path again and continues on the copy. */
   #restore(problem: string): JournalHealth {
-    const temp = `${this.#path}.restore-${process.pid}`
+    const temp = `${this.#path}.restore-${process.pid}-${randomBytes(4).toString('hex')}`
     try {
       mkdirSync(dirname(this.#path), { recursive: true })
       rmSync(temp, { force: true })
       this.#db.prepare('VACUUM INTO ?').run(temp)
-      renameSync(temp, this.#path)
-      const previous = this.#db
-      this.#db = openDatabase(this.#path)
-      this.#statements = prepare(this.#db)
-      this.#identity = identityOf(this.#path)
-      this.#writeFailure = undefined
-      try {
-        previous.close()
-      } catch {
-        // Its directory may be gone: its data is in the copy.
+      if (this.#open.shared) {
+        // Never over a copy another process restored meanwhile (its writes since would be lost): the first copy wins.
+        try {
+          linkSync(temp, this.#path)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+        }
+        rmSync(temp, { force: true })
+      } else {
+        renameSync(temp, this.#path)
       }
+      this.#reconnect()
     } catch (error) {
       try {
         rmSync(temp, { force: true })
@@ -343,55 +396,112 @@ export class SqliteJournal implements BroadcastJournal {
     }
     return { ok: true, detail: `${problem}; restored from the open connection, no record lost`, repaired: true }
   }
+
+  /** Shared mode: the path names another journal file (a sibling's restored copy): continue on it. */
+  #follow(problem: string): JournalHealth {
+    try {
+      const probe = new Database(this.#path, { readonly: true, fileMustExist: true, timeout: this.#open.busyTimeoutMs })
+      try {
+        if (probe.prepare(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'broadcasts'`).pluck().get() !== 1) throw new Error('it is not a broadcast journal')
+      } finally {
+        probe.close()
+      }
+      this.#reconnect()
+    } catch (error) {
+      return { ok: false, detail: `${problem}; cannot continue on it: ${describe(error)}` }
+    }
+    return { ok: true, detail: `${problem}; another process restored it: continuing on that copy`, repaired: true }
+  }
+
+  /** A new connection to the file at the path, the old one closed. */
+  #reconnect(): void {
+    const next = openDatabase(this.#path, this.#open)
+    const previous = this.#db
+    this.#db = next
+    this.#statements = prepare(this.#db)
+    this.#identity = identityOf(this.#path)
+    this.#writeFailure = undefined
+    try {
+      previous.close()
+    } catch {
+      // Its directory may be gone: its data is in the copy.
+    }
+  }
 }
 
-function openDatabase(path: string): Database.Database {
-  const db = new Database(path)
+interface OpenOptions {
+  shared: boolean
+  busyTimeoutMs: number
+}
+
+function openDatabase(path: string, options: OpenOptions): Database.Database {
+  const db = options.shared ? new Database(path, { timeout: options.busyTimeoutMs }) : new Database(path)
   try {
     // Before the first WAL access, so the WAL index is kept in heap memory (no -shm mmap: no SIGBUS).
-    db.pragma('locking_mode = EXCLUSIVE')
+    if (!options.shared) db.pragma('locking_mode = EXCLUSIVE')
     // Only takes effect on a new file (before its first page is written, so before WAL mode); old files: migrate().
     const fresh = (db.prepare('SELECT COUNT(*) FROM sqlite_master').pluck().get() as number) === 0
     if (fresh) db.pragma('auto_vacuum = INCREMENTAL')
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS broadcasts (
-        chain TEXT NOT NULL,
-        txid TEXT NOT NULL,
-        raw TEXT NOT NULL,
-        client TEXT,
-        status TEXT NOT NULL,
-        first_seen_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        block_height INTEGER,
-        block_hash TEXT,
-        confirmations INTEGER NOT NULL DEFAULT 0,
-        rebroadcasts INTEGER NOT NULL DEFAULT 0,
-        sender TEXT,
-        nonce INTEGER,
-        settled INTEGER NOT NULL DEFAULT 0,
-        outcomes TEXT NOT NULL DEFAULT '[]',
-        PRIMARY KEY (chain, txid)
-      );
-      CREATE INDEX IF NOT EXISTS broadcasts_status ON broadcasts (chain, status);
-      CREATE INDEX IF NOT EXISTS broadcasts_recent ON broadcasts (first_seen_at DESC);
-      CREATE TABLE IF NOT EXISTS journal_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
-    `)
-    const columns = (db.prepare('PRAGMA table_info(broadcasts)').all() as Array<{ name: string }>).map((column) => column.name)
-    if (!columns.includes('unheld_rounds')) db.exec('ALTER TABLE broadcasts ADD COLUMN unheld_rounds INTEGER NOT NULL DEFAULT 0')
-    if (!columns.includes('client')) db.exec('ALTER TABLE broadcasts ADD COLUMN client TEXT')
-    db.exec(`
-      CREATE INDEX IF NOT EXISTS broadcasts_client ON broadcasts (chain, client, status);
-      CREATE INDEX IF NOT EXISTS broadcasts_updated ON broadcasts (updated_at);
-    `)
-    if (fresh) db.pragma(`user_version = ${SCHEMA_VERSION}`)
-    else migrate(db)
+    // One immediate transaction: processes opening a shared file at once add each column once.
+    db.transaction(() => createSchema(db, fresh)).immediate()
+    if (!fresh) migrate(db)
+    // Only process on the file: claims in it are a dead predecessor's.
+    if (!options.shared) db.prepare(`UPDATE broadcasts SET lease_owner = NULL, lease_until = 0 WHERE lease_owner IS NOT NULL AND ${OPEN}`).run()
   } catch (error) {
     db.close()
     throw error
   }
   return db
+}
+
+function createSchema(db: Database.Database, fresh: boolean): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS broadcasts (
+      chain TEXT NOT NULL,
+      txid TEXT NOT NULL,
+      raw TEXT NOT NULL,
+      client TEXT,
+      status TEXT NOT NULL,
+      first_seen_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      block_height INTEGER,
+      block_hash TEXT,
+      confirmations INTEGER NOT NULL DEFAULT 0,
+      rebroadcasts INTEGER NOT NULL DEFAULT 0,
+      sender TEXT,
+      nonce INTEGER,
+      settled INTEGER NOT NULL DEFAULT 0,
+      outcomes TEXT NOT NULL DEFAULT '[]',
+      lease_owner TEXT,
+      lease_until INTEGER NOT NULL DEFAULT 0,
+      claim_order INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (chain, txid)
+    );
+    CREATE INDEX IF NOT EXISTS broadcasts_status ON broadcasts (chain, status);
+    CREATE INDEX IF NOT EXISTS broadcasts_recent ON broadcasts (first_seen_at DESC);
+    CREATE TABLE IF NOT EXISTS journal_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+  `)
+  const columns = (db.prepare('PRAGMA table_info(broadcasts)').all() as Array<{ name: string }>).map((column) => column.name)
+  if (!columns.includes('unheld_rounds')) db.exec('ALTER TABLE broadcasts ADD COLUMN unheld_rounds INTEGER NOT NULL DEFAULT 0')
+  if (!columns.includes('client')) db.exec('ALTER TABLE broadcasts ADD COLUMN client TEXT')
+  if (!columns.includes('lease_owner')) {
+    db.exec(`
+      ALTER TABLE broadcasts ADD COLUMN lease_owner TEXT;
+      ALTER TABLE broadcasts ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE broadcasts ADD COLUMN claim_order INTEGER NOT NULL DEFAULT 0;
+    `)
+  }
+  db.exec(`
+    CREATE INDEX IF NOT EXISTS broadcasts_client ON broadcasts (chain, client, status);
+    CREATE INDEX IF NOT EXISTS broadcasts_updated ON broadcasts (updated_at);
+    CREATE INDEX IF NOT EXISTS broadcasts_claims ON broadcasts (chain, claim_order) WHERE ${OPEN};
+    -- One row: the claim sequence (the least recently claimed records come first, whatever the clocks say).
+    CREATE TABLE IF NOT EXISTS journal_claim_order (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
+    INSERT OR IGNORE INTO journal_claim_order (id, last) VALUES (1, 0);
+  `)
+  if (fresh) db.pragma(`user_version = ${SCHEMA_VERSION}`)
 }
 
 /**
@@ -428,9 +538,18 @@ function prepare(db: Database.Database): Statements {
       UPDATE broadcasts SET raw = @raw, client = @client, status = @status, updated_at = @updated_at, block_height = @block_height, block_hash = @block_hash,
         confirmations = @confirmations, rebroadcasts = @rebroadcasts, unheld_rounds = @unheld_rounds, settled = @settled, outcomes = @outcomes
       WHERE chain = @chain AND txid = @txid`),
-    open: db.prepare(`SELECT * FROM broadcasts WHERE chain = ? AND (status IN ('pending', 'seen') OR (status = 'confirmed' AND settled = 0)) ORDER BY first_seen_at`),
+    open: db.prepare(`SELECT * FROM broadcasts WHERE chain = ? AND ${OPEN} ORDER BY first_seen_at`),
     prune: db.prepare(`DELETE FROM broadcasts WHERE rowid IN (SELECT rowid FROM broadcasts WHERE updated_at < ? AND ${CLOSED} ORDER BY updated_at LIMIT ?)`),
     probe: db.prepare('INSERT OR REPLACE INTO journal_probe (id, at) VALUES (1, ?)'),
+    claim: db.prepare(`
+      UPDATE broadcasts SET lease_owner = @owner, lease_until = @until, claim_order = (SELECT last FROM journal_claim_order WHERE id = 1)
+      WHERE rowid IN (
+        SELECT rowid FROM broadcasts
+        WHERE chain = @chain AND ${OPEN} AND (lease_owner IS NULL OR lease_owner = @owner OR lease_until <= @now)
+        ORDER BY claim_order, first_seen_at LIMIT @limit)
+      RETURNING *`),
+    release: db.prepare(`UPDATE broadcasts SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ? AND ${OPEN}`),
+    nextClaim: db.prepare('UPDATE journal_claim_order SET last = last + 1 WHERE id = 1'),
   }
 }
 

@@ -343,9 +343,40 @@ export const serverSchema = z.strictObject({
   defaultChain: z.string().optional(),
   /** The WebSocket endpoint `ws://host:port/rpc/<chain>` (`src/server/ws-endpoint.ts`). */
   ws: wsSchema.prefault({}),
+  /**
+   * Processes serving the port (node:cluster, `src/server/cluster-primary.ts`): 1 runs one
+   * process as before; more fork that many workers, each a whole proxy (its own probes, health
+   * view, cache) sharing the broadcast journal; 0 means one per core. Read at start. Default 1.
+   */
+  workers: z.number().int().min(0).max(64).default(1),
 }).refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, { path: ['headersTimeoutMs'], message: 'must not exceed server.requestTimeoutMs' })
 
+/** The PostgreSQL journal store (`journal.store: postgres`, `src/broadcast/postgres-journal.ts`). */
+export const postgresJournalSchema = z.strictObject({
+  /**
+   * `postgres://user:password@host:5432/database`, usually "${SWITCHYARD_JOURNAL_URL}". Holds
+   * credentials: never logged, never shown in an error or a health detail. Required.
+   */
+  url: z.string().refine((url) => /^postgres(ql)?:\/\//.test(url), { message: 'must be a postgres:// or postgresql:// URL' }),
+  /** Connections each process keeps to the server. Default 4 (connections). */
+  poolSize: z.number().int().min(1).max(100).default(4),
+})
+
 export const journalSchema = z.strictObject({
+  /**
+   * Where broadcast records live: 'sqlite' (the file at `path`: one process, or the workers of one
+   * machine) or 'postgres' (`postgres.url`: several replicas share it). Read at start. Default 'sqlite'.
+   */
+  store: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  /** The PostgreSQL store; required when `store` is 'postgres'. */
+  postgres: postgresJournalSchema.optional(),
+  /**
+   * Several processes on one journal (PostgreSQL, or SQLite with server.workers ≠ 1): how long a
+   * process's claim on an open record's rebroadcast work lasts, ms. The owner renews it every
+   * rebroadcast round; when it dies, another process takes the record over once the claim ran
+   * out. Keep it above the chains' broadcast.rebroadcastIntervalMs. Default 30000 (30 s).
+   */
+  claimLeaseMs: positiveMs.default(30_000),
   /** SQLite file of the broadcast journal (created with its directory), or ':memory:' (lost on exit). Default .switchyard/journal.sqlite. */
   path: z.string().min(1).default('.switchyard/journal.sqlite'),
   /** How often the journal file is checked (still there, writable), ms; a failure turns /readyz 503 at once. Default 1000. */
@@ -365,6 +396,8 @@ export const journalSchema = z.strictObject({
   maxOpenPerClient: nonNegativeInt.default(10_000),
   /** Outcomes a record keeps besides each node's first and latest one: the most recent this many. Default 50 (entries). */
   outcomeHistory: z.number().int().min(1).default(50),
+}).superRefine((journal, ctx) => {
+  if (journal.store === 'postgres' && journal.postgres === undefined) ctx.addIssue({ code: 'custom', path: ['postgres', 'url'], message: 'required when journal.store is postgres' })
 })
 
 export const shutdownSchema = z.strictObject({

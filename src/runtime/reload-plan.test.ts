@@ -136,14 +136,26 @@ describe('planReload', () => {
     for (const secret of ['kkkk', 'nnnn', 'secret-a', 'hunter2', '127.0.0.1']) expect(text).not.toContain(secret)
   })
 
+  it('keeps the journal store where it runs: switching to PostgreSQL, or its lease, needs a restart', () => {
+    const result = plan((config) => {
+      config.journal.store = 'postgres'
+      config.journal.postgres = { url: 'postgres://switchyard:pw@db.internal:5432/switchyard' }
+      config.journal.claimLeaseMs = 5_000
+    })
+    expect(result.restartRequired).toEqual(['journal.store', 'journal.postgres', 'journal.claimLeaseMs'])
+    expect(result.effective.journal.store).toBe('sqlite')
+    expect(JSON.stringify(result.changes)).not.toContain('db.internal')
+  })
+
   it('keeps restart-only options at their running values and lists them', () => {
     const result = plan((config) => {
-      config.server = { port: 9999, maxBatchSize: 7 }
+      config.server = { port: 9999, maxBatchSize: 7, workers: 4 }
       config.journal.path = '/elsewhere.sqlite'
       config.shutdown = { drainMs: 1 }
     })
-    expect(result.restartRequired).toEqual(['server.port', 'journal.path', 'shutdown.drainMs'])
+    expect(result.restartRequired).toEqual(['server.port', 'server.workers', 'journal.path', 'shutdown.drainMs'])
     expect(result.effective.server.port).toBe(8545)
+    expect(result.effective.server.workers).toBe(1)
     expect(result.effective.journal.path).toBe(':memory:')
     expect(result.effective.shutdown.drainMs).toBe(20_000)
     // A per-request limit applies at once.

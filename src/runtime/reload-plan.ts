@@ -57,7 +57,12 @@ export const RESTART_ONLY_PATHS: readonly string[] = [
   'server.keepAliveTimeoutMs',
   'server.trustProxy',
   'server.maxReplyBytesInFlight',
+  // The cluster primary forks its workers once (cluster-primary.ts).
+  'server.workers',
   'journal.path',
+  'journal.store',
+  'journal.postgres',
+  'journal.claimLeaseMs',
   'journal.checkIntervalMs',
   'journal.retentionDays',
   'journal.pruneIntervalMs',
