@@ -2,17 +2,24 @@
 /**
  * `switchyard --config FILE`        run the proxy server; SIGTERM/SIGINT shut it down gracefully
  *                                    (src/server/graceful-shutdown.ts), a second signal at once;
- *                                    SIGHUP re-reads FILE and applies it live (Proxy.reload)
+ *                                    SIGHUP re-reads FILE and applies it live (Proxy.reload);
+ *                                    with server.workers > 1 this process is the cluster
+ *                                    primary (src/server/cluster-primary.ts): signal it, not the workers
  * `switchyard check --config FILE`  validate the config, probe every node once, print a table;
  *                                    exit 0 only if every node answered and every chain has a
  *                                    routable node (`--allow-degraded`: only the latter)
  */
+import cluster from 'node:cluster'
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { MemoryJournal } from './broadcast/broadcast-journal.js'
 import { ConfigError, createProxy, loadConfigFile } from './index.js'
 import type { ProxySnapshot } from './proxy.js'
 import { buildApp } from './server/build-app.js'
 import { startChainListeners } from './server/chain-listeners.js'
+import { runClusterPrimary } from './server/cluster-primary.js'
+import { type ReplicatedAction, workerCount } from './server/cluster-policy.js'
+import { ClusterWorkerLink } from './server/cluster-worker.js'
 import { ConfigReloader } from './server/config-reloader.js'
 import { GracefulShutdown, type ShutdownSignal, appShutdownSteps } from './server/graceful-shutdown.js'
 
@@ -114,15 +121,42 @@ export function formatTable(snapshot: CheckSnapshot): string {
 }
 
 async function serve(config: Awaited<ReturnType<typeof loadConfigFile>>, configPath: string): Promise<number> {
+  // server.workers > 1: this process forks the workers and runs none of the proxy itself.
+  if (cluster.isPrimary && workerCount(config.server.workers, availableParallelism()) > 1) return await runClusterPrimary(config)
   const proxy = createProxy(config)
   const reloader = new ConfigReloader(proxy, () => loadConfigFile(configPath))
-  const app = buildApp(proxy, { reloader })
+  // A cluster worker takes signals, reloads and other workers' operator actions from the primary.
+  // One that comes before the shutdown sequence exists (the worker still starting) is kept for it.
+  let early: ShutdownSignal | undefined
+  let takeSignal = (signal: ShutdownSignal): void => {
+    early ??= signal
+  }
+  const link = cluster.isWorker ? new ClusterWorkerLink({ shutdown: (signal) => takeSignal(signal), apply: (what) => apply(what) }) : undefined
+  const app = buildApp(proxy, { reloader, ...(link === undefined ? {} : { cluster: link }) })
+  const reload = (): void => {
+    if (proxy.draining) return
+    void reloader.reload().then((outcome) => {
+      if (!outcome.ok) app.log.error({ event: 'config:refused', problems: outcome.problems }, `config reload refused; the running config stays:\n${outcome.problems.map((problem) => `  - ${problem}`).join('\n')}`)
+    })
+  }
+  const apply = (what: ReplicatedAction): void => {
+    try {
+      if (what.action === 'reload') reload()
+      else if (what.action === 'cordon') proxy.cordon(what.chain, what.node, what.reason)
+      else if (what.action === 'uncordon') proxy.uncordon(what.chain, what.node)
+      else void proxy.probe(what.chain).catch((error: unknown) => app.log.warn({ err: error }, `replicated probe of ${what.chain} failed`))
+    } catch (error) {
+      // A cordon replayed after a reload dropped its node, say: nothing to apply here either.
+      app.log.warn({ action: what, err: error }, `replicated operator action ${what.action} not applied in this worker`)
+    }
+  }
   await proxy.start()
   const address = await app.listen({ host: config.server.host, port: config.server.port })
-  app.log.info(`switchyard listening on ${address}: chains ${proxy.chainNames().join(', ')}`)
+  app.log.info(`switchyard listening on ${address}: chains ${proxy.chainNames().join(', ')}${link === undefined ? '' : ` (worker ${link.index} of ${link.count})`}`)
   // chains.<name>.listen: each chain's own port, after the main one (a taken port fails the start).
   const listeners = await startChainListeners(proxy, { logger: app.log })
   for (const listener of listeners.listeners) app.log.info(`switchyard listening on ${listener.url}: chain ${listener.chain} at /`)
+  link?.listening(address)
   const { graceMs, drainMs } = config.shutdown
   const shutdown = new GracefulShutdown(
     appShutdownSteps(app, proxy, listeners),
@@ -137,22 +171,22 @@ async function serve(config: Awaited<ReturnType<typeof loadConfigFile>>, configP
       },
     },
   )
-  const onSignal = (signal: ShutdownSignal) => () => shutdown.signal(signal)
-  process.on('SIGTERM', onSignal('SIGTERM'))
-  process.on('SIGINT', onSignal('SIGINT'))
-  // SIGHUP: re-read the config file and apply it live (the event log reports what changed).
-  process.on('SIGHUP', () => {
-    if (proxy.draining) return
-    void reloader.reload().then((outcome) => {
-      if (!outcome.ok) app.log.error({ event: 'config:refused', problems: outcome.problems }, `config reload refused; the running config stays:\n${outcome.problems.map((problem) => `  - ${problem}`).join('\n')}`)
-    })
-  })
+  takeSignal = (signal) => shutdown.signal(signal)
+  if (early !== undefined) shutdown.signal(early)
+  if (link === undefined) {
+    process.on('SIGTERM', () => takeSignal('SIGTERM'))
+    process.on('SIGINT', () => takeSignal('SIGINT'))
+    // SIGHUP: re-read the config file and apply it live (the event log reports what changed).
+    process.on('SIGHUP', reload)
+  }
   const report = await shutdown.done
   const figures = { signal: report.signal, outcome: report.outcome, graceMs: round(report.graceMs), drainMs: round(report.drainMs), exitCode: report.exitCode }
   if (report.exitCode === 0) app.log.info(figures, `shutdown: done; drained in ${figures.drainMs} ms`)
   else app.log.error(figures, `shutdown: ${report.detail ?? report.outcome}`)
   // A forced exit leaves work running on purpose (the operator signalled twice): do not wait for it.
   if (report.outcome === 'forced') process.exit(report.exitCode)
+  // The IPC channel to the primary would keep a drained worker alive.
+  link?.close()
   return report.exitCode
 }
 
@@ -166,6 +200,9 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     process.stderr.write(`switchyard: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exitCode = 1
+    // A failed start (a taken port, say) leaves probes running, and a cluster worker its IPC
+    // channel, either of which would keep the process alive. Nothing is lost by exiting: the
+    // journal writes each accepted broadcast before answering.
+    process.exit(1)
   },
 )

@@ -95,14 +95,26 @@ export function createMetrics(proxy: Proxy): Metrics {
   // ---- figures read from the snapshot at scrape time ----
   // One snapshot per scrape, shared by every gauge (it sorts each node's latency samples: at 1,000
   // nodes a snapshot per gauge made a scrape several times dearer).
+  // Dropped at the next turn of the event loop: a scrape's collect() calls all start in one turn,
+  // also when the cluster primary asks a worker for its figures (cluster-worker.ts), which
+  // bypasses render().
   let snapshot: ReturnType<Proxy['snapshot']> | undefined
-  const scrapeSnapshot = (): ReturnType<Proxy['snapshot']> => (snapshot ??= proxy.snapshot())
+  const scrapeSnapshot = (): ReturnType<Proxy['snapshot']> => {
+    if (snapshot === undefined) {
+      snapshot = proxy.snapshot()
+      setImmediate(() => {
+        snapshot = undefined
+      })
+    }
+    return snapshot
+  }
 
   new Gauge({
     name: 'switchyard_node_height',
     help: 'Last block height reported by the node',
     labelNames: ['chain', 'node'] as const,
     registers,
+    aggregator: 'max',
     collect() {
       this.reset()
       for (const chain of scrapeSnapshot().chains) {
@@ -116,6 +128,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Blocks the node is behind its chain pool head',
     labelNames: ['chain', 'node'] as const,
     registers,
+    aggregator: 'max',
     collect() {
       this.reset()
       for (const chain of scrapeSnapshot().chains) {
@@ -129,6 +142,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: `Node status: 1 for the current status, 0 for the others (${NODE_STATUSES.join(', ')})`,
     labelNames: ['chain', 'node', 'status'] as const,
     registers,
+    aggregator: 'max',
     collect() {
       this.reset()
       for (const chain of scrapeSnapshot().chains) {
@@ -144,6 +158,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Peak-EWMA latency of the node (probes and traffic), milliseconds',
     labelNames: ['chain', 'node'] as const,
     registers,
+    aggregator: 'average',
     collect() {
       this.reset()
       for (const chain of scrapeSnapshot().chains) {
@@ -157,6 +172,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Recent failure ratio of the node (probes and traffic), 0..1',
     labelNames: ['chain', 'node'] as const,
     registers,
+    aggregator: 'average',
     collect() {
       this.reset()
       for (const chain of scrapeSnapshot().chains) {
@@ -170,6 +186,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Requests in flight to the node',
     labelNames: ['chain', 'node'] as const,
     registers,
+    aggregator: 'sum',
     collect() {
       this.reset()
       for (const chain of scrapeSnapshot().chains) {
@@ -183,6 +200,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Pool head of the chain: the highest height reached by a quorum of its nodes',
     labelNames: ['chain'] as const,
     registers,
+    aggregator: 'max',
     collect() {
       this.reset()
       for (const chain of scrapeSnapshot().chains) if (chain.head !== null) this.set({ chain: chain.name }, chain.head)
@@ -194,6 +212,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Height reads are served at: the pool head, no higher than the highest height whose block hashes the fork check compared and decided',
     labelNames: ['chain'] as const,
     registers,
+    aggregator: 'min',
     collect() {
       this.reset()
       for (const chain of scrapeSnapshot().chains) if (chain.readHead !== null) this.set({ chain: chain.name }, chain.readHead)
@@ -205,6 +224,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Nodes of the chain that requests can be routed to (0 = the chain fails closed)',
     labelNames: ['chain'] as const,
     registers,
+    aggregator: 'min',
     collect() {
       this.reset()
       for (const chain of scrapeSnapshot().chains) this.set({ chain: chain.name }, chain.routable)
@@ -216,6 +236,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'EVM filters (eth_newFilter, eth_newBlockFilter, eth_newPendingTransactionFilter) switchyard holds for clients, per chain',
     labelNames: ['chain'] as const,
     registers,
+    aggregator: 'sum',
     collect() {
       this.reset()
       for (const chain of chains) {
@@ -230,6 +251,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Open stream subscriptions per chain: heads (WebSocket newHeads, block streams), logs, and listeners of the pending-transaction feed (subscriptions and pending filters); other filters not counted',
     labelNames: ['chain', 'kind'] as const,
     registers,
+    aggregator: 'sum',
     collect() {
       this.reset()
       for (const chain of chains) {
@@ -247,6 +269,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Broadcasts not yet confirmed (journal status pending or seen)',
     labelNames: ['chain'] as const,
     registers,
+    aggregator: 'max',
     async collect() {
       const counts = await Promise.all(
         chains.map(async (chain) => {
@@ -363,6 +386,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     help: 'Depth (blocks replaced) of the last reorg seen on the chain',
     labelNames: ['chain'] as const,
     registers,
+    aggregator: 'max',
   })
 
   const disagreements = new Counter({
@@ -391,6 +415,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     name: 'switchyard_journal_healthy',
     help: 'The broadcast journal works (1) or failed (0: writes failing, file gone or not writable); /readyz is 503 while 0',
     registers,
+    aggregator: 'min',
     collect() {
       this.set(proxy.journalHealth().ok ? 1 : 0)
     },
@@ -400,6 +425,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     name: 'switchyard_event_listener_errors',
     help: 'Event subscribers (metrics, logs, alerts, dashboard) that threw so far; contained, never failing a call or probe round',
     registers,
+    aggregator: 'sum',
     collect() {
       this.set(proxy.events.listenerErrors)
     },

@@ -16,6 +16,7 @@ import { type Clock, systemClock } from '../util/clock.js'
 import { adminGuard, metricsGuard } from './admin-guard.js'
 import { answerUnrouted, clientGateOf, registerRpcBasics, registerRpcRoutes, rpcServerOptions } from './rpc-http.js'
 import type { ConfigReloader } from './config-reloader.js'
+import type { ReplicatedAction } from './cluster-policy.js'
 import { describeChange, isDeepEqual } from '../runtime/reload-plan.js'
 import { EventStreams } from './event-streams.js'
 import { LoginThrottle } from './login-throttle.js'
@@ -39,6 +40,20 @@ export interface AppOptions {
    * passes its `--config` file. Without one, the route answers 501.
    */
   reloader?: ConfigReloader
+  /**
+   * Set in a cluster worker (`server.workers` > 1, cluster-worker.ts): /metrics answers every
+   * worker's figures, and operator actions taken here are replicated to the other workers.
+   */
+  cluster?: AppCluster
+}
+
+/** What a cluster worker's app needs from its link to the primary (cluster-worker.ts). */
+export interface AppCluster {
+  /** This worker's slot (0-based) and the number of workers, shown by /healthz. */
+  readonly index: number
+  readonly count: number
+  metricsOf(metrics: Metrics): Pick<Metrics, 'render' | 'contentType'>
+  replicate(what: ReplicatedAction): void
 }
 
 export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstance {
@@ -49,6 +64,14 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   const connections = new ConnectionGuard(app.server, server)
   // Raw-text bodies, HTTP errors as JSON-RPC errors, x-request-id, Connection: close while draining, silent sockets closed at close.
   registerRpcBasics(app, proxy, connections)
+  if (options.cluster !== undefined) {
+    // Which worker answered each response (each keeps its own health view and admin state).
+    const worker = String(options.cluster.index)
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.header('x-switchyard-worker', worker)
+      done()
+    })
+  }
   app.addHook('onListen', async () => {
     const warning = fileLimitWarning(server.maxConnections, upstreamSockets(proxy.config), openFileLimit())
     if (warning !== undefined) app.log.warn(warning)
@@ -86,7 +109,7 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
   const streams = new EventStreams(proxy, timeline, { intervalMs: options.streamIntervalMs, limits: () => proxy.config.admin })
   const loginThrottle = new LoginThrottle(() => proxy.config.admin.loginAttempts, { clock: options.clock ?? systemClock })
   const refused = (reason: Parameters<Metrics['adminRefusal']>[0]): void => metrics.adminRefusal(reason)
-  registerMetricsRoute(app, metrics, { onRequest: metricsGuard({ token: () => proxy.config.metrics.token, throttle: loginThrottle, refused }) })
+  registerMetricsRoute(app, options.cluster?.metricsOf(metrics) ?? metrics, { onRequest: metricsGuard({ token: () => proxy.config.metrics.token, throttle: loginThrottle, refused }) })
   // Alerts go out from here, off the request path; delivery failures are logged and counted.
   let alerts = startAlertWebhooks(proxy, proxy.config.alerts, { log: app.log, metrics })
   let alertsConfig = proxy.config.alerts
@@ -125,12 +148,14 @@ export function buildApp(proxy: Proxy, options: AppOptions = {}): FastifyInstanc
 
   void app.register(async (admin) => {
     admin.addHook('onRequest', adminGuard({ config: () => proxy.config, throttle: loginThrottle, refused }))
-    registerAdminRoutes(admin, proxy, { history, timeline, streams, refused, reloader: options.reloader })
+    registerAdminRoutes(admin, proxy, { history, timeline, streams, refused, reloader: options.reloader, replicate: (what) => options.cluster?.replicate(what) })
   })
   // The page itself holds no data: it asks for the token and calls the admin API with it.
   registerDashboard(app)
 
-  app.get('/healthz', async () => ({ status: 'ok' }))
+  // Which worker answered, under server.workers > 1 (each keeps its own health view).
+  const healthz = options.cluster === undefined ? { status: 'ok' } : { status: 'ok', worker: options.cluster.index, workers: options.cluster.count }
+  app.get('/healthz', async () => healthz)
 
   app.get('/readyz', async (_request, reply) => {
     const ready = proxy.isReady()
@@ -148,6 +173,8 @@ interface AdminState {
   streams: EventStreams
   refused: (reason: 'stream-limit') => void
   reloader: ConfigReloader | undefined
+  /** An action applied here that the other cluster workers must apply too (a no-op in one process). */
+  replicate: (what: ReplicatedAction) => void
 }
 
 /** Operator routes; the caller has put them behind admin auth. */
@@ -208,11 +235,13 @@ function registerAdminRoutes(admin: FastifyInstance, proxy: Proxy, state: AdminS
       return reply.code(400).send({ error: 'body must be JSON: { "reason": "…" }' })
     }
     const result = await act(() => proxy.cordon(request.params.chain, request.params.id, reason))
+    if (result.status === 200) state.replicate({ action: 'cordon', chain: request.params.chain, node: request.params.id, reason })
     return reply.code(result.status).send(result.body)
   })
 
   admin.post<{ Params: { chain: string; id: string } }>('/admin/api/nodes/:chain/:id/uncordon', async (request, reply) => {
     const result = await act(() => proxy.uncordon(request.params.chain, request.params.id))
+    if (result.status === 200) state.replicate({ action: 'uncordon', chain: request.params.chain, node: request.params.id })
     return reply.code(result.status).send(result.body)
   })
 
@@ -221,11 +250,14 @@ function registerAdminRoutes(admin: FastifyInstance, proxy: Proxy, state: AdminS
     if (state.reloader === undefined) return reply.code(501).send({ error: 'this server was not started from a config file: nothing to reload' })
     const outcome = await state.reloader.reload()
     if (!outcome.ok) return reply.code(400).send(outcome)
+    // The other workers re-read the same file (one that this worker refused, they would refuse too).
+    state.replicate({ action: 'reload' })
     return { ...outcome, summary: outcome.changes.map(describeChange) }
   })
 
   admin.post<{ Params: { chain: string } }>('/admin/api/chains/:chain/probe', async (request, reply) => {
     const result = await act(() => proxy.probe(request.params.chain))
+    if (result.status === 200) state.replicate({ action: 'probe', chain: request.params.chain })
     return reply.code(result.status).send(result.body)
   })
 }

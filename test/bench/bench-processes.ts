@@ -71,11 +71,11 @@ export function buildSwitchyard(): void {
 }
 
 /** switchyard's compiled CLI (`buildSwitchyard` first) as its own process, as in production, over `config` (server, log and journal filled in). */
-export async function startSwitchyard(processes: BenchProcesses, config: object, options: { readyTimeoutMs?: number } = {}): Promise<SwitchyardInstance> {
+export async function startSwitchyard(processes: BenchProcesses, config: object, options: { readyTimeoutMs?: number; workers?: number } = {}): Promise<SwitchyardInstance> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'))
   const file = join(dir, 'config.json')
-  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port }, shutdown: { graceMs: 0 }, log: { level: 'warn' }, journal: { path: join(dir, 'journal.sqlite') }, ...config }))
+  writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port, workers: options.workers ?? 1 }, shutdown: { graceMs: 0 }, log: { level: 'warn' }, journal: { path: join(dir, 'journal.sqlite') }, ...config }))
   const started = performance.now()
   const child = spawn(process.execPath, ['dist/src/cli.js', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] })
   const url = `http://127.0.0.1:${port}`
@@ -195,6 +195,21 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 /** Resident memory now, MB. */
 export const rssMb = (pid: number): number => mb(statusField(pid, 'VmRSS'))
+
+/** The process and its children (a cluster primary and its workers), MB: resident now, and the sum of each one's high-water mark. */
+export function treeRssMb(pid: number): { rssMb: number; peakRssMb: number; processes: number } {
+  const pids = [pid, ...childPids(pid)]
+  const sum = (field: 'VmRSS' | 'VmHWM') => mb(pids.reduce((total, each) => total + statusField(each, field), 0))
+  return { rssMb: sum('VmRSS'), peakRssMb: sum('VmHWM'), processes: pids.length }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
 
 /** The most resident memory the process has had since it started (the kernel's high-water mark), MB. */
 export const peakRssMb = (pid: number): number => mb(statusField(pid, 'VmHWM'))

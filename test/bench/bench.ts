@@ -15,11 +15,11 @@ import { loadavg } from 'node:os'
 import { Wallet } from 'ethers'
 import { startAnvil } from '../../src/devnet/anvil.js'
 import { startBcoin } from '../../src/devnet/bcoin.js'
-import { BenchProcesses, buildSwitchyard, peakRssMb, rssMb, startFastNodes, startNginx, startSwitchyard } from './bench-processes.js'
+import { BenchProcesses, buildSwitchyard, peakRssMb, rssMb, startFastNodes, startNginx, startSwitchyard, treeRssMb } from './bench-processes.js'
 import { type Alternated, DISTINCT, type Measured, type RoundPlan, type Target, alternate, load, pacedLatency, ratio } from './measure.js'
 import { runScaleBench } from './scale-bench.js'
 
-const CASES = ['latency', 'blocknumber', 'balance', 'balance-distinct', 'chainid', 'deep-block', 'batch', 'cache', 'bcoin-getblock', 'verified', 'getblockhash', 'broadcast', 'rss'] as const
+const CASES = ['latency', 'blocknumber', 'balance', 'balance-distinct', 'chainid', 'deep-block', 'batch', 'workers', 'cache', 'bcoin-getblock', 'verified', 'getblockhash', 'broadcast', 'rss'] as const
 type CaseKey = (typeof CASES)[number]
 
 interface Options {
@@ -92,6 +92,7 @@ function withRatios(measured: Alternated, ratios: Record<string, [string, string
 }
 
 const THREE_WAY_RATIOS: Record<string, [string, string]> = { 'sy/direct': ['switchyard', 'direct'], 'sy/nginx': ['switchyard', 'nginx'] }
+const WORKER_RATIOS: Record<string, [string, string]> = { 'sy/nginx': ['switchyard', 'nginx'], 'sy×2/nginx': ['sy 2 workers', 'nginx'], 'sy×2/sy': ['sy 2 workers', 'switchyard'] }
 const CACHE_RATIOS: Record<string, [string, string]> = { 'sy/direct': ['switchyard', 'direct'], 'cache on/off': ['switchyard', 'sy cache off'] }
 
 /** Mean latency of signed transfers sent one at a time straight to anvil and through switchyard. */
@@ -225,6 +226,25 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   }
   const rssAfterThreeWayMb = rssMb(proxy.pid)
 
+  // server.workers: 2 (node:cluster) against one process, over the same nodes, in alternating rounds.
+  const workers: Row[] = []
+  let workersRss: ReturnType<typeof treeRssMb> | undefined
+  if (options.runs('workers')) {
+    const clustered = await startSwitchyard(processes, { chains: { fast: { family: 'evm', chainId: 31337, nodes: [{ id: 'fast-a', url: fastUrl }] }, eth: { family: 'evm', chainId: 31337, nodes: [{ id: 'eth-a', url: anvil.url }] } } }, { workers: 2 })
+    const viaCluster = (chain: string): Target => ({ url: `${clustered.url}/rpc/${chain}` })
+    for (const { label, body } of [
+      { label: 'eth_getBalance latest, distinct addresses', body: CALLS.balanceDistinct },
+      { label: 'eth_blockNumber', body: CALLS.blockNumber },
+    ]) {
+      for (const upstream of upstreams) {
+        const targets = { nginx: upstream.nginx, switchyard: via(upstream.chain), 'sy 2 workers': viaCluster(upstream.chain) }
+        workers.push(withRatios(await alternate(`${upstream.name} ${label}`, targets, body, 32, plan), WORKER_RATIOS))
+      }
+    }
+    workersRss = treeRssMb(clustered.pid)
+    await processes.stop(clustered)
+  }
+
   const btcUrl = new URL(bcoin.url)
   const btcDirect: Target = { url: '', headers: { authorization: `Basic ${Buffer.from(`${decodeURIComponent(btcUrl.username)}:${decodeURIComponent(btcUrl.password)}`).toString('base64')}` } }
   btcUrl.username = ''
@@ -280,11 +300,13 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   const rss3x5 = options.runs('rss') ? await peakRssUnderLoad(processes, options.rssLoadSeconds) : undefined
 
   // Above the machine's cores, other processes competed with the bench: read the figures with that in mind.
-  const report = { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, plan, connections: CONNECTIONS, nginx: nginxFast !== undefined, rssIdleMb, rssAfterThreeWayMb, rssAfterLoadMb, peakRssMb: mainPeakRssMb, threeWay, cached, verified, routed, latency, broadcast, rss3x5 }
+  const report = { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, plan, connections: CONNECTIONS, nginx: nginxFast !== undefined, rssIdleMb, rssAfterThreeWayMb, rssAfterLoadMb, peakRssMb: mainPeakRssMb, threeWay, workers, workersRss, cached, verified, routed, latency, broadcast, rss3x5 }
   mkdirSync('test-output', { recursive: true })
   writeFileSync('test-output/bench.json', `${JSON.stringify(report, null, 2)}\n`)
   const perPath = `${plan.rounds} × ${plan.roundSeconds} s per path in alternating rounds, all on 127.0.0.1`
   printSection(`Direct vs nginx vs switchyard, ${perPath}${nginxFast === undefined ? ' — nginx not installed: apt-get install nginx-light' : ''}`, threeWay)
+  printSection('server.workers: 2 (node:cluster) vs one process, 32 connections', workers)
+  if (workersRss !== undefined) process.stdout.write(`  2-worker cluster RSS after its cases (primary + workers, ${workersRss.processes} processes): ${workersRss.rssMb} MB, sum of peaks ${workersRss.peakRssMb} MB\n`)
   printSection('Cached answers: direct vs switchyard with the cache on and off over the same node', cached)
   printSection('Verified reads (both over the same two anvils)', verified)
   printSection('Bitcoin routed read', routed)
