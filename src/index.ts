@@ -49,48 +49,6 @@ function isValidated(config: ProxyConfig | ProxyConfigInput): config is ProxyCon
   return Object.entries(chains).every(([name, chain]) => chain.name === name && typeof chain.health?.headQuorum === 'number')
 }
 
-export { Proxy } from './proxy.js'
-export type { CallResult, ProxyOptions, ProxySnapshot, ReloadResult } from './proxy.js'
+// Every other export is the core's (src/core.ts), so the two entries list them once.
+export * from './core.js'
 export type { HandledRequest } from './server/rpc-route.js'
-export type { ConfigChange } from './runtime/reload-plan.js'
-export type { ConfigReloadEvent } from './proxy-events.js'
-export { ConfigError, type Env } from './config/load-config.js'
-export type {
-  BroadcastConfig,
-  ChainConfig,
-  ChainConfigInput,
-  ConfigProblem,
-  FamilyConfigSlice,
-  FamilyDefaults,
-  FamilyOptions,
-  HealthConfig,
-  NodeConfig,
-  ProxyConfig,
-  ProxyConfigInput,
-  RoutingConfig,
-  ServerConfig,
-} from './config/schema.js'
-export type {
-  ChainAdapter,
-  ChainAdapterFactory,
-  ChainFamily,
-  CredentialSource,
-  MethodClass,
-  ProbeContext,
-  ProbeObservation,
-  HeadWatcher,
-  HeadWatchHandlers,
-} from './chain-adapter.js'
-export { ProxyError, NodeRpcError, isProxyError } from './errors/proxy-error.js'
-export { errorCatalog, type ProxyErrorCode } from './errors/catalog.js'
-export { ProxyEvents } from './proxy-events.js'
-export type { HeadEvent, NodeStateEvent, ProbeRoundEvent, ProxyEventMap, RequestEvent } from './proxy-events.js'
-export type { ChainSnapshot, NodeSnapshot } from './pool/node-pool.js'
-export type { NodeStatus } from './pool/node-health.js'
-export type { JsonRpcErrorObject, JsonRpcId, RpcAnswer, RpcCall } from './jsonrpc/types.js'
-export { ManualClock, systemClock, type Clock } from './util/clock.js'
-export { MemoryJournal, type BroadcastJournal, type BroadcastQuery, type BroadcastRecord, type BroadcastStatus, type NodeOutcome } from './broadcast/broadcast-journal.js'
-export { SqliteJournal } from './broadcast/sqlite-journal.js'
-export type { BroadcastResult } from './broadcast/broadcaster.js'
-export type { BroadcastSupport, BroadcastVerdict, DecodedTransaction, TxPresence } from './chain-adapter.js'
-export type { BroadcastAcceptedEvent, BroadcastProgressEvent } from './proxy-events.js'

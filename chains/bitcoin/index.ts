@@ -19,3 +19,24 @@ export { classifyBitcoinMethod, requiredBitcoinHeight } from './bitcoin-methods.
 export { bitcoinCallCost, classifyBitcoinError } from './bitcoin-node-errors.js'
 export { genesisHashes, networkOfGenesis, resolveGenesisHash } from './bitcoin-networks.js'
 export { classifyBitcoinReply, createBitcoinBroadcast, decodeBitcoinTransaction, lookupBitcoinTransaction, normalizeReason } from './bitcoin-broadcast.js'
+export {
+  BitcoinRpc,
+  BitcoinRpcError,
+  bitcoinRpc,
+  bitcoinRpcErrorCodes,
+  type BitcoinCallOptions,
+  type BitcoinRpcOptions,
+  type Block,
+  type BlockHeader,
+  type BlockWithTransactions,
+  type BlockchainInfo,
+  type FeeEstimateMode,
+  type MempoolEntry,
+  type MempoolInfo,
+  type ScriptPubKey,
+  type SmartFeeEstimate,
+  type Transaction,
+  type TransactionInput,
+  type TransactionOutput,
+  type TxOut,
+} from './bitcoin-rpc.js'

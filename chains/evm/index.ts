@@ -25,3 +25,5 @@ export {
   type NewHeadsOptions,
 } from './heads-subscription.js'
 export { classifyEvmReply, createEvmBroadcast, decodeEvmTransaction, lookupEvmTransaction } from './evm-broadcast.js'
+// ethers is loaded by this entry anyway (evm-broadcast decodes with it): its provider costs nothing more. viem is not: see ./viem-transport.ts.
+export { SwitchyardEthersProvider, ethersProvider, type EthersProviderOptions } from './ethers-provider.js'
