@@ -6,7 +6,7 @@
  */
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
-import { freePort } from '../devnet/free-port.js'
+import { refusedPort } from '../devnet/free-port.js'
 import { waitFor } from '../devnet/wait-for.js'
 import { POSTGRES_SCHEMA_VERSION, PostgresJournal, PostgresJournalError, redactor } from './postgres-journal.js'
 import { journalRecord } from '../../test/support/journal-record.js'
@@ -56,7 +56,7 @@ test('replicas starting at once migrate the schema once (advisory lock), and a l
 })
 
 test('an unreachable server: operations fail and health says so, and neither names the password, the user or the URL', async () => {
-  const port = await freePort()
+  const port = await refusedPort()
   const url = `postgres://journal-user:s3cret-Passw0rd@127.0.0.1:${port}/switchyard`
   const journal = journalAt(url)
   const failure = await journal.insert(record('t1')).then(

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 
 /**
  * A port that was free a moment ago on 127.0.0.1. For child processes (anvil, bcoin) that
@@ -17,4 +17,27 @@ export async function freePort(): Promise<number> {
       })
     })
   })
+}
+
+/**
+ * Candidates for `refusedPort`: privileged ports no service here uses. The kernel never hands
+ * them out for port 0, so unlike a `freePort()` nobody listens there by the time a test connects
+ * (an ephemeral port released a moment ago can be taken by any process on a busy machine).
+ */
+const NEVER_LISTENED = [1013, 1017, 1019, 1021, 1023] as const
+
+/** A port on 127.0.0.1 whose connections are refused (ECONNREFUSED), checked by connecting. */
+export async function refusedPort(): Promise<number> {
+  for (const port of NEVER_LISTENED) {
+    const code = await new Promise<string | undefined>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port })
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(undefined)
+      })
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code))
+    })
+    if (code === 'ECONNREFUSED') return port
+  }
+  throw new Error(`something listens on every one of ports ${NEVER_LISTENED.join(', ')} on 127.0.0.1`)
 }

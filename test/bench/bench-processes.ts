@@ -95,6 +95,21 @@ export async function startSwitchyard(processes: BenchProcesses, config: object,
   return instance
 }
 
+/** `passthrough.ts` (the platform's floor: a bare node:http + undici forwarder) in front of `upstream`, with `workers` cluster workers. */
+export async function startPassthrough(processes: BenchProcesses, upstream: string, workers = 1): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/passthrough.ts', upstream, '--workers', String(workers)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<string>((resolve, reject) => {
+    let text = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+      const line = /^ready (\d+)\n/m.exec(text)
+      if (line !== null) resolve(line[1]!)
+    })
+    child.once('exit', (code) => reject(new Error(`passthrough exited with ${code}`)))
+  })
+  return processes.add({ url: `http://127.0.0.1:${port}/`, pid: child.pid!, stop: () => stopProcess(child) })
+}
+
 export interface FastNodes {
   /** One URL a port, `http://127.0.0.1:<port>/`. */
   urls: string[]

@@ -15,7 +15,7 @@ import { loadavg } from 'node:os'
 import { Wallet } from 'ethers'
 import { startAnvil } from '../../src/devnet/anvil.js'
 import { startBcoin } from '../../src/devnet/bcoin.js'
-import { BenchProcesses, buildSwitchyard, peakRssMb, rssMb, startFastNodes, startNginx, startSwitchyard, treeRssMb } from './bench-processes.js'
+import { BenchProcesses, buildSwitchyard, peakRssMb, rssMb, startFastNodes, startNginx, startPassthrough, startSwitchyard, treeRssMb } from './bench-processes.js'
 import { type Alternated, DISTINCT, type Measured, type RoundPlan, type Target, alternate, load, pacedLatency, ratio } from './measure.js'
 import { runScaleBench } from './scale-bench.js'
 
@@ -92,7 +92,13 @@ function withRatios(measured: Alternated, ratios: Record<string, [string, string
 }
 
 const THREE_WAY_RATIOS: Record<string, [string, string]> = { 'sy/direct': ['switchyard', 'direct'], 'sy/nginx': ['switchyard', 'nginx'] }
-const WORKER_RATIOS: Record<string, [string, string]> = { 'sy/nginx': ['switchyard', 'nginx'], 'sy×2/nginx': ['sy 2 workers', 'nginx'], 'sy×2/sy': ['sy 2 workers', 'switchyard'] }
+const WORKER_RATIOS: Record<string, [string, string]> = {
+  'sy/nginx': ['switchyard', 'nginx'],
+  'sy×2/nginx': ['sy 2 workers', 'nginx'],
+  'sy×2/sy': ['sy 2 workers', 'switchyard'],
+  'floor×2/nginx': ['floor 2 workers', 'nginx'],
+  'sy×2/floor×2': ['sy 2 workers', 'floor 2 workers'],
+}
 const CACHE_RATIOS: Record<string, [string, string]> = { 'sy/direct': ['switchyard', 'direct'], 'cache on/off': ['switchyard', 'sy cache off'] }
 
 /** Mean latency of signed transfers sent one at a time straight to anvil and through switchyard. */
@@ -232,17 +238,20 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   if (options.runs('workers')) {
     const clustered = await startSwitchyard(processes, { chains: { fast: { family: 'evm', chainId: 31337, nodes: [{ id: 'fast-a', url: fastUrl }] }, eth: { family: 'evm', chainId: 31337, nodes: [{ id: 'eth-a', url: anvil.url }] } } }, { workers: 2 })
     const viaCluster = (chain: string): Target => ({ url: `${clustered.url}/rpc/${chain}` })
+    // The platform's floor, also on two workers: a bare node:http + undici forwarder (passthrough.ts).
+    const floors = new Map<string, Awaited<ReturnType<typeof startPassthrough>>>()
+    for (const upstream of upstreams) floors.set(upstream.name, await startPassthrough(processes, upstream.direct.url, 2))
     for (const { label, body } of [
       { label: 'eth_getBalance latest, distinct addresses', body: CALLS.balanceDistinct },
       { label: 'eth_blockNumber', body: CALLS.blockNumber },
     ]) {
       for (const upstream of upstreams) {
-        const targets = { nginx: upstream.nginx, switchyard: via(upstream.chain), 'sy 2 workers': viaCluster(upstream.chain) }
+        const targets = { nginx: upstream.nginx, 'floor 2 workers': { url: floors.get(upstream.name)!.url }, switchyard: via(upstream.chain), 'sy 2 workers': viaCluster(upstream.chain) }
         workers.push(withRatios(await alternate(`${upstream.name} ${label}`, targets, body, 32, plan), WORKER_RATIOS))
       }
     }
     workersRss = treeRssMb(clustered.pid)
-    await processes.stop(clustered)
+    await processes.stop(clustered, ...floors.values())
   }
 
   const btcUrl = new URL(bcoin.url)

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type AnvilNode, startAnvil } from '../../src/devnet/anvil.js'
 import { type BcoinNode, startBcoin } from '../../src/devnet/bcoin.js'
-import { freePort } from '../../src/devnet/free-port.js'
+import { freePort, refusedPort } from '../../src/devnet/free-port.js'
 import { waitFor } from '../../src/devnet/wait-for.js'
 
 function runCli(args: string[], env: Record<string, string> = {}) {
@@ -70,7 +70,7 @@ describe('switchyard check', () => {
   })
 
   test('a typo\'d port or path: the node is unreachable (with the probe\'s error) and check exits 1; --allow-degraded exits 0 while every chain has a routable node', async () => {
-    const deadPort = await freePort()
+    const deadPort = await refusedPort()
     const file = await configFile(
       'degraded.yaml',
       `chains:
@@ -107,7 +107,7 @@ describe('switchyard check', () => {
   })
 
   test('exits 1 when a chain has no routable node, --allow-degraded or not, and says why per node', async () => {
-    const port = await freePort()
+    const port = await refusedPort()
     const file = await configFile('down.yaml', `chains: { eth: { family: evm, chainId: 31337, nodes: [ { id: dead, url: "http://127.0.0.1:${port}" } ] } }`)
     const run = runCli(['check', '--config', file, '--allow-degraded'])
     expect(await run.exit).toBe(1)

@@ -51,6 +51,9 @@ describe('anvil pool', () => {
     expect(ejection.rounds).toBeLessThanOrEqual(1) // ejected in the first or second round after crossing
     recordFigure('evm.ejectionDelayMs', Math.round(ejection.elapsedMs))
     recordFigure('evm.ejectionProbeIntervalMs', INTERVAL_MS)
+    // eth_blockNumber is answered from the read head, which moves only once a probe round has
+    // compared a's and b's block hashes at 10; on a busy machine that can be a round after the ejection.
+    await waitFor(() => proxy.proxy.snapshot().chains[0]!.readHead === 10, { what: 'height 10 verified by the fork check' })
 
     const served = new Set<string>()
     for (let i = 0; i < 40; i++) {
