@@ -20,6 +20,7 @@ import { startChainListeners } from './server/chain-listeners.js'
 import { runClusterPrimary } from './server/cluster-primary.js'
 import { type ReplicatedAction, workerCount } from './server/cluster-policy.js'
 import { ClusterWorkerLink } from './server/cluster-worker.js'
+import { applyHeapGrowth } from './runtime/heap-growth.js'
 import { ConfigReloader } from './server/config-reloader.js'
 import { GracefulShutdown, type ShutdownSignal, appShutdownSteps } from './server/graceful-shutdown.js'
 
@@ -121,6 +122,7 @@ export function formatTable(snapshot: CheckSnapshot): string {
 }
 
 async function serve(config: Awaited<ReturnType<typeof loadConfigFile>>, configPath: string): Promise<number> {
+  applyHeapGrowth(config.server.heapGrowingPercent)
   // server.workers > 1: this process forks the workers and runs none of the proxy itself.
   if (cluster.isPrimary && workerCount(config.server.workers, availableParallelism()) > 1) return await runClusterPrimary(config)
   const proxy = createProxy(config)

@@ -4,8 +4,8 @@
  * `loadConfigFile` validate against the built-in families unless given others. The Fastify app
  * is a separate entry (`switchyard/server`), so embedding the proxy does not require Fastify.
  */
-import { bitcoinFamily } from '../chains/bitcoin/index.js'
-import { evmFamily } from '../chains/evm/index.js'
+import { bitcoinFamily } from '../chains/bitcoin/bitcoin-family.js'
+import { evmFamily } from '../chains/evm/evm-family.js'
 import type { ChainFamily } from './chain-adapter.js'
 import * as configFile from './config/load-config.js'
 import type { ProxyConfig, ProxyConfigInput } from './config/schema.js'

@@ -4,7 +4,7 @@
  * anvil) and lookups by hash and nonce. Verdicts key on lower-cased message substrings, never on
  * codes alone: Besu reuses codes, Erigon wraps nonce-too-low in INTERNAL_ERROR.
  */
-import { Transaction } from 'ethers'
+import { Transaction } from 'ethers/transaction'
 import type { BroadcastSupport, ClassifiedReply, DecodedTransaction, TxPresence } from '../../src/chain-adapter.js'
 import { ProxyError } from '../../src/errors/proxy-error.js'
 import type { RpcAnswer, RpcCall } from '../../src/jsonrpc/types.js'

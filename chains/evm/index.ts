@@ -25,5 +25,5 @@ export {
   type NewHeadsOptions,
 } from './heads-subscription.js'
 export { classifyEvmReply, createEvmBroadcast, decodeEvmTransaction, lookupEvmTransaction } from './evm-broadcast.js'
-// ethers is loaded by this entry anyway (evm-broadcast decodes with it): its provider costs nothing more. viem is not: see ./viem-transport.ts.
+// The provider loads all of ethers (evm-broadcast needs only ethers/transaction), so the root entry does not import this index. viem has its own entry: see ./viem-transport.ts.
 export { SwitchyardEthersProvider, ethersProvider, type EthersProviderOptions } from './ethers-provider.js'

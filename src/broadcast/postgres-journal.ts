@@ -19,7 +19,8 @@
  * (errors are rewritten with the URL, its password and its host replaced, and the `pg` error, which
  * holds the connection parameters, is not kept as a cause).
  */
-import pg from 'pg'
+import { createRequire } from 'node:module'
+import type pg from 'pg'
 import {
   type BroadcastJournal,
   type BroadcastQuery,
@@ -39,6 +40,16 @@ export interface PostgresJournalOptions extends Partial<JournalLimits> {
   url: string
   /** Connections kept to the server. Default 4. */
   poolSize?: number | undefined
+}
+
+
+/**
+ * `pg` is loaded by the first PostgreSQL journal, not at import: a proxy on the default SQLite
+ * journal never holds it (about 16 MB of RSS). pg is CommonJS, so a synchronous require serves the
+ * synchronous constructor.
+ */
+function loadPg(): typeof pg {
+  return createRequire(import.meta.url)('pg') as typeof pg
 }
 
 /** Default of `journal.postgres.poolSize`, connections. */
@@ -138,7 +149,7 @@ export class PostgresJournal implements BroadcastJournal {
   constructor(options: PostgresJournalOptions) {
     this.#limits = { outcomeHistory: options.outcomeHistory ?? DEFAULT_OUTCOME_HISTORY }
     this.#redact = redactor(options.url)
-    this.#pool = new pg.Pool({
+    this.#pool = new (loadPg().Pool)({
       connectionString: options.url,
       max: options.poolSize ?? DEFAULT_POSTGRES_POOL_SIZE,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,

@@ -59,6 +59,8 @@ export const RESTART_ONLY_PATHS: readonly string[] = [
   'server.maxReplyBytesInFlight',
   // The cluster primary forks its workers once (cluster-primary.ts).
   'server.workers',
+  // A V8 flag the CLI sets once, before serving.
+  'server.heapGrowingPercent',
   'journal.path',
   'journal.store',
   'journal.postgres',

@@ -133,13 +133,13 @@ async function compareBroadcasts(directUrl: string, proxiedUrl: string): Promise
  * (routed reads on one chain, cacheable deep blocks on another, batches of 10 on the third), from
  * the kernel's high-water mark: nothing can be missed between samples.
  */
-async function peakRssUnderLoad(processes: BenchProcesses, seconds: number) {
+async function peakRssUnderLoad(processes: BenchProcesses, seconds: number, heapGrowingPercent?: number) {
   const nodes = await startFastNodes(processes, 15)
   const chainNames = ['r1', 'r2', 'r3']
   const chains = Object.fromEntries(
     chainNames.map((name, chain) => [name, { family: 'evm', chainId: 31337, nodes: nodes.urls.slice(chain * 5, chain * 5 + 5).map((url, index) => ({ id: `${name}-n${index}`, url })) }]),
   )
-  const proxy = await startSwitchyard(processes, { chains })
+  const proxy = await startSwitchyard(processes, { chains }, { heapGrowingPercent })
   const rssIdleMb = rssMb(proxy.pid)
   const loads = await Promise.all([
     load({ url: `${proxy.url}/rpc/r1` }, CALLS.balance, 11, seconds),
@@ -149,6 +149,7 @@ async function peakRssUnderLoad(processes: BenchProcesses, seconds: number) {
   const report = {
     chains: 3,
     nodesPerChain: 5,
+    heapGrowingPercent: heapGrowingPercent ?? 'default',
     connections: 32,
     seconds,
     rssIdleMb,
@@ -307,9 +308,11 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   const mainPeakRssMb = peakRssMb(proxy.pid)
   const broadcast = options.runs('broadcast') ? await compareBroadcasts(anvil.url, via('eth').url) : undefined
   const rss3x5 = options.runs('rss') ? await peakRssUnderLoad(processes, options.rssLoadSeconds) : undefined
+  // The same with V8's own heap growth (server.heapGrowingPercent: 0), to show what the setting saves.
+  const rss3x5V8 = options.runs('rss') ? await peakRssUnderLoad(processes, options.rssLoadSeconds, 0) : undefined
 
   // Above the machine's cores, other processes competed with the bench: read the figures with that in mind.
-  const report = { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, plan, connections: CONNECTIONS, nginx: nginxFast !== undefined, rssIdleMb, rssAfterThreeWayMb, rssAfterLoadMb, peakRssMb: mainPeakRssMb, threeWay, workers, workersRss, cached, verified, routed, latency, broadcast, rss3x5 }
+  const report = { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, plan, connections: CONNECTIONS, nginx: nginxFast !== undefined, rssIdleMb, rssAfterThreeWayMb, rssAfterLoadMb, peakRssMb: mainPeakRssMb, threeWay, workers, workersRss, cached, verified, routed, latency, broadcast, rss3x5, rss3x5V8 }
   mkdirSync('test-output', { recursive: true })
   writeFileSync('test-output/bench.json', `${JSON.stringify(report, null, 2)}\n`)
   const perPath = `${plan.rounds} × ${plan.roundSeconds} s per path in alternating rounds, all on 127.0.0.1`
@@ -328,10 +331,14 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
     }
   }
   process.stdout.write(`\nswitchyard RSS: ${rssIdleMb} MB idle, ${rssAfterThreeWayMb} MB after the three-way cases, ${rssAfterLoadMb} MB at the end; peak ${mainPeakRssMb} MB\n`)
-  if (rss3x5 !== undefined) {
+  for (const [run, heap] of [
+    [rss3x5, 'server.heapGrowingPercent default'],
+    [rss3x5V8, "heapGrowingPercent 0 (V8's own)"],
+  ] as const) {
+    if (run === undefined) continue
     process.stdout.write(
-      `3 chains × 5 fast nodes, ${rss3x5.connections} connections of mixed load for ${rss3x5.seconds} s (${rss3x5.rps} req/s, ${rss3x5.failed} failed): ` +
-        `RSS ${rss3x5.rssIdleMb} MB idle, peak ${rss3x5.peakRssMb} MB, ${rss3x5.rssAfterMb} MB after\n`,
+      `3 chains × 5 fast nodes, ${heap}, ${run.connections} connections of mixed load for ${run.seconds} s (${run.rps} req/s, ${run.failed} failed): ` +
+        `RSS ${run.rssIdleMb} MB idle, peak ${run.peakRssMb} MB, ${run.rssAfterMb} MB after\n`,
     )
   }
   if (broadcast !== undefined) {

@@ -118,6 +118,10 @@ test('the root entry loads both chain families: ethers and bitcoinjs-lib (the co
   expect(loads(run, 'ethers')).toBe(true)
   expect(loads(run, 'bitcoinjs-lib')).toBe(true)
   expect(loads(run, 'viem')).toBe(false)
+  // What a proxy on the default SQLite journal never uses stays unloaded (memory): pg, and every
+  // part of ethers but its transaction decoding (the ethers provider has its own entry).
+  expect(loads(run, 'pg')).toBe(false)
+  expect(run.modules.filter((url) => /\/node_modules\/ethers\/lib\.esm\/(providers|contract|wallet|abi)\//.test(url))).toEqual([])
   recordFigure('package entries: modules loaded by `switchyard` (root)', run.modules.length)
 }, TEST_TIMEOUT_MS)
 
