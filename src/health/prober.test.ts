@@ -5,6 +5,7 @@ import { NodePool } from '../pool/node-pool.js'
 import { type ProxyEventMap, ProxyEvents } from '../proxy-events.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 import { ManualClock } from '../util/clock.js'
+import { ProbePacer } from './probe-pacer.js'
 import { Prober } from './prober.js'
 
 function setup(probe: () => Promise<ProbeObservation>) {
@@ -17,6 +18,32 @@ function setup(probe: () => Promise<ProbeObservation>) {
 }
 
 describe('Prober', () => {
+  test('a round starts its node probes through the pacer: perTurn at once, the rest on later turns, each measured from its own start', async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e']
+    const config = parseConfig({ chains: { eth: { family: 'evm', chainId: 1, health: { forkCheck: false }, nodes: ids.map((id) => ({ id, url: `http://127.0.0.1:1/${id}` })) } } }, {})
+    const transports = new Map<string, NodeTransport>(ids.map((id) => [id, { nodeId: id, call: async () => ({ ok: true, answer: { result: null }, latencyMs: 0 }), close: async () => undefined }]))
+    const pool = new NodePool(config.chains.eth!, transports, new ProxyEvents(), new ManualClock())
+    const turnEnds: Array<() => void> = []
+    const pacer = new ProbePacer({ perTurn: 2, nextTurn: () => new Promise<void>((resolve) => turnEnds.push(resolve)) })
+    const probed: string[] = []
+    const adapter = {
+      probe: async (node: NodeTransport): Promise<ProbeObservation> => {
+        probed.push(node.nodeId)
+        return { kind: 'ok', height: 7, syncing: false, latencyMs: 1 }
+      },
+    } as unknown as ChainAdapter
+    const round = new Prober(pool, adapter, pacer).tick()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(probed).toEqual(['a', 'b'])
+    turnEnds.shift()!()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(probed).toEqual(['a', 'b', 'c', 'd'])
+    turnEnds.shift()!()
+    await round
+    expect(probed).toEqual(ids)
+    expect(pool.nodes.map((node) => node.health.height)).toEqual([7, 7, 7, 7, 7])
+  })
+
   test('tick() during a running round queues exactly one fresh round; rounds never overlap', async () => {
     let active = 0
     let maxActive = 0

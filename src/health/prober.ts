@@ -13,6 +13,7 @@
 import type { ChainAdapter, HeadWatcher, ProbeObservation } from '../chain-adapter.js'
 import { type ForkCandidate, type ForkRound, ForkWatch, forkCheckHeight } from '../pool/fork-watch.js'
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
+import { type ProbePacer, processProbePacer } from './probe-pacer.js'
 
 type RoundResult = { node: PoolNode; observation: ProbeObservation }
 
@@ -31,10 +32,12 @@ export class Prober {
   #stopped = true
   #watchers: HeadWatcher[] = []
   readonly #forkWatch = new ForkWatch()
+  readonly #pacer: ProbePacer
 
-  constructor(pool: NodePool, adapter: ChainAdapter) {
+  constructor(pool: NodePool, adapter: ChainAdapter, pacer: ProbePacer = processProbePacer) {
     this.#pool = pool
     this.#adapter = adapter
+    this.#pacer = pacer
   }
 
   /**
@@ -89,6 +92,8 @@ export class Prober {
     const results = await Promise.all(
       this.#pool.nodes.map(async (node) => {
         let observation: ProbeObservation
+        const slot = this.#pacer.take()
+        if (slot !== undefined) await slot
         try {
           observation = await this.#adapter.probe(node.transport, { timeoutMs, maxLagBlocks })
         } catch (error) {
@@ -137,6 +142,8 @@ export class Prober {
       hashAt: async (nodeId, height) => {
         const node = byId.get(nodeId)
         if (node === undefined) return undefined
+        const slot = this.#pacer.take()
+        if (slot !== undefined) await slot
         try {
           return await blockHashAt.call(this.#adapter, node.transport, height, { timeoutMs, maxLagBlocks })
         } catch {
@@ -155,6 +162,8 @@ export class Prober {
       results.map(async ({ node, observation }) => {
         if (observation.kind !== 'ok' || !this.#pool.capabilitiesDue(node)) return
         let txindex: boolean | undefined
+        const slot = this.#pacer.take()
+        if (slot !== undefined) await slot
         try {
           txindex = await probeTxIndex.call(this.#adapter, node.transport, { timeoutMs, maxLagBlocks })
         } catch {
