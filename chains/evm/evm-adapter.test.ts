@@ -201,6 +201,54 @@ describe('probe replies real anvil cannot give', () => {
   })
 })
 
+describe('probe requests: one JSON-RPC batch a probe', () => {
+  const fakes: FakeNode[] = []
+  afterAll(async () => {
+    await Promise.all(fakes.map((fake) => fake.close()))
+  })
+  const fakeNode = async (options: Parameters<typeof startFakeNode>[0]) => {
+    const fake = await startFakeNode(options)
+    fakes.push(fake)
+    return fake
+  }
+  /** HTTP requests the fake received (one authorization entry per request). */
+  const requests = (fake: FakeNode) => fake.authorizations.length
+
+  test('a node that takes batches gets the probe in one request', async () => {
+    const fake = await fakeNode({ chainId: 1, height: 9 })
+    const client = clientFor('batching', fake.url)
+    expect(await adapterFor(1).probe(client, context)).toMatchObject({ kind: 'ok', height: 9, syncing: false })
+    expect(await adapterFor(1, `0x${'11'.repeat(32)}`).probe(client, context)).toMatchObject({ kind: 'wrong-chain' })
+    expect(requests(fake)).toBe(2)
+    expect(fake.calls).toEqual(['eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber'])
+  })
+
+  test('a node that refuses batches is probed call by call, and not asked for a batch again', async () => {
+    const fake = await fakeNode({ chainId: 1, height: 9, batches: false })
+    const client = clientFor('no-batches', fake.url)
+    const adapter = adapterFor(1)
+    expect(await adapter.probe(client, context)).toMatchObject({ kind: 'ok', height: 9 })
+    expect(await adapter.probe(client, context)).toMatchObject({ kind: 'ok', height: 9 })
+    expect(fake.calls.filter((call) => call === '(batch)')).toHaveLength(1)
+    expect(requests(fake)).toBe(1 + 3 + 3)
+  })
+
+  test('a batch that times out fails the probe with the timeout, without trying call by call', async () => {
+    const fake = await fakeNode({ chainId: 1, height: 9 })
+    fake.on('eth_syncing', { hang: true })
+    const observation = await adapterFor(1).probe(clientFor('hanging-batch', fake.url), { ...context, timeoutMs: 200 })
+    expect(observation).toMatchObject({ kind: 'failed', failure: { kind: 'timeout', message: 'node hanging-batch did not answer within 200 ms' } })
+    expect(requests(fake)).toBe(1)
+  })
+
+  test('an HTTP 503 for the batch is the node unavailable: failed, no call-by-call retry', async () => {
+    const fake = await fakeNode({ chainId: 1, height: 9 })
+    fake.on('eth_blockNumber', { status: 503, body: 'busy' })
+    expect(await adapterFor(1).probe(clientFor('busy-batch', fake.url), context)).toMatchObject({ kind: 'failed', failure: { kind: 'http-status', httpStatus: 503 } })
+    expect(requests(fake)).toBe(1)
+  })
+})
+
 describe('adapter surface', () => {
   test('identity and method policy', () => {
     const adapter = adapterFor(1)

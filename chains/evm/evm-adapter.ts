@@ -6,7 +6,8 @@
 import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation } from '../../src/chain-adapter.js'
 import type { ChainConfig } from '../../src/config/schema.js'
 import { evmChainConfig, evmNodeConfig } from './evm-config.js'
-import type { CallOutcome, NodeTransport } from '../../src/upstream/node-transport.js'
+import type { CallOptions, CallOutcome, NodeTransport } from '../../src/upstream/node-transport.js'
+import type { RpcCall } from '../../src/jsonrpc/types.js'
 import { classifyEvmMethod, quantity, requiredEvmHeight } from './evm-methods.js'
 import { classifyEvmError, evmCallCost } from './evm-node-errors.js'
 import { createEvmBroadcast } from './evm-broadcast.js'
@@ -58,15 +59,34 @@ export const createEvmAdapter: ChainAdapterFactory = (config: ChainConfig): Chai
 /** A probe reply that is an answer but not a usable one: the node fails the probe as bad-response. */
 class BadProbeReply extends Error {}
 
+/** Nodes that answered a probe batch with something else than a batch reply: probed call by call from then on. */
+const takesNoBatch = new WeakSet<NodeTransport>()
+
+/**
+ * The probe's calls: one JSON-RPC batch where the transport sends batches (one HTTP exchange a
+ * probe instead of three or four: at 1,000 nodes, probing was 4 node calls a node a second), call
+ * by call for a node that refused a batch (remembered) or a transport without batches. A batch that
+ * failed otherwise (timeout, connection, HTTP 5xx) fails every call: the node's fault either way.
+ */
+async function probeCalls(node: NodeTransport, calls: RpcCall[], options: CallOptions): Promise<CallOutcome[]> {
+  if (node.callBatch !== undefined && !takesNoBatch.has(node)) {
+    const batch = await node.callBatch(calls, options)
+    if (batch.ok) return batch.answers.map((answer) => ({ ok: true, answer, latencyMs: batch.latencyMs }))
+    if (batch.refused !== true) return calls.map(() => ({ ok: false, failure: batch.failure, latencyMs: batch.latencyMs }))
+    takesNoBatch.add(node)
+  }
+  return await Promise.all(calls.map((call) => node.call(call, options)))
+}
+
 async function probeEvmNode(node: NodeTransport, context: ProbeContext, chainId: number, genesisHash: string | undefined): Promise<ProbeObservation> {
   const options = { timeoutMs: context.timeoutMs, signal: context.signal }
-  const call = (method: string, params: unknown[] = []): Promise<CallOutcome> => node.call({ method, params }, options)
-  const [idOutcome, heightOutcome, syncingOutcome, genesisOutcome] = await Promise.all([
-    call('eth_chainId'),
-    call('eth_blockNumber'),
-    call('eth_syncing'),
-    genesisHash === undefined ? undefined : call('eth_getBlockByNumber', ['0x0', false]),
-  ])
+  const calls: RpcCall[] = [
+    { method: 'eth_chainId', params: [] },
+    { method: 'eth_blockNumber', params: [] },
+    { method: 'eth_syncing', params: [] },
+    ...(genesisHash === undefined ? [] : [{ method: 'eth_getBlockByNumber', params: ['0x0', false] }]),
+  ]
+  const [idOutcome, heightOutcome, syncingOutcome, genesisOutcome] = (await probeCalls(node, calls, options)) as [CallOutcome, CallOutcome, CallOutcome, CallOutcome | undefined]
   const latencyMs = heightOutcome.latencyMs
   for (const outcome of [idOutcome, heightOutcome, syncingOutcome, genesisOutcome]) {
     if (outcome !== undefined && !outcome.ok) return { kind: 'failed', failure: outcome.failure, latencyMs }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import type { CredentialSource } from '../chain-adapter.js'
 import { waitFor } from '../devnet/wait-for.js'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
-import { LARGE_REQUEST_BYTES, NodeClient, interpret, stallThresholdMs } from './node-client.js'
+import { LARGE_REQUEST_BYTES, NodeClient, interpret, interpretBatch, stallThresholdMs } from './node-client.js'
 import { ReplyBudget, ReplyHold, holdRepliesOf } from './reply-budget.js'
 
 describe('interpret (body first, status second)', () => {
@@ -41,6 +41,31 @@ describe('interpret (body first, status second)', () => {
     const outcome = interpret('n1', 7, status, text)
     expect(outcome.ok).toBe(false)
     if (!outcome.ok) expect(outcome.failure.kind).toBe(kind)
+  })
+})
+
+describe('interpretBatch (a probe batch of 3 calls, ids 7–9)', () => {
+  test('replies in any order, ids echoed as numbers or strings, node errors included, come back in call order', () => {
+    const text = '[{"jsonrpc":"2.0","id":9,"result":false},{"jsonrpc":"2.0","id":"7","result":"0x7a69"},{"jsonrpc":"2.0","id":8,"error":{"code":-32000,"message":"x"}}]'
+    expect(interpretBatch('n1', 7, 3, 200, text)).toEqual({ ok: true, answers: [{ result: '0x7a69' }, { error: { code: -32000, message: 'x' } }, { result: false }] })
+  })
+
+  test.each<{ name: string; status: number; text: string; kind: string; refused: boolean }>([
+    { name: 'a single error object (batches not supported)', status: 200, text: '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch not supported"}}', kind: 'bad-response', refused: true },
+    { name: 'HTTP 400 without JSON', status: 400, text: 'bad request', kind: 'http-status', refused: true },
+    { name: 'HTTP 404 (a path that is not the node)', status: 404, text: 'not found', kind: 'http-status', refused: true },
+    { name: 'HTTP 503 is the node unavailable, not a refusal', status: 503, text: 'busy', kind: 'http-status', refused: false },
+    { name: 'HTTP 401', status: 401, text: '', kind: 'http-status', refused: false },
+    { name: 'HTTP 500 with a JSON object', status: 500, text: '{"error":"boom"}', kind: 'http-status', refused: false },
+    { name: 'garbage on 200', status: 200, text: '<html>', kind: 'bad-response', refused: false },
+    { name: 'an array missing a reply', status: 200, text: '[{"jsonrpc":"2.0","id":7,"result":1},{"jsonrpc":"2.0","id":8,"result":2}]', kind: 'bad-response', refused: false },
+    { name: 'an array with another id', status: 200, text: '[{"id":7,"result":1},{"id":8,"result":2},{"id":10,"result":3}]', kind: 'bad-response', refused: false },
+  ])('$name → $kind failure, refused: $refused', ({ status, text, kind, refused }) => {
+    const outcome = interpretBatch('n1', 7, 3, status, text)
+    expect(outcome.ok).toBe(false)
+    if (outcome.ok) return
+    expect(outcome.failure.kind).toBe(kind)
+    expect(outcome.refused === true).toBe(refused)
   })
 })
 

@@ -12,7 +12,7 @@ import { type Dispatcher, Pool } from 'undici'
 import type { CredentialSource } from '../chain-adapter.js'
 import { type JsonRpcErrorObject, type JsonRpcVersion, type RpcAnswer, type RpcCall, withRawResult } from '../jsonrpc/types.js'
 import { type NodeFailure, shortNodeMessage } from './node-failure.js'
-import type { CallOptions, CallOutcome, NodeTransport } from './node-transport.js'
+import type { BatchOutcome, CallOptions, CallOutcome, NodeTransport } from './node-transport.js'
 import { type ReplyBudget, replyHoldOf } from './reply-budget.js'
 
 export interface NodeClientOptions {
@@ -76,7 +76,7 @@ interface ReplyLimits {
  * any byte is read; a streamed one chunk by chunk. The outcome is settled once: by the reply, the
  * timer, the caller's signal or a transport error; whatever undici reports after that is ignored.
  */
-class NodeExchange implements Dispatcher.DispatchHandler {
+class NodeExchange<T extends CallOutcome | BatchOutcome> implements Dispatcher.DispatchHandler {
   settled = false
   #controller: Dispatcher.DispatchController | undefined
   #status = 0
@@ -91,10 +91,11 @@ class NodeExchange implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly client: NodeClient,
-    private readonly id: number,
+    /** The outcome of a complete reply (status and text) that took `latencyMs`. */
+    private readonly read: (status: number, text: string, latencyMs: number) => T,
     private readonly body: string,
     private readonly options: CallOptions,
-    private readonly resolve: (outcome: CallOutcome) => void,
+    private readonly resolve: (outcome: T) => void,
   ) {
     const dueAt = this.#started + options.timeoutMs
     this.#timer = setTimeout(() => {
@@ -150,9 +151,9 @@ class NodeExchange implements Dispatcher.DispatchHandler {
     const chunks = this.#chunks
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, this.#size).toString('utf8')
     const latencyMs = performance.now() - this.#started
-    const outcome = interpret(this.client.nodeId, this.id, this.#status, text)
+    const outcome = this.read(this.#status, text, latencyMs)
     if (!outcome.ok && this.#status === 401) this.client.unauthorized()
-    this.#settle(outcome.ok ? { ok: true, answer: outcome.answer, latencyMs } : { ok: false, failure: outcome.failure, latencyMs })
+    this.#settle(outcome)
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -164,7 +165,7 @@ class NodeExchange implements Dispatcher.DispatchHandler {
       SEND_FAILURE_CODES.has(code) && bodyBytes >= LARGE_REQUEST_BYTES
         ? { kind: 'request-rejected', message: `node ${nodeId} closed the connection (${code}) on a ${bodyBytes}-byte request` }
         : { kind: 'connect', message: `node ${nodeId} connection failed: ${code}` }
-    this.#settle({ ok: false, failure, latencyMs: performance.now() - this.#started })
+    this.#fail(failure, performance.now() - this.#started)
   }
 
   #timeout(): void {
@@ -174,19 +175,19 @@ class NodeExchange implements Dispatcher.DispatchHandler {
     const failure: NodeFailure = this.#stalled
       ? { kind: 'timeout', stalled: true, message: `node ${nodeId} did not answer within ${timeoutMs} ms while switchyard's event loop was stalled` }
       : { kind: 'timeout', message: `node ${nodeId} did not answer within ${timeoutMs} ms` }
-    this.#settle({ ok: false, failure, latencyMs: performance.now() - this.#started })
+    this.#fail(failure, performance.now() - this.#started)
     this.#abortRequest()
   }
 
   /** The caller went away: not the node's doing, whatever else happened meanwhile. */
   #cancelled(): void {
     if (this.settled) return
-    this.#settle({ ok: false, failure: { kind: 'aborted', message: `request to node ${this.client.nodeId} was cancelled` }, latencyMs: performance.now() - this.#started })
+    this.#fail({ kind: 'aborted', message: `request to node ${this.client.nodeId} was cancelled` }, performance.now() - this.#started)
     this.#abortRequest()
   }
 
   #limit(controller: Dispatcher.DispatchController, failure: NodeFailure): void {
-    this.#settle({ ok: false, failure, latencyMs: performance.now() - this.#started })
+    this.#fail(failure, performance.now() - this.#started)
     controller.abort(new Error(failure.message))
   }
 
@@ -196,7 +197,12 @@ class NodeExchange implements Dispatcher.DispatchHandler {
     this.#controller?.abort(new Error('call settled'))
   }
 
-  #settle(outcome: CallOutcome): void {
+  #fail(failure: NodeFailure, latencyMs: number): void {
+    // Every failure has the same shape in a single call's outcome and in a batch's.
+    this.#settle({ ok: false, failure, latencyMs } as T)
+  }
+
+  #settle(outcome: T): void {
     this.settled = true
     this.#chunks = []
     clearTimeout(this.#timer)
@@ -272,25 +278,46 @@ export class NodeClient implements NodeTransport {
   async call(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
     // A free slot is taken synchronously: no extra await on the common path.
     const slot = this.#acquireSlot(options.signal)
-    if (slot !== true && !(await slot)) {
-      return { ok: false, failure: { kind: 'aborted', message: `request to node ${this.nodeId} was cancelled` }, latencyMs: 0 }
-    }
+    if (slot !== true && !(await slot)) return this.#cancelledBeforeSending()
     try {
-      return await this.#send(call, options)
+      const id = this.#nextId++
+      const body = JSON.stringify(this.#envelope(call, id))
+      return await this.#send(body, options, (status, text, latencyMs) => {
+        const outcome = interpret(this.nodeId, id, status, text)
+        return outcome.ok ? { ok: true, answer: outcome.answer, latencyMs } : { ok: false, failure: outcome.failure, latencyMs }
+      })
     } finally {
       this.#releaseSlot()
     }
   }
 
-  #send(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
-    const id = this.#nextId++
-    const envelope =
-      this.#version === '2.0'
-        ? { jsonrpc: '2.0', id, method: call.method, params: call.params ?? [] }
-        : { jsonrpc: '1.0', id, method: call.method, params: call.params ?? [] }
-    const body = JSON.stringify(envelope)
-    return new Promise<CallOutcome>((resolve) => {
-      const exchange = new NodeExchange(this, id, body, options, resolve)
+  /** The calls as one JSON-RPC batch, in one request and one connection slot (see `interpretBatch`). */
+  async callBatch(calls: readonly RpcCall[], options: CallOptions): Promise<BatchOutcome> {
+    const slot = this.#acquireSlot(options.signal)
+    if (slot !== true && !(await slot)) return this.#cancelledBeforeSending()
+    try {
+      const firstId = this.#nextId
+      this.#nextId += calls.length
+      const body = JSON.stringify(calls.map((call, index) => this.#envelope(call, firstId + index)))
+      return await this.#send(body, options, (status, text, latencyMs) => ({ ...interpretBatch(this.nodeId, firstId, calls.length, status, text), latencyMs }))
+    } finally {
+      this.#releaseSlot()
+    }
+  }
+
+  #envelope(call: RpcCall, id: number) {
+    return this.#version === '2.0'
+      ? { jsonrpc: '2.0', id, method: call.method, params: call.params ?? [] }
+      : { jsonrpc: '1.0', id, method: call.method, params: call.params ?? [] }
+  }
+
+  #cancelledBeforeSending(): { ok: false; failure: NodeFailure; latencyMs: number } {
+    return { ok: false, failure: { kind: 'aborted', message: `request to node ${this.nodeId} was cancelled` }, latencyMs: 0 }
+  }
+
+  #send<T extends CallOutcome | BatchOutcome>(body: string, options: CallOptions, read: (status: number, text: string, latencyMs: number) => T): Promise<T> {
+    return new Promise<T>((resolve) => {
+      const exchange = new NodeExchange<T>(this, read, body, options, resolve)
       // Cancelled before it was sent: nothing goes to the node.
       if (exchange.settled) return
       this.#pool.dispatch({ path: this.#path, method: 'POST', headers: this.#headers, body }, exchange)
@@ -385,6 +412,43 @@ export function interpret(nodeId: string, expectedId: number, status: number, te
   if (REQUEST_STATUSES.has(status)) return { ok: false, failure: requestStatusFailure(nodeId, status) }
   if (status >= 400) return { ok: false, failure: httpFailure(nodeId, status) }
   return { ok: false, failure: { kind: 'bad-response', message: `node ${nodeId} sent a reply that is not a JSON-RPC response` } }
+}
+
+type BatchInterpretation = { ok: true; answers: RpcAnswer[] } | { ok: false; failure: NodeFailure; refused?: true }
+
+/**
+ * A batch reply: an array holding one reply per id from `firstId` (any order, ids echoed as
+ * numbers or strings). Statuses that say the node is unavailable fail the batch as they fail a
+ * call. A reply that is not an array (a single error object: "batch not supported", or the
+ * null-id error of a node that could not read it), or an HTTP 4xx without one, is `refused`: the
+ * node does not take batches. An array with a reply missing or malformed is a bad response.
+ */
+export function interpretBatch(nodeId: string, firstId: number, count: number, status: number, text: string): BatchInterpretation {
+  if (UNAVAILABLE_STATUSES.has(status)) return { ok: false, failure: httpFailure(nodeId, status) }
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    if (status >= 400 && status < 500) return { ok: false, failure: httpFailure(nodeId, status), refused: true }
+    if (status >= 500) return { ok: false, failure: httpFailure(nodeId, status) }
+    return { ok: false, failure: { kind: 'bad-response', message: `node ${nodeId} sent a reply that is not JSON` } }
+  }
+  if (!Array.isArray(body)) {
+    if (status >= 500) return { ok: false, failure: httpFailure(nodeId, status) }
+    return { ok: false, failure: { kind: 'bad-response', message: `node ${nodeId} did not answer a JSON-RPC batch with one` }, refused: true }
+  }
+  const answers: RpcAnswer[] = new Array(count)
+  for (const reply of body) {
+    const id = typeof reply === 'object' && reply !== null ? Number((reply as { id?: unknown }).id) : Number.NaN
+    const index = id - firstId
+    if (!Number.isInteger(index) || index < 0 || index >= count || answers[index] !== undefined) continue
+    const answer = toAnswer(reply, id, '')
+    if (answer !== undefined) answers[index] = answer
+  }
+  for (let index = 0; index < count; index++) {
+    if (answers[index] === undefined) return { ok: false, failure: { kind: 'bad-response', message: `node ${nodeId} left a call of a batch unanswered` } }
+  }
+  return { ok: true, answers }
 }
 
 function httpFailure(nodeId: string, status: number): NodeFailure {

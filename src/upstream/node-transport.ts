@@ -13,11 +13,22 @@ export type CallOutcome =
   | { ok: false; failure: NodeFailure; latencyMs: number }
 
 /**
+ * The outcome of a JSON-RPC batch sent in one HTTP request: every call's answer in call order, or
+ * one failure for all of them. `refused`: the node answered, but not with a batch reply (a single
+ * error object, an HTTP 4xx): it does not take batches, and the calls may be sent one by one.
+ */
+export type BatchOutcome =
+  | { ok: true; answers: RpcAnswer[]; latencyMs: number }
+  | { ok: false; failure: NodeFailure; latencyMs: number; refused?: true }
+
+/**
  * How the core and adapters talk to one node. Never throws for node problems: every outcome is
  * a value. Implementations keep the URL and credentials to themselves.
  */
 export interface NodeTransport {
   readonly nodeId: string
   call(call: RpcCall, options: CallOptions): Promise<CallOutcome>
+  /** Several calls in one request (probes: one HTTP exchange instead of one per call). Optional. */
+  callBatch?(calls: readonly RpcCall[], options: CallOptions): Promise<BatchOutcome>
   close(): Promise<void>
 }

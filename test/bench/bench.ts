@@ -286,9 +286,12 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   // coalesce), direct vs nginx vs switchyard in alternating rounds; p50 of each round, then the median round.
   const latency: Array<{ case: string; p50Ms: Record<string, number>; addedP50Ms: Record<string, number> }> = []
   if (options.runs('latency')) {
+    // The floor: a bare node:http + undici forwarder (passthrough.ts, one process) adds what Node's HTTP stack costs.
+    const floorFast = await startPassthrough(processes, fastUrl)
+    const floorAnvil = await startPassthrough(processes, anvil.url)
     const cases = [
-      { label: 'fast node eth_getBalance latest', body: CALLS.balance, paths: { direct: fastUrl, nginx: nginxFast?.url, switchyard: via('fast').url } },
-      { label: 'anvil eth_blockNumber', body: CALLS.blockNumber, paths: { direct: anvil.url, nginx: nginxAnvil?.url, switchyard: via('eth').url } },
+      { label: 'fast node eth_getBalance latest', body: CALLS.balance, paths: { direct: fastUrl, nginx: nginxFast?.url, floor: floorFast.url, switchyard: via('fast').url } },
+      { label: 'anvil eth_blockNumber', body: CALLS.blockNumber, paths: { direct: anvil.url, nginx: nginxAnvil?.url, floor: floorAnvil.url, switchyard: via('eth').url } },
     ]
     for (const { label, body, paths } of cases) {
       const rounds: Record<string, number[]> = {}
@@ -303,6 +306,7 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
       const addedP50Ms = Object.fromEntries(Object.entries(p50Ms).filter(([path]) => path !== 'direct').map(([path, value]) => [path, Math.round((value - p50Ms.direct!) * 1000) / 1000]))
       latency.push({ case: label, p50Ms, addedP50Ms })
     }
+    await processes.stop(floorFast, floorAnvil)
   }
   const rssAfterLoadMb = rssMb(proxy.pid)
   const mainPeakRssMb = peakRssMb(proxy.pid)

@@ -164,7 +164,14 @@ async function startSlowNode(options: { delayMs?: number; bigResult?: Buffer }):
     const chunks: Buffer[] = []
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk))
     incoming.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; method: string }
+      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; method: string } | Array<{ id: number; method: string }>
+      if (Array.isArray(parsed)) {
+        // The prober's batch (eth_chainId, eth_blockNumber, eth_syncing): answered at once, not counted.
+        const results: Record<string, unknown> = { eth_chainId: '0x1', eth_blockNumber: '0x64', eth_syncing: false }
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(parsed.map((entry) => ({ jsonrpc: '2.0', id: entry.id, result: results[entry.method] ?? null }))))
+        return
+      }
+      const body = parsed
       const reply = (result: unknown): void => {
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: body.id, result }))
       }

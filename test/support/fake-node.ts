@@ -42,6 +42,12 @@ export interface FakeNodeOptions {
   genesisHash?: string
   /** Reply envelope: '2.0' (EVM) or '1.0' (bitcoind legacy). Default '2.0'. */
   version?: '1.0' | '2.0'
+  /**
+   * JSON-RPC batches (an array body) are answered call by call, as real nodes do; a reply that is
+   * HTTP-level (status, raw, hang) for any call of a batch is the whole request's. false: a batch
+   * gets the single null-id error of a provider that does not take batches. Default true.
+   */
+  batches?: boolean
 }
 
 export async function startFakeNode(options: FakeNodeOptions = {}): Promise<FakeNode & { setHeight(height: number): void }> {
@@ -73,40 +79,66 @@ export async function startFakeNode(options: FakeNodeOptions = {}): Promise<Fake
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
-      let body: { id?: unknown; method?: string; params?: unknown }
+      let parsed: Entry | Entry[]
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+        parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'))
       } catch {
         response.writeHead(400).end()
         return
       }
-      const method = body.method ?? ''
-      calls.push(method)
       authorizations.push(request.headers.authorization)
-      const reply = queued.shift() ?? handlers.get(method)?.(method, body.params) ?? defaults[method]?.(method, body.params) ?? {
-        error: { code: -32601, message: `the method ${method} does not exist/is not available` },
-      }
-      if ('hang' in reply) {
-        hanging.add(response)
-        response.on('close', () => hanging.delete(response))
+      if (Array.isArray(parsed)) {
+        if (options.batches === false) {
+          calls.push('(batch)')
+          response.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch requests are not supported"}}')
+          return
+        }
+        const replies = parsed.map((entry) => ({ entry, reply: replyTo(entry) }))
+        const whole = replies.find(({ reply }) => 'hang' in reply || 'raw' in reply || 'status' in reply)
+        if (whole !== undefined) return send(response, whole.entry, whole.reply)
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(replies.map(({ entry, reply }) => envelopeOf(entry, reply as RpcReply))))
         return
       }
-      if ('raw' in reply) {
-        response.writeHead(200, { 'content-type': 'application/json' }).end(reply.raw)
-        return
-      }
-      if ('status' in reply) {
-        response.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain' }).end(reply.body ?? '')
-        return
-      }
-      const envelope =
-        options.version === '1.0'
-          ? { result: 'result' in reply ? reply.result : null, error: 'error' in reply ? reply.error : null, id: body.id }
-          : { jsonrpc: '2.0', id: body.id, ...reply }
-      const status = options.version === '1.0' && 'error' in reply ? (reply.error.code === -32601 ? 404 : 500) : 200
-      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(envelope))
+      send(response, parsed, replyTo(parsed))
     })
   })
+
+  type Entry = { id?: unknown; method?: string; params?: unknown }
+  type RpcReply = Extract<FakeReply, { result: unknown } | { error: unknown }>
+  function replyTo(entry: Entry): FakeReply {
+    const method = entry.method ?? ''
+    calls.push(method)
+    return (
+      queued.shift() ??
+      handlers.get(method)?.(method, entry.params) ??
+      defaults[method]?.(method, entry.params) ?? {
+        error: { code: -32601, message: `the method ${method} does not exist/is not available` },
+      }
+    )
+  }
+  function envelopeOf(entry: Entry, reply: RpcReply): object {
+    return options.version === '1.0'
+      ? { result: 'result' in reply ? reply.result : null, error: 'error' in reply ? reply.error : null, id: entry.id }
+      : { jsonrpc: '2.0', id: entry.id, ...reply }
+  }
+  function send(response: ServerResponse, body: Entry, reply: FakeReply): void {
+    if ('hang' in reply) {
+      hanging.add(response)
+      response.on('close', () => hanging.delete(response))
+      return
+    }
+    if ('raw' in reply) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(reply.raw)
+      return
+    }
+    if ('status' in reply) {
+      response.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain' }).end(reply.body ?? '')
+      return
+    }
+    const envelope = envelopeOf(body, reply)
+    const status = options.version === '1.0' && 'error' in reply ? (reply.error.code === -32601 ? 404 : 500) : 200
+    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(envelope))
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
   return {
