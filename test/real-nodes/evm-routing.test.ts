@@ -53,7 +53,10 @@ describe('anvil pool', () => {
     recordFigure('evm.ejectionProbeIntervalMs', INTERVAL_MS)
     // eth_blockNumber is answered from the read head, which moves only once a probe round has
     // compared a's and b's block hashes at 10; on a busy machine that can be a round after the ejection.
-    await waitFor(() => proxy.proxy.snapshot().chains[0]!.readHead === 10, { what: 'height 10 verified by the fork check' })
+    await waitFor(() => proxy.proxy.snapshot().chains[0]!.readHead === 10, { timeoutMs: 30_000, what: 'height 10 verified by the fork check' }).catch((error: Error) => {
+      const chain = proxy.proxy.snapshot().chains[0]!
+      throw new Error(`${error.message}; head ${chain.head}, read head ${chain.readHead}, fork ${JSON.stringify(chain.fork)}, nodes ${chain.nodes.map((node) => `${node.id} ${node.status}@${node.height} (${node.reason}; ${node.lastError})`).join(', ')}`)
+    })
 
     const served = new Set<string>()
     for (let i = 0; i < 40; i++) {
