@@ -64,6 +64,9 @@ export function stallThresholdMs(timeoutMs: number): number {
 
 const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json' }
 
+/** Turns a complete reply into the outcome of the request with id `id` (a batch's first id). */
+type ReplyReader<T> = (status: number, text: string, latencyMs: number, id: number) => T
+
 interface ReplyLimits {
   readonly maxReplyBytes: number
   readonly replyBudget: ReplyBudget | undefined
@@ -91,8 +94,9 @@ class NodeExchange<T extends CallOutcome | BatchOutcome> implements Dispatcher.D
 
   constructor(
     private readonly client: NodeClient,
-    /** The outcome of a complete reply (status and text) that took `latencyMs`. */
-    private readonly read: (status: number, text: string, latencyMs: number) => T,
+    /** The outcome of a complete reply (status and text) to the request with id `id` that took `latencyMs`. */
+    private readonly read: ReplyReader<T>,
+    private readonly id: number,
     private readonly body: string,
     private readonly options: CallOptions,
     private readonly resolve: (outcome: T) => void,
@@ -151,7 +155,7 @@ class NodeExchange<T extends CallOutcome | BatchOutcome> implements Dispatcher.D
     const chunks = this.#chunks
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, this.#size).toString('utf8')
     const latencyMs = performance.now() - this.#started
-    const outcome = this.read(this.#status, text, latencyMs)
+    const outcome = this.read(this.#status, text, latencyMs, this.id)
     if (!outcome.ok && this.#status === 401) this.client.unauthorized()
     this.#settle(outcome)
   }
@@ -281,11 +285,7 @@ export class NodeClient implements NodeTransport {
     if (slot !== true && !(await slot)) return this.#cancelledBeforeSending()
     try {
       const id = this.#nextId++
-      const body = JSON.stringify(this.#envelope(call, id))
-      return await this.#send(body, options, (status, text, latencyMs) => {
-        const outcome = interpret(this.nodeId, id, status, text)
-        return outcome.ok ? { ok: true, answer: outcome.answer, latencyMs } : { ok: false, failure: outcome.failure, latencyMs }
-      })
+      return await this.#send(JSON.stringify(this.#envelope(call, id)), id, options, this.#readSingle)
     } finally {
       this.#releaseSlot()
     }
@@ -299,7 +299,8 @@ export class NodeClient implements NodeTransport {
       const firstId = this.#nextId
       this.#nextId += calls.length
       const body = JSON.stringify(calls.map((call, index) => this.#envelope(call, firstId + index)))
-      return await this.#send(body, options, (status, text, latencyMs) => ({ ...interpretBatch(this.nodeId, firstId, calls.length, status, text), latencyMs }))
+      const read = (status: number, text: string, latencyMs: number): BatchOutcome => ({ ...interpretBatch(this.nodeId, firstId, calls.length, status, text), latencyMs })
+      return await this.#send(body, firstId, options, read)
     } finally {
       this.#releaseSlot()
     }
@@ -315,9 +316,15 @@ export class NodeClient implements NodeTransport {
     return { ok: false, failure: { kind: 'aborted', message: `request to node ${this.nodeId} was cancelled` }, latencyMs: 0 }
   }
 
-  #send<T extends CallOutcome | BatchOutcome>(body: string, options: CallOptions, read: (status: number, text: string, latencyMs: number) => T): Promise<T> {
+  /** One reader for every single call (no closure per call on the hot path). */
+  readonly #readSingle: ReplyReader<CallOutcome> = (status, text, latencyMs, id) => {
+    const outcome = interpret(this.nodeId, id, status, text)
+    return outcome.ok ? { ok: true, answer: outcome.answer, latencyMs } : { ok: false, failure: outcome.failure, latencyMs }
+  }
+
+  #send<T extends CallOutcome | BatchOutcome>(body: string, id: number, options: CallOptions, read: ReplyReader<T>): Promise<T> {
     return new Promise<T>((resolve) => {
-      const exchange = new NodeExchange<T>(this, read, body, options, resolve)
+      const exchange = new NodeExchange<T>(this, read, id, body, options, resolve)
       // Cancelled before it was sent: nothing goes to the node.
       if (exchange.settled) return
       this.#pool.dispatch({ path: this.#path, method: 'POST', headers: this.#headers, body }, exchange)
