@@ -138,7 +138,10 @@ describe('bcoin pool', () => {
     expect(proxy.proxy.snapshot().chains[0]).toMatchObject({ head: 4, readHead: 3 })
     expect((await proxy.rpc('btc', { method: 'getblockcount', params: [], id: 1 })).json.result).toBe(3)
     const early = await proxy.rpc('btc', { method: 'getblockhash', params: [4], id: 2 })
-    expect(early.json.error).toMatchObject({ code: -8 }) // b's "Block height out of range": not yet
+    // On failure, the pool as the router saw it: a rare CI failure answered SY_NO_ROUTABLE_NODE here.
+    const chain = proxy.proxy.snapshot().chains[0]!
+    const state = `head ${chain.head}, read head ${chain.readHead}, nodes ${chain.nodes.map((node) => `${node.id} ${node.status}@${node.height} (${node.reason}; ${node.lastError})`).join(', ')}`
+    expect(early.json.error, state).toMatchObject({ code: -8 }) // b's "Block height out of range": not yet
     expect(early.node).toBe(b.id)
     await copyBlocks(a, [b], 4, 4)
     await proxy.probe()
