@@ -18,7 +18,7 @@ function setup(probe: () => Promise<ProbeObservation>) {
 }
 
 describe('Prober', () => {
-  test('a round starts its node probes through the pacer: perTurn at once, the rest on later turns, each measured from its own start', async () => {
+  test('a round starts its node probes through the pacer: perTurn at once, the rest on later turns', async () => {
     const ids = ['a', 'b', 'c', 'd', 'e']
     const config = parseConfig({ chains: { eth: { family: 'evm', chainId: 1, health: { forkCheck: false }, nodes: ids.map((id) => ({ id, url: `http://127.0.0.1:1/${id}` })) } } }, {})
     const transports = new Map<string, NodeTransport>(ids.map((id) => [id, { nodeId: id, call: async () => ({ ok: true, answer: { result: null }, latencyMs: 0 }), close: async () => undefined }]))
