@@ -10,6 +10,7 @@ import type { JsonRpcErrorObject, JsonRpcVersion, RpcAnswer, RpcCall } from './j
 import type { NodeFailure } from './upstream/node-failure.js'
 import type { NodeTransport } from './upstream/node-transport.js'
 import type { StreamHead } from './streams/chain-streams.js'
+import type { CallSignal } from './util/call-signal.js'
 
 /**
  * - `read`: routed to one healthy node, with failover.
@@ -26,7 +27,7 @@ export interface ProbeContext {
   timeoutMs: number
   /** Lag threshold of the chain, for adapters that judge "syncing" from a header gap. */
   maxLagBlocks: number
-  signal?: AbortSignal | undefined
+  signal?: CallSignal | undefined
 }
 
 /** One probe of one node. Probes never throw for node problems; they return `failed`. */
@@ -39,6 +40,13 @@ export type ProbeObservation =
       /** Why it is syncing, human-readable; set when `syncing`. */
       syncingReason?: string | undefined
       latencyMs: number
+      /**
+       * The hash of the node's block at `height`, when the probe's own replies tell it consistently
+       * (getblockchaininfo's bestblockhash; EVM: the latest block in the probe batch, when its number
+       * is `height`). The fork check uses it instead of a look-up at that height. Lower-case 0x hex
+       * for EVM, plain hex for bitcoin, as `blockHashAt` gives them.
+       */
+      headHash?: string | undefined
       /** Bitcoin: cumulative chain work at the node's tip (hex), to prefer the most-work chain on a fork. */
       chainwork?: string | undefined
       /** Bitcoin: pruning as getblockchaininfo reports it. */

@@ -27,6 +27,7 @@ import type { NodeTransport } from './upstream/node-transport.js'
 import { ReplyBudget } from './upstream/reply-budget.js'
 import { type Clock, systemClock } from './util/clock.js'
 import { deepFreeze } from './util/deep-freeze.js'
+import type { CallSignal } from './util/call-signal.js'
 
 export interface ProxyOptions {
   /** One family (adapter factory and config slice) per chain family used in the config. */
@@ -60,7 +61,7 @@ export type CallResult = {
 /** Options of one call or one HTTP body. */
 export interface CallOptions {
   /** Aborts the call when the client goes away (a broadcast, once sent, still completes). */
-  signal?: AbortSignal | undefined
+  signal?: CallSignal | undefined
   /**
    * Name of the client that sent it (`clients[].name`, set by the HTTP gate once its key is
    * checked; never the key): on `request:complete` events (per-client metrics) and broadcasts.
@@ -520,7 +521,7 @@ export class Proxy {
    * with identical reads already in flight when `routing.coalesce`; a routed answer the cache takes
    * is stored once, by the shared call.
    */
-  async #read(chain: string, runtime: ChainRuntime, call: RpcCall, signal: AbortSignal | undefined): Promise<CallResult> {
+  async #read(chain: string, runtime: ChainRuntime, call: RpcCall, signal: CallSignal | undefined): Promise<CallResult> {
     const { cache, coalescer, adapter, pool, readContext } = runtime
     const policy = cache === undefined ? 'never' : (adapter.cachePolicy?.(call) ?? 'never')
     if (policy === 'never' && coalescer === undefined) return toCallResult(await routeRead(readContext, call, { signal }))
@@ -529,7 +530,7 @@ export class Proxy {
       const answer = cache.lookup(key, call, adapter, pool.readHead)
       if (answer !== undefined) return { answer, nodeId: undefined, attempts: 0, cached: true }
     }
-    const read = async (readSignal: AbortSignal | undefined): Promise<RouteResult> => {
+    const read = async (readSignal: CallSignal | undefined): Promise<RouteResult> => {
       const routed = await routeRead(readContext, call, { signal: readSignal })
       if (routed.ok && cache !== undefined && policy !== 'never') cache.offer(key, call, policy, routed.answer, adapter, pool.readHead)
       return routed

@@ -196,9 +196,13 @@ describe('fork check and capabilities against real bcoin', () => {
     expect(await regtest.blockHashAt!(caller, 50, context)).toBeUndefined()
   })
 
-  test('the probe carries chainwork and pruning from getblockchaininfo', async () => {
-    const observation = await regtest.probe(client('caps', node!.url), context)
+  test('the probe carries chainwork, pruning and the tip hash (bestblockhash) from getblockchaininfo', async () => {
+    const caller = client('caps', node!.url)
+    const observation = await regtest.probe(caller, context)
     expect(observation).toMatchObject({ kind: 'ok', pruned: false, chainwork: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    // The hash the fork check would look up at the node's height.
+    expect(observation.kind === 'ok' && observation.headHash).toBe(await regtest.blockHashAt!(caller, observation.kind === 'ok' ? observation.height : -1, context))
+    expect(observation.kind === 'ok' && observation.headHash).toMatch(/^[0-9a-f]{64}$/)
   })
 
   test('bcoin has no getindexinfo: txindex cannot be told', async () => {
@@ -230,6 +234,19 @@ describe('capabilities from Bitcoin Core replies (fake node)', () => {
     fake!.on('getblockchaininfo', { result: { chain: 'regtest', blocks: 100, headers: 100, initialblockdownload: false, chainwork: '00'.repeat(31) + 'ca', pruned: true, pruneheight: 42 } })
     try {
       expect(await regtest.probe(client('core', fake!.url), context)).toMatchObject({ kind: 'ok', height: 100, pruned: true, pruneHeight: 42, chainwork: '00'.repeat(31) + 'ca' })
+    } finally {
+      fake!.on('getblockchaininfo', () => undefined)
+    }
+  })
+
+  test('bestblockhash is the head hash (lower case); one that is not a block hash gives none, and the probe is still ok', async () => {
+    fake!.on('getblockchaininfo', { result: { chain: 'regtest', blocks: 100, headers: 100, initialblockdownload: false, bestblockhash: 'AB'.repeat(32) } })
+    try {
+      expect(await regtest.probe(client('core', fake!.url), context)).toMatchObject({ kind: 'ok', height: 100, headHash: 'ab'.repeat(32) })
+      fake!.on('getblockchaininfo', { result: { chain: 'regtest', blocks: 100, headers: 100, initialblockdownload: false, bestblockhash: 'tip' } })
+      const observation = await regtest.probe(client('core', fake!.url), context)
+      expect(observation).toMatchObject({ kind: 'ok', height: 100 })
+      expect(observation.kind === 'ok' && observation.headHash).toBeUndefined()
     } finally {
       fake!.on('getblockchaininfo', () => undefined)
     }

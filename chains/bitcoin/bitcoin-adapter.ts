@@ -141,6 +141,8 @@ async function probeBitcoinNode(node: NodeTransport, context: ProbeContext, gene
     latencyMs,
     ...readChainFacts(infoOutcome.answer.result),
     ...(rpcReplyStyle === undefined ? {} : { rpcReplyStyle }),
+    // From the same reply as `blocks`: the tip's hash at that height, so the fork check needs no getblockhash there.
+    ...bestBlockHash(infoOutcome.answer.result),
   }
 }
 
@@ -157,6 +159,11 @@ export function readChainFacts(info: unknown): { chainwork?: string; pruned?: bo
   if (typeof pruned === 'boolean') facts.pruned = pruned
   if (pruned === true && typeof pruneheight === 'number' && Number.isSafeInteger(pruneheight) && pruneheight >= 0) facts.pruneHeight = pruneheight
   return facts
+}
+
+function bestBlockHash(info: unknown): { headHash?: string } {
+  const best = typeof info === 'object' && info !== null ? (info as { bestblockhash?: unknown }).bestblockhash : undefined
+  return typeof best === 'string' && /^[0-9a-fA-F]{64}$/.test(best) ? { headHash: best.toLowerCase() } : {}
 }
 
 /** getblockhash `height`; undefined when the node cannot tell (failure, error, garbage). */

@@ -55,6 +55,9 @@ describe('probe against real anvil', () => {
     const after = await adapter.probe(client, context)
     expect(after).toMatchObject({ kind: 'ok', syncing: false, height: await node().blockNumber() })
     expect(after.kind === 'ok' && before.kind === 'ok' && after.height - before.height).toBe(7)
+    // The batch's latest block: the hash the fork check would look up at that height.
+    expect(after.kind === 'ok' && after.headHash).toBe(await adapter.blockHashAt!(client, after.kind === 'ok' ? after.height : -1, context))
+    expect(after.kind === 'ok' && after.headHash).toMatch(/^0x[0-9a-f]{64}$/)
     expect(after.latencyMs).toBeGreaterThan(0)
   })
 
@@ -155,7 +158,7 @@ describe('probe replies real anvil cannot give', () => {
   ])('eth_syncing $reply → syncing $syncing', async ({ reply, syncing, reason }) => {
     fake!.on('eth_syncing', { result: reply })
     const observation = await adapterFor(1).probe(client, context)
-    expect(observation).toEqual({ kind: 'ok', height: 50, syncing, ...(reason === undefined ? {} : { syncingReason: reason }), latencyMs: expect.any(Number) })
+    expect(observation).toEqual({ kind: 'ok', height: 50, syncing, ...(reason === undefined ? {} : { syncingReason: reason }), latencyMs: expect.any(Number), headHash: `0x${'32'.padStart(64, '0')}` })
   })
 
   test.each<{ name: string; reply: FakeReply }>([
@@ -195,9 +198,37 @@ describe('probe replies real anvil cannot give', () => {
   })
 
   test('the genesis block is only asked for when a genesisHash is configured', async () => {
-    const before = fake!.calls.length
-    await adapterFor(1).probe(client, context)
-    expect(fake!.calls.slice(before).sort()).toEqual(['eth_blockNumber', 'eth_chainId', 'eth_syncing'])
+    const blocks: unknown[] = []
+    fake!.on('eth_getBlockByNumber', (_method, params) => {
+      blocks.push(Array.isArray(params) ? params[0] : params)
+      return undefined
+    })
+    try {
+      const before = fake!.calls.length
+      await adapterFor(1).probe(client, context)
+      expect(fake!.calls.slice(before).sort()).toEqual(['eth_blockNumber', 'eth_chainId', 'eth_getBlockByNumber', 'eth_syncing'])
+      expect(blocks).toEqual(['latest'])
+      await adapterFor(1, `0x${'00'.repeat(32)}`).probe(client, context)
+      expect(blocks).toEqual(['latest', '0x0', 'latest'])
+    } finally {
+      fake!.on('eth_getBlockByNumber', () => undefined)
+    }
+  })
+
+  test.each<{ name: string; reply: FakeReply }>([
+    { name: 'a block mined between the calls (latest is another height)', reply: { result: { number: '0x33', hash: `0x${'33'.padStart(64, '0')}` } } },
+    { name: 'an error', reply: { error: { code: -32000, message: 'header not found' } } },
+    { name: 'null', reply: { result: null } },
+    { name: 'a malformed hash', reply: { result: { number: '0x32', hash: '0x1234' } } },
+  ])('the latest block in the batch gives no head hash, and never fails the probe, on $name', async ({ reply }) => {
+    fake!.on('eth_getBlockByNumber', reply)
+    try {
+      const observation = await adapterFor(1).probe(client, context)
+      expect(observation).toMatchObject({ kind: 'ok', height: 50 })
+      expect(observation.kind === 'ok' && observation.headHash).toBeUndefined()
+    } finally {
+      fake!.on('eth_getBlockByNumber', () => undefined)
+    }
   })
 })
 
@@ -220,7 +251,8 @@ describe('probe requests: one JSON-RPC batch a probe', () => {
     expect(await adapterFor(1).probe(client, context)).toMatchObject({ kind: 'ok', height: 9, syncing: false })
     expect(await adapterFor(1, `0x${'11'.repeat(32)}`).probe(client, context)).toMatchObject({ kind: 'wrong-chain' })
     expect(requests(fake)).toBe(2)
-    expect(fake.calls).toEqual(['eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber'])
+    // The latest block rides along in each batch (its hash is the fork check's at the node's height).
+    expect(fake.calls).toEqual(['eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber', 'eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber', 'eth_getBlockByNumber'])
   })
 
   test('a node that refuses batches is probed call by call, and not asked for a batch again', async () => {
@@ -228,9 +260,13 @@ describe('probe requests: one JSON-RPC batch a probe', () => {
     const client = clientFor('no-batches', fake.url)
     const adapter = adapterFor(1)
     expect(await adapter.probe(client, context)).toMatchObject({ kind: 'ok', height: 9 })
-    expect(await adapter.probe(client, context)).toMatchObject({ kind: 'ok', height: 9 })
+    const second = await adapter.probe(client, context)
+    expect(second).toMatchObject({ kind: 'ok', height: 9 })
     expect(fake.calls.filter((call) => call === '(batch)')).toHaveLength(1)
-    expect(requests(fake)).toBe(1 + 3 + 3)
+    // The refused batch's calls, then the probe's three; call by call the latest block is not asked
+    // (one more request a probe to spare one look-up a round), and there is no head hash.
+    expect(requests(fake)).toBe(1 + 4 + 3)
+    expect(second.kind === 'ok' && second.headHash).toBeUndefined()
   })
 
   test('a batch that times out fails the probe with the timeout, without trying call by call', async () => {

@@ -1,7 +1,7 @@
 /**
  * The EVM family adapter: probes with eth_chainId / eth_blockNumber / eth_syncing (plus block 0's
- * hash when a genesisHash is configured), answers eth_chainId from config, and pushes heights from
- * newHeads where a node has a wsUrl.
+ * hash when a genesisHash is configured, and the latest block when the node takes batches),
+ * answers eth_chainId from config, and pushes heights from newHeads where a node has a wsUrl.
  */
 import type { ChainAdapter, ChainAdapterFactory, ProbeContext, ProbeObservation } from '../../src/chain-adapter.js'
 import type { ChainConfig } from '../../src/config/schema.js'
@@ -80,13 +80,20 @@ async function probeCalls(node: NodeTransport, calls: RpcCall[], options: CallOp
 
 async function probeEvmNode(node: NodeTransport, context: ProbeContext, chainId: number, genesisHash: string | undefined): Promise<ProbeObservation> {
   const options = { timeoutMs: context.timeoutMs, signal: context.signal }
+  // In a batch, the latest block rides along: its hash spares the fork check a look-up at the
+  // node's height (a whole HTTP exchange). Call by call it would be one more request, so not then.
+  const withHead = node.callBatch !== undefined && !takesNoBatch.has(node)
   const calls: RpcCall[] = [
     { method: 'eth_chainId', params: [] },
     { method: 'eth_blockNumber', params: [] },
     { method: 'eth_syncing', params: [] },
     ...(genesisHash === undefined ? [] : [{ method: 'eth_getBlockByNumber', params: ['0x0', false] }]),
+    ...(withHead ? [{ method: 'eth_getBlockByNumber', params: ['latest', false] }] : []),
   ]
-  const [idOutcome, heightOutcome, syncingOutcome, genesisOutcome] = (await probeCalls(node, calls, options)) as [CallOutcome, CallOutcome, CallOutcome, CallOutcome | undefined]
+  const outcomes = await probeCalls(node, calls, options)
+  const [idOutcome, heightOutcome, syncingOutcome] = outcomes as [CallOutcome, CallOutcome, CallOutcome]
+  const genesisOutcome = genesisHash === undefined ? undefined : outcomes[3]
+  const headOutcome = withHead ? outcomes[calls.length - 1] : undefined
   const latencyMs = heightOutcome.latencyMs
   for (const outcome of [idOutcome, heightOutcome, syncingOutcome, genesisOutcome]) {
     if (outcome !== undefined && !outcome.ok) return { kind: 'failed', failure: outcome.failure, latencyMs }
@@ -114,11 +121,27 @@ async function probeEvmNode(node: NodeTransport, context: ProbeContext, chainId:
     const height = quantityOf('eth_blockNumber', heightOutcome)
     const syncing = readSyncing(resultOf('eth_syncing', syncingOutcome))
     if (syncing === undefined) throw new BadProbeReply(`node ${node.nodeId} sent an invalid eth_syncing result`)
-    return syncing === false ? { kind: 'ok', height, syncing: false, latencyMs } : { kind: 'ok', height, syncing: true, syncingReason: syncing, latencyMs }
+    const headHash = headHashAt(headOutcome, height)
+    const observed = syncing === false ? { kind: 'ok' as const, height, syncing: false, latencyMs } : { kind: 'ok' as const, height, syncing: true, syncingReason: syncing, latencyMs }
+    return headHash === undefined ? observed : { ...observed, headHash }
   } catch (error) {
     if (!(error instanceof BadProbeReply)) throw error
     return { kind: 'failed', failure: { kind: 'bad-response', message: error.message }, latencyMs }
   }
+}
+
+/**
+ * The latest block's hash from the probe batch, if that block is the one at `height` (a block
+ * mined between the batch's calls makes them disagree: then the fork check looks it up). Optional:
+ * an error or odd reply here never fails the probe.
+ */
+function headHashAt(outcome: CallOutcome | undefined, height: number): string | undefined {
+  if (outcome === undefined || !outcome.ok || outcome.answer.error !== undefined) return undefined
+  const block = outcome.answer.result
+  if (typeof block !== 'object' || block === null) return undefined
+  const { number, hash } = block as { number?: unknown; hash?: unknown }
+  if (typeof number !== 'string' || quantity(number) !== height) return undefined
+  return typeof hash === 'string' && /^0x[0-9a-fA-F]{64}$/.test(hash) ? normalizeHash(hash) : undefined
 }
 
 /** The hash of block `height` (eth_getBlockByNumber, no transactions); undefined when the node cannot tell. */

@@ -107,7 +107,7 @@ describe('Prober', () => {
  * A scripted chain of `ids` nodes: each node's height, block hashes, chainwork and txindex are set
  * by the test; the adapter reads them like a real one would from its node.
  */
-function scripted(ids: string[], health: Record<string, unknown> = {}, family: 'evm' | 'bitcoin' = 'evm') {
+function scripted(ids: string[], health: Record<string, unknown> = {}, family: 'evm' | 'bitcoin' = 'evm', options: { headHashes?: boolean } = {}) {
   const nodes = ids.map((id) => ({ id, url: `http://127.0.0.1:1/${id}` }))
   const chainInput = family === 'evm' ? { family, chainId: 1, health, nodes } : { family, network: 'regtest', health, nodes }
   const config = parseConfig({ chains: { c: chainInput } }, {})
@@ -128,7 +128,8 @@ function scripted(ids: string[], health: Record<string, unknown> = {}, family: '
     family,
     probe: async (node: NodeTransport): Promise<ProbeObservation> => {
       const s = state.get(node.nodeId)!
-      return { kind: 'ok', height: s.height, syncing: false, latencyMs: 1, chainwork: s.chainwork, pruned: s.pruned, pruneHeight: s.pruned ? 5 : undefined }
+      const headHash = options.headHashes === true ? s.hashes.get(s.height) : undefined
+      return { kind: 'ok', height: s.height, syncing: false, latencyMs: 1, chainwork: s.chainwork, pruned: s.pruned, pruneHeight: s.pruned ? 5 : undefined, headHash }
     },
     blockHashAt: async (node: NodeTransport, height: number) => {
       calls.blockHashAt += 1
@@ -232,6 +233,25 @@ describe('Prober: fork check', () => {
     expect(reorgs).toEqual([{ chain: 'c', height: 11, depth: 4, oldHash: 'main-11', newHash: 'side-11', at: expect.any(Number) }])
     await prober.tick()
     expect(reorgs).toHaveLength(1)
+  })
+
+  test("with the probes' head hashes, rounds with every node at the head make no look-up, and a fork at the head is still seen", async () => {
+    const { prober, setChain, calls, status, pool } = scripted(['a', 'b', 'c'], {}, 'evm', { headHashes: true })
+    await prober.tick()
+    await prober.tick()
+    expect(calls.blockHashAt).toBe(0)
+    expect(pool.readHead).toBe(10)
+    for (const id of ['a', 'b']) setChain(id, 11, 'main')
+    setChain('c', 11, 'other', 11)
+    await prober.tick()
+    expect(status('c')).toBe('forked')
+    expect(pool.readHead).toBe(11)
+    // A new canonical height is checked for a reorg below it: the agreeing nodes' block at the
+    // last remembered height (10) is looked up, once per new height.
+    expect(calls.blockHashAt).toBe(2)
+    await prober.tick()
+    expect(calls.blockHashAt).toBe(2)
+    expect(status('c')).toBe('forked')
   })
 
   test('health.forkCheck false: no hash look-ups, nobody forked', async () => {

@@ -128,7 +128,7 @@ export class Prober {
       // Wrong-chain nodes are another chain altogether; cordoned ones are the operator's.
       if (observation.kind !== 'ok' || node.health.status === 'wrong-chain' || node.health.status === 'cordoned') continue
       byId.set(node.config.id, node)
-      candidates.push({ nodeId: node.config.id, height: observation.height, chainwork: observation.chainwork })
+      candidates.push({ nodeId: node.config.id, height: observation.height, chainwork: observation.chainwork, headHash: observation.headHash })
     }
     const head = this.#pool.headWith(results)
     if (forkCheckHeight(candidates, head, maxLagBlocks) === undefined) {

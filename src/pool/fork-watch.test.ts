@@ -112,6 +112,27 @@ function chains(initial: Record<string, Record<number, string>>) {
 }
 
 describe('ForkWatch', () => {
+  test("a probe's head hash stands for the look-up at the node's own height only; other heights are asked", async () => {
+    const watch = new ForkWatch()
+    const view = chains({ a: { 9: 'x9', 10: 'x10' }, b: { 9: 'x9', 10: 'x10' }, c: { 9: 'x9' } })
+    // Steady state: every node at the head with its hash from the probe: no look-up.
+    const steady = await watch.check({ head: 10, maxLagBlocks: 1, candidates: [{ nodeId: 'a', height: 10, headHash: 'x10' }, { nodeId: 'b', height: 10, headHash: 'x10' }], hashAt: view.hashAt })
+    expect(steady?.verdict).toMatchObject({ height: 10, canonical: 'x10', forked: new Map() })
+    expect(view.calls).toEqual([])
+    // c lags one block: the common height 9 is looked up on a and b; the head's hashes come from the probes.
+    const lagging = await watch.check({
+      head: 10,
+      maxLagBlocks: 1,
+      candidates: [{ nodeId: 'a', height: 10, headHash: 'x10' }, { nodeId: 'b', height: 10, headHash: 'x10' }, { nodeId: 'c', height: 9, headHash: 'x9' }],
+      hashAt: view.hashAt,
+    })
+    expect(lagging?.verified).toEqual(new Map([['a', 10], ['b', 10], ['c', 9]]))
+    expect(view.calls.sort()).toEqual([['a', 9], ['b', 9]])
+    // A probe hash that differs is evidence like a looked-up one: the node is forked.
+    const forked = await watch.check({ head: 10, maxLagBlocks: 1, candidates: [{ nodeId: 'a', height: 10, headHash: 'x10' }, { nodeId: 'b', height: 10, headHash: 'x10' }, { nodeId: 'c', height: 10, headHash: 'y10' }], hashAt: view.hashAt })
+    expect([...(forked?.verdict.forked.keys() ?? [])]).toEqual(['c'])
+  })
+
   test('remembers the canonical hash; a change at a remembered height is a reorg with the lowest changed height', async () => {
     const watch = new ForkWatch()
     const view = chains({ a: { 8: 'x8', 9: 'x9', 10: 'x10' }, b: { 8: 'x8', 9: 'x9', 10: 'x10' } })

@@ -21,6 +21,9 @@
  *   remembered height whose hash changed is reported (the proxy cannot know blocks it never saw).
  *   Heights the chain passed between two rounds are filled in from the canonical nodes (at most
  *   `GAP_FILL_LIMIT` per round), so the reported height is the fork point, not the next compared one.
+ * - A candidate's `headHash` (the hash its probe reported with its height, e.g. getblockchaininfo's
+ *   bestblockhash) stands for the look-up at its own height: with every node at the head, a round
+ *   needs no look-up at all. At any other height the node is asked.
  */
 
 /** Heights below the compared one whose hashes are fetched per round to close a gap in memory. */
@@ -31,6 +34,8 @@ export interface ForkCandidate {
   height: number
   /** Bitcoin: the node's tip chainwork (hex), for a dispute without a majority. */
   chainwork?: string | undefined
+  /** The hash of its block at `height`, as its probe reported it; undefined: look it up. */
+  headHash?: string | undefined
 }
 
 /** The height to compare this round and the nodes to ask; undefined when fewer than 2 can be compared. */
@@ -186,19 +191,24 @@ export class ForkWatch {
   async check(input: ForkCheckInput): Promise<ForkRound | undefined> {
     const plan = forkCheckHeight(input.candidates, input.head, input.maxLagBlocks)
     if (plan === undefined) return undefined
+    const probed = new Map(input.candidates.map((candidate) => [candidate.nodeId, candidate]))
+    const hashAt = (nodeId: string, height: number): Promise<string | undefined> => {
+      const candidate = probed.get(nodeId)
+      return candidate?.headHash !== undefined && candidate.height === height ? Promise.resolve(candidate.headHash) : input.hashAt(nodeId, height)
+    }
     const atHead = headCheckNodes(input.candidates, input.head, plan.height)
     const work = new Map(input.candidates.map((candidate) => [candidate.nodeId, candidate.chainwork]))
     const reportsAt = (height: number, nodeIds: readonly string[]) =>
-      Promise.all(nodeIds.map(async (nodeId) => ({ nodeId, hash: normalize(await input.hashAt(nodeId, height)), chainwork: work.get(nodeId) })))
+      Promise.all(nodeIds.map(async (nodeId) => ({ nodeId, hash: normalize(await hashAt(nodeId, height)), chainwork: work.get(nodeId) })))
     const [reports, headReports] = await Promise.all([reportsAt(plan.height, plan.nodeIds), atHead === undefined ? undefined : reportsAt(input.head!, atHead)])
     // One node's word is no comparison: it neither clears its own fork nor starts a dispute.
     if (answered(reports) < 2) return undefined
     const verdict = judgeForks(plan.height, reports)
     if (verdict.canonical === undefined) {
-      return { verdict, reorg: undefined, agreedAt: await this.#agreedBelow(plan.height, reports, input.hashAt), verified: new Map() }
+      return { verdict, reorg: undefined, agreedAt: await this.#agreedBelow(plan.height, reports, hashAt), verified: new Map() }
     }
-    const reorg = await this.#findReorg(plan.height, verdict.canonical, verdict.agreeing, input.hashAt)
-    await this.#fillGap(plan.height, verdict.agreeing, input.hashAt)
+    const reorg = await this.#findReorg(plan.height, verdict.canonical, verdict.agreeing, hashAt)
+    await this.#fillGap(plan.height, verdict.agreeing, hashAt)
     this.#remember(plan.height, verdict.canonical)
     const verified = new Map(verdict.agreeing.map((nodeId) => [nodeId, plan.height]))
     if (headReports === undefined || answered(headReports) < 2) return { verdict, reorg, verified }
@@ -208,9 +218,9 @@ export class ForkWatch {
       // Agreed below, disputed at the head: the dispute is the news (when the lower height was
       // unanimous), and reads above the agreed height need agreeing nodes.
       if (verdict.groups.length > 1) return { verdict, reorg, verified }
-      return { verdict: headVerdict, reorg, agreedAt: await this.#agreedBelow(input.head!, headReports, input.hashAt), verified }
+      return { verdict: headVerdict, reorg, agreedAt: await this.#agreedBelow(input.head!, headReports, hashAt), verified }
     }
-    await this.#fillGap(input.head!, headVerdict.agreeing, input.hashAt)
+    await this.#fillGap(input.head!, headVerdict.agreeing, hashAt)
     this.#remember(input.head!, headVerdict.canonical)
     for (const nodeId of headVerdict.agreeing) if (!verdict.forked.has(nodeId)) verified.set(nodeId, input.head!)
     if (headVerdict.forked.size === 0) return { verdict, reorg, verified }

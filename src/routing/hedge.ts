@@ -1,7 +1,7 @@
 /**
  * Hedged reads (`routing.hedge`, off by default): when the node asked first has not answered after
  * its observed p95 latency (at least `afterMs`), the router sends the same read to a second node;
- * the first answer wins and the other attempt is cancelled through its own AbortController. Pure
+ * the first answer wins and the other attempt is cancelled through its own signal. Pure
  * decisions here; the router does the sending and cancelling.
  *
  * Which calls: reads only (the adapter's `read` class). Never broadcasts (`eth_sendRawTransaction`,

@@ -1,15 +1,16 @@
 import { describe, expect, test } from 'vitest'
-import { ReplyHold, holdRepliesOf, replyHoldOf } from '../upstream/reply-budget.js'
+import { ReplyHold, replyHoldOf } from '../upstream/reply-budget.js'
+import { type CallSignal, CancelSignal } from '../util/call-signal.js'
 import { ReadCoalescer } from './read-coalescer.js'
 
 /** A piece of work the test settles by hand, recording how often it started and whether it was aborted. */
 function heldWork<T>() {
-  const started: AbortSignal[] = []
+  const started: CallSignal[] = []
   let settle!: (value: T) => void
   const done = new Promise<T>((resolve) => (settle = resolve))
   return {
     started,
-    work: (signal: AbortSignal) => {
+    work: (signal: CallSignal) => {
       started.push(signal)
       return done
     },
@@ -40,13 +41,12 @@ describe('ReadCoalescer', () => {
   test("the shared work's node replies are held with the first caller's request (server.maxReplyBytesInFlight)", async () => {
     const coalescer = new ReadCoalescer<object>()
     const held = heldWork<object>()
-    const first = new AbortController()
     const hold = new ReplyHold()
-    holdRepliesOf(first.signal, hold)
-    const results = [first.signal, new AbortController().signal].map((signal) => coalescer.run('k', signal, held.work, () => ABORTED))
+    const first = new CancelSignal(hold)
+    const results = [first, new CancelSignal(new ReplyHold())].map((signal) => coalescer.run('k', signal, held.work, () => ABORTED))
     await Promise.resolve()
     expect(held.started).toHaveLength(1)
-    expect(held.started[0]).not.toBe(first.signal)
+    expect(held.started[0]).not.toBe(first)
     expect(replyHoldOf(held.started[0])).toBe(hold)
     held.settle({ answer: 1 })
     await Promise.all(results)

@@ -9,11 +9,13 @@
  * every caller has left, and a caller arriving after that starts afresh.
  */
 
-import { holdRepliesOf, replyHoldOf } from '../upstream/reply-budget.js'
+import { replyHoldOf } from '../upstream/reply-budget.js'
+import { type CallSignal, CancelSignal } from '../util/call-signal.js'
 
 interface Flight<T> {
   readonly promise: Promise<T>
-  readonly controller: AbortController
+  /** The shared work's own signal: aborted when its last caller leaves. */
+  readonly signal: CancelSignal
   /** Callers still waiting for the result. */
   waiting: number
   /** Callers that joined it, the first one included. */
@@ -45,7 +47,7 @@ export class ReadCoalescer<T> {
     return this.#flights.size
   }
 
-  run(key: string, signal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>, aborted: () => T): Promise<CoalescedResult<T>> {
+  run(key: string, signal: CallSignal | undefined, work: (signal: CallSignal) => Promise<T>, aborted: () => T): Promise<CoalescedResult<T>> {
     if (signal?.aborted === true) return Promise.resolve({ value: aborted(), joined: false })
     const running = this.#flights.get(key)
     const flight = running ?? this.#start(key, work, signal)
@@ -60,7 +62,7 @@ export class ReadCoalescer<T> {
         if (flight.waiting === 0) {
           // Nobody wants the result any more: no later caller may join a call being cancelled.
           if (this.#flights.get(key) === flight) this.#flights.delete(key)
-          flight.controller.abort()
+          flight.signal.abort()
         }
         resolve({ value: aborted(), joined })
       }
@@ -78,18 +80,16 @@ export class ReadCoalescer<T> {
     })
   }
 
-  #start(key: string, work: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined): Flight<T> {
-    const controller = new AbortController()
+  #start(key: string, work: (signal: CallSignal) => Promise<T>, signal: CallSignal | undefined): Flight<T> {
     // Node reply bytes of the shared work stay reserved until the first caller's reply is written
     // (server.maxReplyBytesInFlight), as they would for its own call; the others' go out with it.
-    const hold = replyHoldOf(signal)
-    if (hold !== undefined) holdRepliesOf(controller.signal, hold)
+    const own = new CancelSignal(replyHoldOf(signal))
     const settle = (): void => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key)
     }
     // The work starts a microtask later, so `flight` exists (and is joinable) before it can settle.
     const promise = Promise.resolve()
-      .then(() => work(controller.signal))
+      .then(() => work(own))
       .then(
         (value) => {
           // Leaves the map before sharing: no caller can join once the callers are counted.
@@ -102,7 +102,7 @@ export class ReadCoalescer<T> {
           throw error
         },
       )
-    const flight: Flight<T> = { promise, controller, waiting: 0, callers: 0 }
+    const flight: Flight<T> = { promise, signal: own, waiting: 0, callers: 0 }
     this.#flights.set(key, flight)
     return flight
   }

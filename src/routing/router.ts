@@ -15,14 +15,16 @@ import type { JsonRpcErrorObject, RpcAnswer, RpcCall } from '../jsonrpc/types.js
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
 import { isRoutable } from '../pool/node-health.js'
 import { type NodeFailure, shortNodeMessage } from '../upstream/node-failure.js'
+import { replyHoldOf } from '../upstream/reply-budget.js'
 import type { CallOutcome } from '../upstream/node-transport.js'
 import { type AttemptDecision, type FailureSign, decideAttempt } from './attempt-decision.js'
 import { type HedgeStats, type HedgeTimer, hedgeDelayMs, hedgeVerdict, isHedgeable, realHedgeTimer } from './hedge.js'
 import { NodeQuota } from './node-quota.js'
 import { pickWeighted } from './scoring.js'
+import { type CallSignal, CancelSignal } from '../util/call-signal.js'
 
 export interface RouteOptions {
-  signal?: AbortSignal | undefined
+  signal?: CallSignal | undefined
   /** Only nodes at the pool head may serve (broadcast-grade freshness). */
   atHeadOnly?: boolean
   /**
@@ -344,13 +346,13 @@ export class Router {
 
 const HEDGE_DUE = 'hedge-due'
 
-/** One attempt of a hedged call: cancelled alone, through its own controller, when it loses. */
+/** One attempt of a hedged call: cancelled alone, through its own signal, when it loses. */
 interface Flight {
   readonly node: PoolNode
   readonly timeoutMs: number
   /** Started as the hedge of a slow first attempt. */
   readonly hedge: boolean
-  readonly controller: AbortController
+  readonly signal: CancelSignal
   readonly settled: Promise<Settled>
 }
 
@@ -366,11 +368,11 @@ interface Settled {
 class AttemptRace {
   readonly #flights: Flight[] = []
   readonly #call: RpcCall
-  readonly #signal: AbortSignal | undefined
+  readonly #signal: CallSignal | undefined
   readonly #hedges: HedgeStats
   readonly #timer: HedgeTimer
 
-  constructor(call: RpcCall, signal: AbortSignal | undefined, hedges: HedgeStats, timer: HedgeTimer) {
+  constructor(call: RpcCall, signal: CallSignal | undefined, hedges: HedgeStats, timer: HedgeTimer) {
     this.#call = call
     this.#signal = signal
     this.#hedges = hedges
@@ -382,9 +384,10 @@ class AttemptRace {
   }
 
   start(node: PoolNode, timeoutMs: number, hedge: boolean): void {
-    const controller = new AbortController()
-    // The client going away still cancels every attempt, as without hedging.
-    const signal = this.#signal === undefined ? controller.signal : AbortSignal.any([this.#signal, controller.signal])
+    // The client going away still cancels every attempt, as without hedging; the node's reply
+    // bytes stay held with the client's request, as for an attempt made with its signal.
+    const signal = new CancelSignal(replyHoldOf(this.#signal))
+    const unfollow = signal.follow(this.#signal)
     node.inFlight += 1
     if (hedge) {
       this.#hedges.sent += 1
@@ -394,11 +397,12 @@ class AttemptRace {
       node,
       timeoutMs,
       hedge,
-      controller,
+      signal,
       settled: node.transport
         .call(this.#call, { timeoutMs, signal })
         .then((outcome) => ({ flight, outcome }))
         .finally(() => {
+          unfollow()
           node.inFlight -= 1
           if (hedge) this.#hedges.inFlight -= 1
         }),
@@ -427,7 +431,7 @@ class AttemptRace {
   /** Cancels the attempts still running (the call is decided) and waits until they return; their outcomes are dropped. */
   async cancel(): Promise<void> {
     if (this.#flights.length === 0) return
-    for (const flight of this.#flights) flight.controller.abort()
+    for (const flight of this.#flights) flight.signal.abort()
     await Promise.allSettled(this.#flights.map((flight) => flight.settled))
     this.#flights.length = 0
   }

@@ -13,13 +13,13 @@
  *   "unknown chain" for a chain that exists.
  */
 import { randomUUID } from 'node:crypto'
-import { setMaxListeners } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify'
 import { ProxyError } from '../errors/proxy-error.js'
 import { shapeReply } from '../jsonrpc/reply.js'
 import type { Proxy } from '../proxy.js'
-import { ReplyHold, holdRepliesOf } from '../upstream/reply-budget.js'
+import { ReplyHold } from '../upstream/reply-budget.js'
+import { CancelSignal } from '../util/call-signal.js'
 import { ClientGate } from './client-gate.js'
 import { type ConnectionGuard, connectionServerOptions } from './connection-limits.js'
 import { type HandledRequest, handleRpcBody, refuseRpcBody } from './rpc-route.js'
@@ -138,19 +138,15 @@ export function registerRpcRoutes(app: FastifyInstance, proxy: Proxy, gate: Clie
 export async function serveRpc(proxy: Proxy, gate: ClientGate, chain: string, request: FastifyRequest<{ Body: string }>, reply: FastifyReply): Promise<FastifyReply> {
   const admitted = gate.admit(request.headers, chain, typeof request.body === 'string' ? request.body : '')
   if (!admitted.pass) return refuse(proxy, chain, request.headers, admitted, reply)
-  const controller = new AbortController()
-  // Every call of a batch (up to server.maxBatchSize, each attempt) listens on this one signal
-  // and removes its listener when done: not a leak, so no warning past Node's default of 10.
-  if (typeof admitted.body !== 'string' || admitted.body.trimStart().startsWith('[')) setMaxListeners(0, controller.signal)
   // Node reply bytes stay counted against server.maxReplyBytesInFlight until this reply is written.
   const hold = new ReplyHold()
-  holdRepliesOf(controller.signal, hold)
+  const signal = new CancelSignal(hold)
   reply.raw.once('close', () => {
     // Closed before the reply was written: the client went away, its calls are cancelled.
-    if (!reply.raw.writableEnded) controller.abort()
+    if (!reply.raw.writableEnded) signal.abort()
     hold.release()
   })
-  const handled = await handleRpcBody(proxy, chain, admitted.body, { signal: controller.signal, client: admitted.client })
+  const handled = await handleRpcBody(proxy, chain, admitted.body, { signal, client: admitted.client })
   return send(reply, handled)
 }
 

@@ -16,7 +16,6 @@
  *   with 1001 "server shutting down" once its calls in flight are answered.
  */
 import { randomBytes } from 'node:crypto'
-import { setMaxListeners } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import fastifyWebsocket from '@fastify/websocket'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -28,7 +27,8 @@ import { type JsonRpcReply, shapeReply } from '../jsonrpc/reply.js'
 import type { RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import type { Proxy } from '../proxy.js'
 import type { ChainStreams, LogsQuery } from '../streams/chain-streams.js'
-import { ReplyHold, holdRepliesOf } from '../upstream/reply-budget.js'
+import { ReplyHold } from '../upstream/reply-budget.js'
+import { type CallSignal, CancelSignal } from '../util/call-signal.js'
 import { ClientGate } from './client-gate.js'
 import { ClientRegistry, decideAccess, decideMethod, presentedKeys } from './client-auth.js'
 import { ConnectionGuard } from './connection-limits.js'
@@ -155,8 +155,8 @@ interface Connection {
   readonly socket: WebSocket
   readonly headers: IncomingHttpHeaders
   readonly chain: string
-  /** Aborts the connection's calls in flight when it closes. */
-  readonly controller: AbortController
+  /** Aborted when the socket closes: the frames' calls in flight are cancelled. */
+  readonly closed: CancelSignal
   readonly subscriptions: Map<string, Subscription>
   /** Frames being answered. */
   inFlight: number
@@ -232,10 +232,8 @@ class WsEndpoint implements WebSocketEndpoint {
   }
 
   open(socket: WebSocket, headers: IncomingHttpHeaders, chain: string): void {
-    const controller = new AbortController()
-    // Every call of every frame listens on this one signal and removes its listener when done.
-    setMaxListeners(0, controller.signal)
-    const connection: Connection = { socket, headers, chain, controller, subscriptions: new Map(), inFlight: 0, onIdle: undefined, alive: true, closing: false, closeSeenByPing: false }
+    const closed = new CancelSignal()
+    const connection: Connection = { socket, headers, chain, closed, subscriptions: new Map(), inFlight: 0, onIdle: undefined, alive: true, closing: false, closeSeenByPing: false }
     this.#connections.add(connection)
     this.#schedulePing()
     socket.on('pong', () => (connection.alive = true))
@@ -248,7 +246,7 @@ class WsEndpoint implements WebSocketEndpoint {
       this.#connections.delete(connection)
       for (const subscription of connection.subscriptions.values()) subscription.stop()
       connection.subscriptions.clear()
-      controller.abort()
+      closed.abort()
       if (this.#connections.size === 0) this.#stopPing()
     })
   }
@@ -257,15 +255,12 @@ class WsEndpoint implements WebSocketEndpoint {
   async #onFrame(connection: Connection, text: string): Promise<void> {
     if (connection.closing) return
     connection.inFlight += 1
-    const hold = new ReplyHold()
-    const frame = new AbortController()
-    setMaxListeners(0, frame.signal)
-    const abort = (): void => frame.abort()
-    connection.controller.signal.addEventListener('abort', abort, { once: true })
     // Node reply bytes stay counted against server.maxReplyBytesInFlight until this frame's answer is handed to the socket.
-    holdRepliesOf(frame.signal, hold)
+    const hold = new ReplyHold()
+    const frame = new CancelSignal(hold)
+    const unfollow = frame.follow(connection.closed)
     try {
-      const answered = await this.#answer(connection, text, frame.signal)
+      const answered = await this.#answer(connection, text, frame)
       if (answered?.text !== undefined) this.#send(connection, answered.text)
       // A new subscription's first notification goes out after the reply that names its id.
       for (const after of answered?.after ?? []) after()
@@ -275,13 +270,13 @@ class WsEndpoint implements WebSocketEndpoint {
       this.#send(connection, JSON.stringify(shapeReply(null, '2.0', { error: new ProxyError('SY_INTERNAL', 'internal error').toJsonRpcError() })))
     } finally {
       hold.release()
-      connection.controller.signal.removeEventListener('abort', abort)
+      unfollow()
       connection.inFlight -= 1
       if (connection.inFlight === 0) connection.onIdle?.()
     }
   }
 
-  async #answer(connection: Connection, text: string, signal: AbortSignal): Promise<{ text: string | undefined; after?: Array<() => void> } | undefined> {
+  async #answer(connection: Connection, text: string, signal: CallSignal): Promise<{ text: string | undefined; after?: Array<() => void> } | undefined> {
     const { chain } = connection
     if (!this.#proxy.hasChain(chain)) {
       this.#close(connection, WS_CLOSE.chainRemoved)
@@ -309,7 +304,7 @@ class WsEndpoint implements WebSocketEndpoint {
   }
 
   /** One call of a frame; `after` runs once the reply is sent (releases a new subscription's held notifications). */
-  async #entry(connection: Connection, entry: ParsedCall, signal: AbortSignal, client: string | undefined): Promise<{ reply?: JsonRpcReply; after?: () => void }> {
+  async #entry(connection: Connection, entry: ParsedCall, signal: CallSignal, client: string | undefined): Promise<{ reply?: JsonRpcReply; after?: () => void }> {
     if (entry.call === undefined) {
       const error = entry.error ?? new ProxyError('SY_INVALID_REQUEST', 'Invalid Request')
       return entry.notification ? {} : { reply: shapeReply(entry.id, entry.version, { error: error.toJsonRpcError() }) }

@@ -7,7 +7,8 @@ import type { CredentialSource } from '../chain-adapter.js'
 import { waitFor } from '../devnet/wait-for.js'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.js'
 import { LARGE_REQUEST_BYTES, NodeClient, interpret, interpretBatch, stallThresholdMs } from './node-client.js'
-import { ReplyBudget, ReplyHold, holdRepliesOf } from './reply-budget.js'
+import { CancelSignal } from '../util/call-signal.js'
+import { ReplyBudget, ReplyHold } from './reply-budget.js'
 
 describe('interpret (body first, status second)', () => {
   test.each<{ name: string; status: number; text: string; expected: unknown }>([
@@ -325,8 +326,7 @@ describe('what switchyard itself causes is not charged to the node', () => {
     const budget = new ReplyBudget(5_000)
     const client = new NodeClient({ nodeId: 'a', url: node.url, version: '2.0', replyBudget: budget })
     const hold = new ReplyHold()
-    const request = new AbortController()
-    holdRepliesOf(request.signal, hold)
+    const request = { signal: new CancelSignal(hold) }
     expect(await client.call({ method: 'eth_getLogs', params: [] }, { timeoutMs: 2_000, signal: request.signal })).toMatchObject({ ok: true })
     const held = budget.usedBytes
     expect(held).toBeGreaterThanOrEqual(3_000)

@@ -14,6 +14,7 @@ import { type JsonRpcErrorObject, type JsonRpcVersion, type RpcAnswer, type RpcC
 import { type NodeFailure, shortNodeMessage } from './node-failure.js'
 import type { BatchOutcome, CallOptions, CallOutcome, NodeTransport } from './node-transport.js'
 import { type ReplyBudget, replyHoldOf } from './reply-budget.js'
+import type { CallSignal } from '../util/call-signal.js'
 
 export interface NodeClientOptions {
   nodeId: string
@@ -347,7 +348,7 @@ export class NodeClient implements NodeTransport {
   }
 
   /** Waits for a connection slot (no timer runs meanwhile); false when aborted while waiting. */
-  #acquireSlot(signal: AbortSignal | undefined): Promise<boolean> | boolean {
+  #acquireSlot(signal: CallSignal | undefined): Promise<boolean> | boolean {
     if (signal?.aborted === true) return false
     if (this.#active < this.#connections) {
       this.#active += 1

@@ -1,11 +1,12 @@
 import type { RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import type { NodeFailure } from './node-failure.js'
+import type { CallSignal } from '../util/call-signal.js'
 
 export interface CallOptions {
   /** Per-attempt timeout in milliseconds. */
   timeoutMs: number
   /** Aborts the attempt (client disconnected, overall deadline). */
-  signal?: AbortSignal | undefined
+  signal?: CallSignal | undefined
 }
 
 export type CallOutcome =

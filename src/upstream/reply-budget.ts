@@ -6,6 +6,8 @@
  * the answer lives on, parsed and re-serialised, until then. A reservation that does not fit fails
  * at once (the call answers SY_OVERLOADED) instead of letting memory grow until switchyard stalls.
  */
+import { type CallSignal, CancelSignal } from '../util/call-signal.js'
+
 export class ReplyBudget {
   readonly capacityBytes: number
   #usedBytes = 0
@@ -39,8 +41,9 @@ export class ReplyBudget {
 
 /**
  * Reservations made on behalf of one client request, released together when its reply has been
- * written (or the client went away). Work that outlives the request (background broadcast sends)
- * registers after `release()` and is released at once.
+ * written (or the client went away); the request's `CancelSignal` carries it to the node calls.
+ * Work that outlives the request (background broadcast sends) registers after `release()` and is
+ * released at once.
  */
 export class ReplyHold {
   #releases: Array<() => void> = []
@@ -61,14 +64,7 @@ export class ReplyHold {
 
 // Keyed by the client request's abort signal, which already travels with every node call made
 // for that request: no AsyncLocalStorage (its promise hooks cost every call) and no extra parameter.
-const holds = new WeakMap<AbortSignal, ReplyHold>()
-
-/** Reply reservations of node calls made with `signal` last until `hold.release()`. */
-export function holdRepliesOf(signal: AbortSignal, hold: ReplyHold): void {
-  holds.set(signal, hold)
-}
-
 /** The hold of the client request a node call with this signal is made for, if any. */
-export function replyHoldOf(signal: AbortSignal | undefined): ReplyHold | undefined {
-  return signal === undefined ? undefined : holds.get(signal)
+export function replyHoldOf(signal: CallSignal | undefined): ReplyHold | undefined {
+  return signal instanceof CancelSignal ? signal.hold : undefined
 }

@@ -45,6 +45,12 @@ interface ScaleResult {
   peakRssMb: number
   chainId: PacedLatency
   deepBlock: PacedLatency
+  /**
+   * The control: eth_chainId sent straight to one fake node at the same rate while switchyard
+   * probes them all. What the machine itself adds when its two cores are shared by switchyard,
+   * the fake nodes and the load generator: switchyard's p99 cannot be read below this.
+   */
+  directChainId: PacedLatency
   /** switchyard CPU during the light load (probing included), % of one core. */
   loadCpuPercent: number
   /**
@@ -117,6 +123,7 @@ async function measureScale(processes: BenchProcesses, chainCount: number, setti
     seconds: settings.loadSeconds,
   })
   const loadCpuPercent = Math.round(((cpuMs(proxy.pid, ticksPerSecond) - cpuBeforeLoad) / (performance.now() - loadStarted)) * 1000) / 10
+  const directChainId = await pacedLatency(urls[0]!, '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}', { ratePerSecond: LIGHT_RATE_PER_SECOND, seconds: settings.loadSeconds })
   const loadAverageLoaded = loadavg()[0]!
   const rssAfterLoadMb = rssMb(proxy.pid)
   await scrape(proxy.url) // the first scrape registers label sets lazily; time a later one
@@ -137,6 +144,7 @@ async function measureScale(processes: BenchProcesses, chainCount: number, setti
     peakRssMb: peakRssMb(proxy.pid),
     chainId,
     deepBlock,
+    directChainId,
     loadCpuPercent,
     loadAverage: [loadAverageIdle, loadAverageLoaded].map((value) => Math.round(value * 100) / 100) as [number, number],
     metricsBytes: Buffer.byteLength(metrics.page),
@@ -177,6 +185,7 @@ export async function runScaleBench(processes: BenchProcesses, options: { quick:
     ['RSS idle / after light load / peak, MB', (r) => `${r.rssIdleMb} / ${r.rssAfterLoadMb} / ${r.peakRssMb}`],
     [`eth_chainId at ${LIGHT_RATE_PER_SECOND}/s, p50 / p99 ms`, (r) => latency(r.chainId)],
     [`deep eth_getBlockByNumber at ${LIGHT_RATE_PER_SECOND}/s, p50 / p99 ms`, (r) => latency(r.deepBlock)],
+    [`control: eth_chainId direct to a fake node, p50 / p99 ms`, (r) => latency(r.directChainId)],
     ['CPU under the light load, % of a core', (r) => r.loadCpuPercent],
     ['machine load average (idle / loaded)', (r) => r.loadAverage.join(' / ')],
     ['/metrics scrape: KB / ms', (r) => `${Math.round(r.metricsBytes / 1024)} / ${r.metricsScrapeMs}`],

@@ -193,7 +193,7 @@ describe('a body over server.bodyLimitBytes', () => {
     client.socket.end()
     expect((await client.closed).error).toBeUndefined()
     expect(guard().stats().earlyRejected).toBe(1)
-    expect(node!.calls).toEqual(['eth_chainId', 'eth_blockNumber', 'eth_syncing'])
+    expect(node!.calls).toEqual(['eth_chainId', 'eth_blockNumber', 'eth_syncing', 'eth_getBlockByNumber'])
   })
 
   test.each([false, true])('node:http client (Expect: 100-continue %s) gets the 413 and no EPIPE', async (expectContinue) => {

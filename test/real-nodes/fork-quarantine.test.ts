@@ -161,7 +161,8 @@ describe('EVM fork quarantine (2 real anvils + a scripted node)', () => {
     let honest = false
     const rogueHash = `0x${'e'.repeat(64)}`
     fake.on('eth_getBlockByNumber', (_method, params) => {
-      const height = Number.parseInt(String((params as unknown[])[0]), 16)
+      const tag = String((params as unknown[])[0])
+      const height = tag === 'latest' ? 5 : Number.parseInt(tag, 16)
       return { result: { number: `0x${height.toString(16)}`, hash: honest ? blocks[height]!.hash : rogueHash } }
     })
     harness = await startTestProxy({
