@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import type { RpcAnswer, RpcCall } from '../jsonrpc/types.js'
+import { type RpcAnswer, type RpcCall, rawResultOf, withRawResult } from '../jsonrpc/types.js'
 import { AnswerCache, type CacheRules, cacheHeight, callKey, isEmptyResult } from './answer-cache.js'
 
 const config = { enabled: true, maxBytes: 10_000, maxEntryBytes: 1_000, finalityDepth: 10 }
@@ -79,6 +79,17 @@ describe('AnswerCache', () => {
     const cache = new AnswerCache(config)
     expect(cache.offer('big', block(5), 5, { result: { height: 5, data: 'x'.repeat(1_000) } }, rules, HEAD)).toBe(false)
     expect(cache.stats.entries).toBe(0)
+  })
+
+  test("an answer's size is the node's own text of its result when the client kept it (no second serialisation)", () => {
+    const cache = new AnswerCache(config)
+    // The node's text with its whitespace is over maxEntryBytes, the compact JSON is not: the node's bytes count.
+    const spaced = withRawResult({ result: { height: 5 } }, `{ "height": 5${' '.repeat(1_000)}}`)
+    expect(cache.offer('spaced', block(5), 5, spaced, rules, HEAD)).toBe(false)
+    const kept = withRawResult({ result: { height: 6 } }, '{"height":6}')
+    expect(cache.offer('kept', block(6), 6, kept, rules, HEAD)).toBe(true)
+    // A hit still carries the node's text, so the reply splices it instead of serialising.
+    expect(rawResultOf(cache.lookup('kept', block(6), rules, HEAD)!)).toBe('{"height":6}')
   })
 
   test('past maxBytes the least recently used entries are evicted, and counted', () => {

@@ -13,7 +13,7 @@
 import { LRUCache } from 'lru-cache'
 import type { CachePolicy, ChainAdapter } from '../chain-adapter.js'
 import type { CacheConfig } from '../config/schema.js'
-import type { RpcAnswer, RpcCall } from '../jsonrpc/types.js'
+import { type RpcAnswer, type RpcCall, rawResultOf } from '../jsonrpc/types.js'
 import { deepFreeze } from '../util/deep-freeze.js'
 
 /** The adapter's part in serving cached answers. */
@@ -126,7 +126,8 @@ export class AnswerCache {
   offer(key: string, call: RpcCall, policy: CachePolicy, answer: RpcAnswer, rules: CacheRules, readHead: number | undefined): boolean {
     const height = cacheHeight(policy, answer, () => rules.answerHeight?.(call, answer), readHead, this.#config.finalityDepth)
     if (height === undefined) return false
-    const size = Buffer.byteLength(JSON.stringify(answer.result)) + key.length
+    // The node's own text of the result when the client kept it (large replies): no second serialisation.
+    const size = Buffer.byteLength(rawResultOf(answer) ?? JSON.stringify(answer.result)) + key.length
     if (size > this.#config.maxEntryBytes) return false
     this.#entries.set(key, { answer: deepFreeze(answer), height: height === 'constant' ? undefined : height }, { size })
     this.#stores += 1

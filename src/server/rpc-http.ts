@@ -12,7 +12,6 @@
  *   only POST requests"), a WebSocket upgrade on them says where WebSocket is served; never
  *   "unknown chain" for a chain that exists.
  */
-import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify'
 import { ProxyError } from '../errors/proxy-error.js'
@@ -22,6 +21,7 @@ import { ReplyHold } from '../upstream/reply-budget.js'
 import { CancelSignal } from '../util/call-signal.js'
 import { ClientGate } from './client-gate.js'
 import { type ConnectionGuard, connectionServerOptions } from './connection-limits.js'
+import { nextRequestId } from './request-id.js'
 import { type HandledRequest, handleRpcBody, refuseRpcBody } from './rpc-route.js'
 
 /** A client's x-request-id is kept when it is tame; otherwise a fresh one is made. */
@@ -63,7 +63,7 @@ export function rpcServerOptions(proxy: Proxy, logger: FastifyServerOptions['log
     return503OnClosing: false,
     genReqId: (request) => {
       const given = request.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId()
     },
     ...connectionServerOptions(server),
   }

@@ -91,7 +91,12 @@ function withRatios(measured: Alternated, ratios: Record<string, [string, string
   }
 }
 
-const THREE_WAY_RATIOS: Record<string, [string, string]> = { 'sy/direct': ['switchyard', 'direct'], 'sy/nginx': ['switchyard', 'nginx'] }
+const THREE_WAY_RATIOS: Record<string, [string, string]> = {
+  'sy/direct': ['switchyard', 'direct'],
+  'sy/nginx': ['switchyard', 'nginx'],
+  'floor/nginx': ['floor', 'nginx'],
+  'sy/floor': ['switchyard', 'floor'],
+}
 const WORKER_RATIOS: Record<string, [string, string]> = {
   'sy/nginx': ['switchyard', 'nginx'],
   'sy×2/nginx': ['sy 2 workers', 'nginx'],
@@ -210,9 +215,13 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   const via = (chain: string): Target => ({ url: `${proxy.url}/rpc/${chain}` })
   const rssIdleMb = rssMb(proxy.pid)
   const threeWay: Row[] = []
+  // The platform's floor in one process, a column of its own: a bare node:http + undici forwarder
+  // (passthrough.ts) costs what Node's HTTP stack costs and nothing of switchyard's features.
+  const floorFast = await startPassthrough(processes, fastUrl)
+  const floorAnvil = await startPassthrough(processes, anvil.url)
   const upstreams = [
-    { name: 'fast node', direct: { url: fastUrl }, nginx: nginxFast, chain: 'fast' },
-    { name: 'anvil', direct: { url: anvil.url }, nginx: nginxAnvil, chain: 'eth' },
+    { name: 'fast node', direct: { url: fastUrl }, nginx: nginxFast, floor: { url: floorFast.url }, chain: 'fast' },
+    { name: 'anvil', direct: { url: anvil.url }, nginx: nginxAnvil, floor: { url: floorAnvil.url }, chain: 'eth' },
   ]
   const threeWayCases: Array<{ key: CaseKey; label: string; body: string; upstreams: string[] }> = [
     { key: 'blocknumber', label: 'eth_blockNumber', body: CALLS.blockNumber, upstreams: ['fast node', 'anvil'] },
@@ -226,7 +235,7 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
     for (const { key, label, body, upstreams: names } of threeWayCases) {
       if (!options.runs(key)) continue
       for (const upstream of upstreams.filter((candidate) => names.includes(candidate.name))) {
-        const targets = { direct: upstream.direct, nginx: upstream.nginx, switchyard: via(upstream.chain) }
+        const targets = { direct: upstream.direct, nginx: upstream.nginx, floor: upstream.floor, switchyard: via(upstream.chain) }
         threeWay.push(withRatios(await alternate(`${upstream.name} ${label}`, targets, body, at, plan), THREE_WAY_RATIOS))
       }
     }
@@ -286,9 +295,7 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   // coalesce), direct vs nginx vs switchyard in alternating rounds; p50 of each round, then the median round.
   const latency: Array<{ case: string; p50Ms: Record<string, number>; addedP50Ms: Record<string, number> }> = []
   if (options.runs('latency')) {
-    // The floor: a bare node:http + undici forwarder (passthrough.ts, one process) adds what Node's HTTP stack costs.
-    const floorFast = await startPassthrough(processes, fastUrl)
-    const floorAnvil = await startPassthrough(processes, anvil.url)
+    // The floor (passthrough.ts, one process) adds what Node's HTTP stack costs.
     const cases = [
       { label: 'fast node eth_getBalance latest', body: CALLS.balance, paths: { direct: fastUrl, nginx: nginxFast?.url, floor: floorFast.url, switchyard: via('fast').url } },
       { label: 'anvil eth_blockNumber', body: CALLS.blockNumber, paths: { direct: anvil.url, nginx: nginxAnvil?.url, floor: floorAnvil.url, switchyard: via('eth').url } },
@@ -306,8 +313,8 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
       const addedP50Ms = Object.fromEntries(Object.entries(p50Ms).filter(([path]) => path !== 'direct').map(([path, value]) => [path, Math.round((value - p50Ms.direct!) * 1000) / 1000]))
       latency.push({ case: label, p50Ms, addedP50Ms })
     }
-    await processes.stop(floorFast, floorAnvil)
   }
+  await processes.stop(floorFast, floorAnvil)
   const rssAfterLoadMb = rssMb(proxy.pid)
   const mainPeakRssMb = peakRssMb(proxy.pid)
   const broadcast = options.runs('broadcast') ? await compareBroadcasts(anvil.url, via('eth').url) : undefined
