@@ -1,9 +1,10 @@
 /**
  * The platform's floor for `npm run bench`: the least a Node.js JSON-RPC proxy can do. node:http
  * server, one undici pool to one upstream, the request's envelope parsed (as any JSON-RPC proxy
- * must, to route and to answer errors), the body forwarded and the upstream's bytes returned
- * untouched. No health, routing, limits, metrics or logs. What switchyard costs on top of Node
- * itself is switchyard over this; what Node costs against nginx is this over nginx.
+ * must, to route and to answer errors; a batch's entries too), the body forwarded and the
+ * upstream's bytes returned untouched. No health, routing, limits, metrics or logs. What
+ * switchyard costs on top of Node itself is switchyard over this; what Node costs against nginx
+ * is this over nginx.
  *
  * `node --import tsx test/bench/passthrough.ts <upstream url> [--workers N]` prints `ready <port>`.
  * With --workers N, node:cluster workers share the port, as `server.workers` does.
@@ -38,14 +39,16 @@ if (cluster.isPrimary && workers > 1) {
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
       const body = Buffer.concat(chunks)
-      let envelope: { method?: unknown }
+      let envelope: unknown
       try {
-        envelope = JSON.parse(body.toString('utf8')) as { method?: unknown }
+        envelope = JSON.parse(body.toString('utf8'))
       } catch {
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}')
         return
       }
-      if (typeof envelope.method !== 'string') {
+      // A batch is forwarded whole when every entry names a method, as the upstream takes batches.
+      const entries = Array.isArray(envelope) ? envelope : [envelope]
+      if (entries.length === 0 || !entries.every((entry) => typeof (entry as { method?: unknown } | null)?.method === 'string')) {
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request"}}')
         return
       }

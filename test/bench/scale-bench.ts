@@ -185,7 +185,7 @@ export async function runScaleBench(processes: BenchProcesses, options: { quick:
     ['RSS idle / after light load / peak, MB', (r) => `${r.rssIdleMb} / ${r.rssAfterLoadMb} / ${r.peakRssMb}`],
     [`eth_chainId at ${LIGHT_RATE_PER_SECOND}/s, p50 / p99 ms`, (r) => latency(r.chainId)],
     [`deep eth_getBlockByNumber at ${LIGHT_RATE_PER_SECOND}/s, p50 / p99 ms`, (r) => latency(r.deepBlock)],
-    [`control: eth_chainId direct to a fake node, p50 / p99 ms`, (r) => latency(r.directChainId)],
+    [`control: eth_chainId direct, p50 / p99 ms`, (r) => latency(r.directChainId)],
     ['CPU under the light load, % of a core', (r) => r.loadCpuPercent],
     ['machine load average (idle / loaded)', (r) => r.loadAverage.join(' / ')],
     ['/metrics scrape: KB / ms', (r) => `${Math.round(r.metricsBytes / 1024)} / ${r.metricsScrapeMs}`],
