@@ -44,7 +44,8 @@ export class PendingFeed {
   readonly #options: PendingFeedOptions
   readonly #listeners = new Set<(hash: string) => void>()
   readonly #nodes = new Map<string, NodeFeed>()
-  readonly #seen = new LRUCache<string, true>({ max: SEEN_LIMIT })
+  /** Made at the first hash: its arrays are sized for SEEN_LIMIT at once (~0.8 MB), too much for every chain nobody watches. */
+  #seen: LRUCache<string, true> | undefined
   #timer: NodeJS.Timeout | undefined
   #round: Promise<void> | undefined
   #closed = false
@@ -161,8 +162,9 @@ export class PendingFeed {
     for (const value of hashes) {
       if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(value)) continue
       const hash = value.toLowerCase()
-      if (this.#seen.has(hash)) continue
-      this.#seen.set(hash, true)
+      const seen = (this.#seen ??= new LRUCache<string, true>({ max: SEEN_LIMIT }))
+      if (seen.has(hash)) continue
+      seen.set(hash, true)
       for (const listener of this.#listeners) listener(hash)
     }
   }

@@ -178,6 +178,19 @@ describe('NodeClient against a real HTTP server', () => {
     await client.close()
   })
 
+  test('a client opens its connection pool at its first call; one closed before any call sends nothing and fails like a closed pool', async () => {
+    node = await startFakeNode()
+    const unused = new NodeClient({ nodeId: 'lane', url: node.url, version: '2.0' })
+    await unused.close()
+    expect(await unused.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: false, failure: { kind: 'connect', message: 'node lane connection failed: UND_ERR_DESTROYED' } })
+    expect(node.calls).toEqual([])
+    const used = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0' })
+    expect(await used.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: true })
+    await used.close()
+    expect(await used.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 2_000 })).toMatchObject({ ok: false, failure: { kind: 'connect', message: 'node n1 connection failed: UND_ERR_DESTROYED' } })
+    expect(node.calls).toEqual(['eth_blockNumber'])
+  })
+
   test('an outer abort is reported as aborted, not as a node failure', async () => {
     node = await startFakeNode()
     node.queue({ hang: true })

@@ -234,7 +234,11 @@ class NodeExchange<T extends CallOutcome | BatchOutcome> implements Dispatcher.D
 
 export class NodeClient implements NodeTransport {
   readonly nodeId: string
-  readonly #pool: Pool
+  /** Made at the first call: an undici Pool holds a 2,048-slot queue (16 KB) from birth, and a broadcast lane may never be used. */
+  #pool: Pool | undefined
+  readonly #origin: string
+  readonly #keepAliveTimeoutMs: number
+  #closed = false
   readonly #path: string
   readonly #version: JsonRpcVersion
   readonly #credentials: CredentialSource | undefined
@@ -260,13 +264,21 @@ export class NodeClient implements NodeTransport {
     this.#credentials = options.credentials
     this.#connections = options.connections ?? 64
     this.#limits = { maxReplyBytes: options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES, replyBudget: options.replyBudget }
-    this.#pool = new Pool(url.origin, {
+    this.#origin = url.origin
+    this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 30_000
+  }
+
+  #poolNow(): Pool {
+    this.#pool ??= new Pool(this.#origin, {
       connections: this.#connections,
-      keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+      keepAliveTimeout: this.#keepAliveTimeoutMs,
       // Our own timer bounds each attempt; undici's per-phase timeouts only backstop it.
       headersTimeout: 0,
       bodyTimeout: 0,
     })
+    // Closed before its first call: its calls fail as on any destroyed pool (UND_ERR_DESTROYED).
+    if (this.#closed && !this.#pool.destroyed) void this.#pool.destroy()
+    return this.#pool
   }
 
   /** Calls holding a connection slot now. */
@@ -328,7 +340,7 @@ export class NodeClient implements NodeTransport {
       const exchange = new NodeExchange<T>(this, read, id, body, options, resolve)
       // Cancelled before it was sent: nothing goes to the node.
       if (exchange.settled) return
-      this.#pool.dispatch({ path: this.#path, method: 'POST', headers: this.#headers, body }, exchange)
+      this.#poolNow().dispatch({ path: this.#path, method: 'POST', headers: this.#headers, body }, exchange)
     })
   }
 
@@ -376,7 +388,8 @@ export class NodeClient implements NodeTransport {
   }
 
   async close(): Promise<void> {
-    await this.#pool.destroy()
+    this.#closed = true
+    await this.#pool?.destroy()
   }
 }
 
