@@ -62,6 +62,11 @@ class BadProbeReply extends Error {}
 /** Nodes that answered a probe batch with something else than a batch reply: probed call by call from then on. */
 const takesNoBatch = new WeakSet<NodeTransport>()
 
+/** Whether the probe goes to this node as one batch (the transport sends batches and the node has not refused one). */
+function sendsBatches(node: NodeTransport): node is NodeTransport & Required<Pick<NodeTransport, 'callBatch'>> {
+  return node.callBatch !== undefined && !takesNoBatch.has(node)
+}
+
 /**
  * The probe's calls: one JSON-RPC batch where the transport sends batches (one HTTP exchange a
  * probe instead of three or four: at 1,000 nodes, probing was 4 node calls a node a second), call
@@ -69,7 +74,7 @@ const takesNoBatch = new WeakSet<NodeTransport>()
  * failed otherwise (timeout, connection, HTTP 5xx) fails every call: the node's fault either way.
  */
 async function probeCalls(node: NodeTransport, calls: RpcCall[], options: CallOptions): Promise<CallOutcome[]> {
-  if (node.callBatch !== undefined && !takesNoBatch.has(node)) {
+  if (sendsBatches(node)) {
     const batch = await node.callBatch(calls, options)
     if (batch.ok) return batch.answers.map((answer) => ({ ok: true, answer, latencyMs: batch.latencyMs }))
     if (batch.refused !== true) return calls.map(() => ({ ok: false, failure: batch.failure, latencyMs: batch.latencyMs }))
@@ -82,7 +87,7 @@ async function probeEvmNode(node: NodeTransport, context: ProbeContext, chainId:
   const options = { timeoutMs: context.timeoutMs, signal: context.signal }
   // In a batch, the latest block rides along: its hash spares the fork check a look-up at the
   // node's height (a whole HTTP exchange). Call by call it would be one more request, so not then.
-  const withHead = node.callBatch !== undefined && !takesNoBatch.has(node)
+  const withHead = sendsBatches(node)
   const calls: RpcCall[] = [
     { method: 'eth_chainId', params: [] },
     { method: 'eth_blockNumber', params: [] },
