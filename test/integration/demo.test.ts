@@ -52,7 +52,11 @@ test('the demo shows ejection and re-admission on both chains and stops everythi
   demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)))
   try {
-    const url = await waitFor(() => /switchyard is ready at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], { timeoutMs: 30_000, what: 'demo ready' })
+    // The ready block is several writes; a pipe may hand them over in separate chunks, so wait
+    // for its last line before reading any of it.
+    await waitFor(() => output.includes('press Ctrl-C to stop'), { timeoutMs: 30_000, what: 'demo ready' })
+    const url = /switchyard is ready at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
+    expect(url).toBeDefined()
     // Admin actions need a token: the demo makes one per run and shows it next to the dashboard URL, once.
     const token = /dashboard: +\S+\/dashboard +\(admin token: ([A-Za-z0-9_-]{16,})\)/.exec(output)?.[1]
     expect(token).toBeDefined()
