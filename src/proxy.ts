@@ -74,9 +74,32 @@ export interface ProxySnapshot {
    * Each chain's pool figures, with its hedged reads (`routing.hedge`) and coalesced reads (calls
    * answered by an identical read in flight, `routing.coalesce`), counted since the chain's runtime
    * was built, and its answer cache (zeros when `cache.enabled` is false; counted since the cache
-   * was built, which a reload that keeps the chain's identity carries over).
+   * was built, which a reload that keeps the chain's identity carries over). `batched`: reads sent
+   * to nodes in JSON-RPC batches of their own (`routing.batch`), counted since each node's client
+   * was built, and the nodes that refused batches (sent single calls since).
    */
-  chains: Array<ChainSnapshot & { hedges: ChainRuntime['router']['hedgeStats']; cache: CacheStats; coalesced: number }>
+  chains: Array<ChainSnapshot & { hedges: ChainRuntime['router']['hedgeStats']; cache: CacheStats; coalesced: number; batched: UpstreamBatches }>
+}
+
+export interface UpstreamBatches {
+  /** HTTP exchanges that carried two reads or more. */
+  batches: number
+  /** Reads that went in them. */
+  calls: number
+  /** Nodes that refused a batch (a single error, an HTTP 4xx, an entry error naming the batch). */
+  refusedBy: string[]
+}
+
+function upstreamBatches(transports: ReadonlyMap<string, NodeTransport>): UpstreamBatches {
+  const figures: UpstreamBatches = { batches: 0, calls: 0, refusedBy: [] }
+  for (const [nodeId, transport] of transports) {
+    const stats = transport.batchStats
+    if (stats === undefined) continue
+    figures.batches += stats.batches
+    figures.calls += stats.calls
+    if (stats.refused) figures.refusedBy.push(nodeId)
+  }
+  return figures
 }
 
 const NO_CACHE: CacheStats = Object.freeze({ hits: 0, misses: 0, stores: 0, evictions: 0, bytes: 0, entries: 0 })
@@ -373,11 +396,12 @@ export class Proxy {
 
   snapshot(): ProxySnapshot {
     return {
-      chains: [...this.#chains.values()].map(({ pool, router, cache, coalescer }) => ({
+      chains: [...this.#chains.values()].map(({ pool, router, cache, coalescer, readTransports }) => ({
         ...pool.snapshot(),
         hedges: router.hedgeStats,
         cache: cache?.stats ?? NO_CACHE,
         coalesced: coalescer?.joined ?? 0,
+        batched: upstreamBatches(readTransports),
       })),
     }
   }

@@ -141,6 +141,20 @@ export const routingSchema = z.strictObject({
    */
   coalesce: z.boolean().default(true),
   /**
+   * Upstream batching: cheap reads to the same node that arrive in the same turn of the event loop
+   * go to it as one JSON-RPC batch (one HTTP exchange) instead of one exchange each. Each call keeps
+   * its own answer, failure and cancellation; a node that refuses batches is sent single calls from
+   * then on. Never writes, broadcasts or calls whose cost the client chose (eth_getLogs, eth_call…).
+   */
+  batch: z
+    .strictObject({
+      /** Batch this chain's cheap reads. Default true. */
+      enabled: z.boolean().default(true),
+      /** Most calls in one batch (keep it under the nodes' own batch limits: Erigon 100, geth 1000). Default 20. */
+      maxCalls: z.number().int().min(2).max(1000).default(20),
+    })
+    .prefault({}),
+  /**
    * Hedged reads: when the first node has not answered after its observed p95 latency (at least
    * `afterMs`), the same read goes to a second node; the first answer wins, the other is cancelled.
    * Costs extra node calls; never for broadcasts or other writes. Off by default.

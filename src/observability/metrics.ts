@@ -3,7 +3,7 @@
  * several proxies in one process, and tests, never collide).
  *
  * Node and chain figures (height, lag, status, latency, head, routable nodes, hedged reads, answer
- * cache, coalesced reads, journal backlog) are read from `proxy.snapshot()` / the journal at scrape time; request, failover, ejection and
+ * cache, coalesced and batched reads, journal backlog) are read from `proxy.snapshot()` / the journal at scrape time; request, failover, ejection and
  * broadcast counters come from the proxy's events. Every label value is bounded: chain and node
  * names come from the config, methods go through `proxy.methodLabel` (client strings outside the
  * allowlist become "other"), outcomes, statuses and error codes are fixed sets.
@@ -305,8 +305,8 @@ export function createMetrics(proxy: Proxy): Metrics {
     })
   }
 
-  // Answer cache and coalesced reads, from the snapshot too: a chain whose cache a reload drops
-  // (or whose runtime it rebuilds, for coalesced calls) starts its counts over.
+  // Answer cache, coalesced and batched reads, from the snapshot too: a chain whose cache a reload
+  // drops (or whose runtime or node clients it rebuilds, for coalesced and batched calls) starts its counts over.
   type ChainFigures = ReturnType<Proxy['snapshot']>['chains'][number]
   const chainFigures: ReadonlyArray<readonly [string, string, 'counter' | 'gauge', (chain: ChainFigures) => number]> = [
     ['switchyard_cache_hits_total', 'Reads answered from the answer cache (no node asked)', 'counter', (chain) => chain.cache.hits],
@@ -315,6 +315,8 @@ export function createMetrics(proxy: Proxy): Metrics {
     ['switchyard_cache_bytes', 'Size of the answer cache, bytes (JSON text of the answers plus their keys)', 'gauge', (chain) => chain.cache.bytes],
     ['switchyard_cache_entries', 'Answers in the answer cache', 'gauge', (chain) => chain.cache.entries],
     ['switchyard_coalesced_calls_total', 'Reads answered by an identical read already in flight (routing.coalesce), no node call of their own', 'counter', (chain) => chain.coalesced],
+    ['switchyard_upstream_batches_total', 'HTTP exchanges with nodes that carried two reads or more as one JSON-RPC batch (routing.batch)', 'counter', (chain) => chain.batched.batches],
+    ['switchyard_upstream_batched_calls_total', 'Reads sent to nodes inside those batches', 'counter', (chain) => chain.batched.calls],
   ]
   for (const [name, help, type, figure] of chainFigures) {
     const labelNames = ['chain'] as const

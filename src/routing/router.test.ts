@@ -21,6 +21,7 @@ type Script = (call: RpcCall, options: CallOptions) => CallOutcome | Promise<Cal
 class MemoryTransport implements NodeTransport {
   readonly calls: RpcCall[] = []
   readonly timeouts: number[] = []
+  readonly batchUpTo: Array<number | undefined> = []
   constructor(
     readonly nodeId: string,
     public script: Script,
@@ -28,6 +29,7 @@ class MemoryTransport implements NodeTransport {
   async call(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
     this.calls.push(call)
     this.timeouts.push(options.timeoutMs)
+    this.batchUpTo.push(options.batchUpTo)
     return this.script(call, options)
   }
   async close(): Promise<void> {}
@@ -84,6 +86,28 @@ function errorOf(routed: RouteResult) {
   if (routed.ok) throw new Error('expected a failed route')
   return routed.error
 }
+
+describe('upstream batching (routing.batch): which calls may share a batch', () => {
+  test('cheap reads may, up to maxCalls; calls whose cost the client chose (eth_getLogs, eth_call) never', async () => {
+    const h = harness([100])
+    for (const call of [gasPrice, { method: 'eth_getBalance', params: ['0x0000000000000000000000000000000000000001', 'latest'] }, getLogs, ethCall]) await h.router.route(call)
+    expect(h.transport('n0').calls.map((call, index) => [call.method, h.transport('n0').batchUpTo[index]])).toEqual([
+      ['eth_gasPrice', 20],
+      ['eth_getBalance', 20],
+      ['eth_getLogs', undefined],
+      ['eth_call', undefined],
+    ])
+  })
+
+  test('maxCalls comes from the config; enabled: false sends every call alone', async () => {
+    const some = harness([100], { batch: { maxCalls: 5 } })
+    await some.router.route(gasPrice)
+    expect(some.transport('n0').batchUpTo).toEqual([5])
+    const none = harness([100], { batch: { enabled: false } })
+    await none.router.route(gasPrice)
+    expect(none.transport('n0').batchUpTo).toEqual([undefined])
+  })
+})
 
 describe('blame now', () => {
   test('a provider refusal at HTTP 200 fails over and counts against the node', async () => {

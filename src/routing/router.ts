@@ -9,7 +9,7 @@
  * With `routing.hedge.enabled` a slow read also goes to a second node (`hedge.ts`): its attempts
  * then race (`AttemptRace`); with it off, attempts run one at a time as they always did.
  */
-import type { ChainAdapter } from '../chain-adapter.js'
+import type { CallCost, ChainAdapter } from '../chain-adapter.js'
 import { ProxyError } from '../errors/proxy-error.js'
 import type { JsonRpcErrorObject, RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
@@ -144,6 +144,7 @@ export class Router {
     const deadline = performance.now() + chain.routing.deadlineMs
     const minHeight = options.minHeight ?? this.#adapter.requiredHeight(call)
     const cost = this.#adapter.callCost(call)
+    const batchUpTo = this.#batchUpTo(call, cost)
     const tried = options.exclude ?? new Set<PoolNode>()
     const earlier = new Set<FailureSign>()
     /** Failures counted only if a later node answers this same call. */
@@ -186,7 +187,7 @@ export class Router {
         if (race === undefined) {
           node.inFlight += 1
           try {
-            outcome = await node.transport.call(call, { timeoutMs, signal: options.signal })
+            outcome = await node.transport.call(call, { timeoutMs, signal: options.signal, batchUpTo })
           } finally {
             node.inFlight -= 1
           }
@@ -256,6 +257,16 @@ export class Router {
       }),
       attempts,
     }
+  }
+
+  /**
+   * Calls per batch this call may share with others to its node (routing.batch), or undefined:
+   * only reads whose cost is known to be small, so no call waits behind a scan the client chose.
+   */
+  #batchUpTo(call: RpcCall, cost: CallCost): number | undefined {
+    const batch = this.#pool.chain.routing.batch
+    if (!batch.enabled || cost !== 'cheap' || this.#adapter.classifyMethod(call.method) !== 'read') return undefined
+    return batch.maxCalls
   }
 
   /** How long `node`'s fresh attempt may run before a hedge is due; undefined when none may follow. */

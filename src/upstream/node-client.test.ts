@@ -369,6 +369,77 @@ describe('what switchyard itself causes is not charged to the node', () => {
   })
 })
 
+describe('NodeClient: calls that may share a batch (routing.batch) over real HTTP', () => {
+  let node: FakeNode | undefined
+  afterEach(async () => {
+    await node?.close()
+    node = undefined
+  })
+
+  test('calls made in one turn reach the node as one batch request; each gets its own answer or node error', async () => {
+    node = await startFakeNode()
+    node.on('eth_getBalance', (_method, params) => {
+      const address = (params as string[])[0]!
+      return address.endsWith('bad') ? { error: { code: -32602, message: 'invalid address' } } : { result: `0x${address.slice(-2)}` }
+    })
+    const client = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0' })
+    const addresses = ['0x01', '0x02', '0xbad', '0x04']
+    const outcomes = await Promise.all(addresses.map((address) => client.call({ method: 'eth_getBalance', params: [address, 'latest'] }, { timeoutMs: 2_000, batchUpTo: 20 })))
+    expect(outcomes.map((outcome) => (outcome.ok ? outcome.answer : outcome.failure))).toEqual([
+      { result: '0x01' },
+      { result: '0x02' },
+      { error: { code: -32602, message: 'invalid address' } },
+      { result: '0x04' },
+    ])
+    // One HTTP request carried the four calls.
+    expect(node.authorizations.length).toBe(1)
+    expect(client.batchStats).toEqual({ batches: 1, calls: 4, refused: false })
+    // Without batchUpTo, each call is its own request (probes, broadcasts, the pending feed).
+    await Promise.all(addresses.slice(0, 2).map((address) => client.call({ method: 'eth_getBalance', params: [address, 'latest'] }, { timeoutMs: 2_000 })))
+    expect(node.authorizations.length).toBe(3)
+    await client.close()
+  })
+
+  test('a node that does not take batches gets the calls again one by one, and single calls from then on', async () => {
+    node = await startFakeNode({ batches: false })
+    const client = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0' })
+    const call = () => client.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 2_000, batchUpTo: 20 })
+    expect((await Promise.all([call(), call()])).map((outcome) => outcome.ok && outcome.answer.result)).toEqual(['0x64', '0x64'])
+    expect(node.calls).toEqual(['(batch)', 'eth_blockNumber', 'eth_blockNumber'])
+    expect(client.batchStats).toEqual({ batches: 1, calls: 2, refused: true })
+    await Promise.all([call(), call()])
+    expect(node.calls.slice(3)).toEqual(['eth_blockNumber', 'eth_blockNumber'])
+    await client.close()
+  })
+
+  test('a batch that times out is every call’s timeout (each alone would have had it), and is not sent again', async () => {
+    node = await startFakeNode()
+    node.on('eth_blockNumber', { hang: true })
+    const client = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0' })
+    const outcomes = await Promise.all([1, 2].map(() => client.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 200, batchUpTo: 20 })))
+    expect(outcomes.map((outcome) => !outcome.ok && outcome.failure.kind)).toEqual(['timeout', 'timeout'])
+    expect(node.calls).toEqual(['eth_blockNumber', 'eth_blockNumber'])
+    await client.close()
+  })
+
+  test("a batch's reply bytes stay reserved until every client it answered has its reply", async () => {
+    node = await startFakeNode()
+    node.on('eth_getBalance', { result: `0x${'1'.repeat(1_000)}` })
+    const budget = new ReplyBudget(100_000)
+    const client = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0', replyBudget: budget })
+    const holds = [new ReplyHold(), new ReplyHold()]
+    const outcomes = await Promise.all(holds.map((hold) => client.call({ method: 'eth_getBalance', params: ['0x01', 'latest'] }, { timeoutMs: 2_000, signal: new CancelSignal(hold), batchUpTo: 20 })))
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true)
+    expect(client.batchStats?.batches).toBe(1)
+    expect(budget.usedBytes).toBeGreaterThan(2_000)
+    holds[0]!.release()
+    expect(budget.usedBytes).toBeGreaterThan(2_000)
+    holds[1]!.release()
+    expect(budget.usedBytes).toBe(0)
+    await client.close()
+  })
+})
+
 /** A JSON-RPC node in a child process: prints its port, then "got" for each call it answers 20 ms later. */
 const CHILD_NODE = `
 const http = require('node:http')

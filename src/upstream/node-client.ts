@@ -13,6 +13,7 @@ import type { CredentialSource } from '../chain-adapter.js'
 import { type JsonRpcErrorObject, type JsonRpcVersion, type RpcAnswer, type RpcCall, withRawResult } from '../jsonrpc/types.js'
 import { type NodeFailure, shortNodeMessage } from './node-failure.js'
 import type { BatchOutcome, CallOptions, CallOutcome, NodeTransport } from './node-transport.js'
+import { type BatchEntriesOutcome, type BatchStats, CallBatcher } from './call-batcher.js'
 import { type ReplyBudget, replyHoldOf } from './reply-budget.js'
 import type { CallSignal } from '../util/call-signal.js'
 
@@ -80,7 +81,7 @@ interface ReplyLimits {
  * any byte is read; a streamed one chunk by chunk. The outcome is settled once: by the reply, the
  * timer, the caller's signal or a transport error; whatever undici reports after that is ignored.
  */
-class NodeExchange<T extends CallOutcome | BatchOutcome> implements Dispatcher.DispatchHandler {
+class NodeExchange<T extends CallOutcome | BatchOutcome | BatchEntriesOutcome> implements Dispatcher.DispatchHandler {
   settled = false
   #controller: Dispatcher.DispatchController | undefined
   #status = 0
@@ -248,6 +249,8 @@ export class NodeClient implements NodeTransport {
   #nextId = 1
   #active = 0
   readonly #waiting: Array<() => void> = []
+  /** Made at the first call that may share a batch (routing.batch). */
+  #batcher: CallBatcher | undefined
 
   constructor(options: NodeClientOptions) {
     this.nodeId = options.nodeId
@@ -292,7 +295,23 @@ export class NodeClient implements NodeTransport {
     this.#authorization = await this.#credentials.authorization()
   }
 
-  async call(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
+  call(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
+    const upTo = options.batchUpTo
+    if (upTo === undefined) return this.#callOne(call, options)
+    this.#batcher ??= new CallBatcher({
+      nodeId: this.nodeId,
+      sendOne: (one, oneOptions) => this.#callOne(one, oneOptions),
+      sendBatch: (calls, batchOptions) => this.#callBatchEntries(calls, batchOptions),
+    })
+    return this.#batcher.call(call, options, upTo)
+  }
+
+  /** Calls sent in batches of their own (routing.batch) so far, and whether the node refused them. */
+  get batchStats(): BatchStats | undefined {
+    return this.#batcher?.stats
+  }
+
+  async #callOne(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
     // A free slot is taken synchronously: no extra await on the common path.
     const slot = this.#acquireSlot(options.signal)
     if (slot !== true && !(await slot)) return this.#cancelledBeforeSending()
@@ -305,15 +324,27 @@ export class NodeClient implements NodeTransport {
   }
 
   /** The calls as one JSON-RPC batch, in one request and one connection slot (see `interpretBatch`). */
-  async callBatch(calls: readonly RpcCall[], options: CallOptions): Promise<BatchOutcome> {
+  callBatch(calls: readonly RpcCall[], options: CallOptions): Promise<BatchOutcome> {
+    return this.#sendBatch(calls, options, (firstId, status, text, latencyMs): BatchOutcome => ({ ...interpretBatch(this.nodeId, firstId, calls.length, status, text), latencyMs }))
+  }
+
+  /** As callBatch, with each call's reply on its own (see `interpretBatchEntries`). */
+  #callBatchEntries(calls: readonly RpcCall[], options: CallOptions): Promise<BatchEntriesOutcome> {
+    return this.#sendBatch(calls, options, (firstId, status, text, latencyMs): BatchEntriesOutcome => ({ ...interpretBatchEntries(this.nodeId, firstId, calls.length, status, text), latencyMs }))
+  }
+
+  async #sendBatch<T extends BatchOutcome | BatchEntriesOutcome>(
+    calls: readonly RpcCall[],
+    options: CallOptions,
+    read: (firstId: number, status: number, text: string, latencyMs: number) => T,
+  ): Promise<T> {
     const slot = this.#acquireSlot(options.signal)
-    if (slot !== true && !(await slot)) return this.#cancelledBeforeSending()
+    if (slot !== true && !(await slot)) return this.#cancelledBeforeSending() as T
     try {
       const firstId = this.#nextId
       this.#nextId += calls.length
       const body = JSON.stringify(calls.map((call, index) => this.#envelope(call, firstId + index)))
-      const read = (status: number, text: string, latencyMs: number): BatchOutcome => ({ ...interpretBatch(this.nodeId, firstId, calls.length, status, text), latencyMs })
-      return await this.#send(body, firstId, options, read)
+      return await this.#send(body, firstId, options, (status, text, latencyMs) => read(firstId, status, text, latencyMs))
     } finally {
       this.#releaseSlot()
     }
@@ -335,7 +366,7 @@ export class NodeClient implements NodeTransport {
     return outcome.ok ? { ok: true, answer: outcome.answer, latencyMs } : { ok: false, failure: outcome.failure, latencyMs }
   }
 
-  #send<T extends CallOutcome | BatchOutcome>(body: string, id: number, options: CallOptions, read: ReplyReader<T>): Promise<T> {
+  #send<T extends CallOutcome | BatchOutcome | BatchEntriesOutcome>(body: string, id: number, options: CallOptions, read: ReplyReader<T>): Promise<T> {
     return new Promise<T>((resolve) => {
       const exchange = new NodeExchange<T>(this, read, id, body, options, resolve)
       // Cancelled before it was sent: nothing goes to the node.
@@ -436,15 +467,33 @@ export function interpret(nodeId: string, expectedId: number, status: number, te
 }
 
 type BatchInterpretation = { ok: true; answers: RpcAnswer[] } | { ok: false; failure: NodeFailure; refused?: true }
+type BatchEntriesInterpretation = { ok: true; entries: Array<RpcAnswer | undefined> } | { ok: false; failure: NodeFailure; refused?: true }
 
 /**
  * A batch reply: an array holding one reply per id from `firstId` (any order, ids echoed as
- * numbers or strings). Statuses that say the node is unavailable fail the batch as they fail a
- * call. A reply that is not an array (a single error object: "batch not supported", or the
- * null-id error of a node that could not read it), or an HTTP 4xx without one, is `refused`: the
- * node does not take batches. An array with a reply missing or malformed is a bad response.
+ * numbers or strings). An array with a reply missing or malformed is a bad response; otherwise
+ * as `interpretBatchEntries`.
  */
 export function interpretBatch(nodeId: string, firstId: number, count: number, status: number, text: string): BatchInterpretation {
+  const read = interpretBatchEntries(nodeId, firstId, count, status, text)
+  if (!read.ok) return read
+  const answers: RpcAnswer[] = []
+  for (const entry of read.entries) {
+    if (entry === undefined) return { ok: false, failure: { kind: 'bad-response', message: `node ${nodeId} left a call of a batch unanswered` } }
+    answers.push(entry)
+  }
+  return { ok: true, answers }
+}
+
+/**
+ * A batch reply read entry by entry: each call's reply by its id from `firstId` (any order, ids
+ * echoed as numbers or strings), `undefined` for a call left unanswered or answered with something
+ * that is not a JSON-RPC reply. Statuses that say the node is unavailable fail the batch as they
+ * fail a call. A reply that is not an array (a single error object: "batch not supported", or the
+ * null-id error of a node that could not read it), or an HTTP 4xx without one, is `refused`: the
+ * node does not take batches.
+ */
+export function interpretBatchEntries(nodeId: string, firstId: number, count: number, status: number, text: string): BatchEntriesInterpretation {
   if (UNAVAILABLE_STATUSES.has(status)) return { ok: false, failure: httpFailure(nodeId, status) }
   let body: unknown
   try {
@@ -458,18 +507,15 @@ export function interpretBatch(nodeId: string, firstId: number, count: number, s
     if (status >= 500) return { ok: false, failure: httpFailure(nodeId, status) }
     return { ok: false, failure: { kind: 'bad-response', message: `node ${nodeId} did not answer a JSON-RPC batch with one` }, refused: true }
   }
-  const answers: RpcAnswer[] = new Array(count)
+  const entries: Array<RpcAnswer | undefined> = new Array<RpcAnswer | undefined>(count).fill(undefined)
   for (const reply of body) {
     const id = typeof reply === 'object' && reply !== null ? Number((reply as { id?: unknown }).id) : Number.NaN
     const index = id - firstId
-    if (!Number.isInteger(index) || index < 0 || index >= count || answers[index] !== undefined) continue
+    if (!Number.isInteger(index) || index < 0 || index >= count || entries[index] !== undefined) continue
     const answer = toAnswer(reply, id, '')
-    if (answer !== undefined) answers[index] = answer
+    if (answer !== undefined) entries[index] = answer
   }
-  for (let index = 0; index < count; index++) {
-    if (answers[index] === undefined) return { ok: false, failure: { kind: 'bad-response', message: `node ${nodeId} left a call of a batch unanswered` } }
-  }
-  return { ok: true, answers }
+  return { ok: true, entries }
 }
 
 function httpFailure(nodeId: string, status: number): NodeFailure {

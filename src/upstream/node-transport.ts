@@ -1,12 +1,19 @@
 import type { RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import type { NodeFailure } from './node-failure.js'
 import type { CallSignal } from '../util/call-signal.js'
+import type { BatchStats } from './call-batcher.js'
 
 export interface CallOptions {
   /** Per-attempt timeout in milliseconds. */
   timeoutMs: number
   /** Aborts the attempt (client disconnected, overall deadline). */
   signal?: CallSignal | undefined
+  /**
+   * The call may share one HTTP exchange (a JSON-RPC batch) with other calls to the node made in
+   * the same turn of the event loop, up to this many calls per batch (routing.batch.maxCalls; see
+   * call-batcher.ts). Unset: sent on its own. Transports without batching ignore it.
+   */
+  batchUpTo?: number | undefined
 }
 
 export type CallOutcome =
@@ -31,5 +38,7 @@ export interface NodeTransport {
   call(call: RpcCall, options: CallOptions): Promise<CallOutcome>
   /** Several calls in one request (probes: one HTTP exchange instead of one per call). Optional. */
   callBatch?(calls: readonly RpcCall[], options: CallOptions): Promise<BatchOutcome>
+  /** Calls this transport sent in batches of their own (`batchUpTo`), if it batches. */
+  readonly batchStats?: BatchStats | undefined
   close(): Promise<void>
 }

@@ -166,9 +166,15 @@ async function startSlowNode(options: { delayMs?: number; bigResult?: Buffer }):
     incoming.on('end', () => {
       const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; method: string } | Array<{ id: number; method: string }>
       if (Array.isArray(parsed)) {
-        // The prober's batch (eth_chainId, eth_blockNumber, eth_syncing): answered at once, not counted.
-        const results: Record<string, unknown> = { eth_chainId: '0x1', eth_blockNumber: '0x64', eth_syncing: false }
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(parsed.map((entry) => ({ jsonrpc: '2.0', id: entry.id, result: results[entry.method] ?? null }))))
+        // The prober's batch (eth_chainId, eth_blockNumber, eth_syncing) is answered at once and not
+        // counted; reads batched by switchyard (routing.batch) are counted one by one and answered
+        // after the delay, as when sent alone.
+        const results: Record<string, unknown> = { eth_chainId: '0x1', eth_blockNumber: '0x64', eth_syncing: false, eth_getBalance: '0x10' }
+        const reads = parsed.filter((entry) => entry.method === 'eth_getBalance').length
+        requests += reads
+        const answer = (): void => void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(parsed.map((entry) => ({ jsonrpc: '2.0', id: entry.id, result: results[entry.method] ?? null }))))
+        if (reads === 0) answer()
+        else setTimeout(answer, options.delayMs ?? 0)
         return
       }
       const body = parsed

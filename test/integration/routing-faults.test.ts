@@ -284,6 +284,7 @@ describe('admin and readiness', () => {
           hedges: { sent: 0, won: 0, inFlight: 0 },
           cache: { hits: 0, misses: 0, stores: 0, evictions: 0, bytes: 0, entries: 0 },
           coalesced: 0,
+          batched: { batches: 0, calls: 0, refusedBy: [] },
         },
       ],
     })
