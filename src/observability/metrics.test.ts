@@ -276,6 +276,31 @@ describe('metrics', () => {
     expect(find(after, 'switchyard_request_duration_seconds_count').length).toBe(0)
   })
 
+  test("per-node series (written by SeriesMetric) print exactly as prom-client prints the same values", async () => {
+    const { proxy, metrics } = await start()
+    await rpc(app!, 'eth_getBalance', ['0x0000000000000000000000000000000000000001', 'latest'])
+    nodes[1]!.setHeight(90)
+    nodes[0]!.setHeight(110)
+    await proxy.probe('eth')
+    proxy.events.emit('read:disagree', { chain: 'eth', method: 'eth_getTransactionReceipt', answers: [], minority: ['n0'], at: Date.now() })
+    const rendered = await metrics.render()
+    const names = ['switchyard_node_height', 'switchyard_node_lag_blocks', 'switchyard_node_status', 'switchyard_node_latency_ms', 'switchyard_node_error_rate', 'switchyard_node_in_flight', 'switchyard_node_ejections_total', 'switchyard_node_disputes_total']
+    for (const name of names) {
+      // prom-client's own formatting of the metric's get() values, between the same scrape's neighbours.
+      const byPromClient = await metrics.registry.getSingleMetricAsString(name)
+      expect(rendered).toContain(`\n\n${byPromClient}\n\n`)
+    }
+    expect(value(parseExposition(rendered), 'switchyard_node_ejections_total', { chain: 'eth', node: 'n1', reason: 'lagging' })).toBe(1)
+    expect(value(parseExposition(rendered), 'switchyard_node_status', { chain: 'eth', node: 'n1', status: 'lagging' })).toBe(1)
+    expect(value(parseExposition(rendered), 'switchyard_node_disputes_total', { chain: 'eth', node: 'n0' })).toBe(1)
+    // The JSON form the cluster primary aggregates holds the same series.
+    const json = await metrics.registry.getMetricsAsJSON()
+    const status = json.find((metric) => metric.name === 'switchyard_node_status')!
+    expect(status).toMatchObject({ type: 'gauge', aggregator: 'max' })
+    expect(status.values).toHaveLength(2 * NODE_STATUSES.length)
+    expect(status.values).toContainEqual({ labels: { chain: 'eth', node: 'n1', status: 'lagging' }, value: 1 })
+  })
+
   test('reorgs, disagreements, disputes lost and contained subscriber errors are counted', async () => {
     const { proxy, app } = await start()
     const before = (await scrape(app)).samples

@@ -13,6 +13,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { NodeStatus } from '../pool/node-health.js'
 import { type AlertDeliveryOutcome, type AlertDeliveryRecorder, webhookName } from './alert-webhooks.js'
 import type { ProxyEventMap } from '../proxy-events.js'
+import { type PutSeries, SeriesMetric, renderRegistry } from './series-metric.js'
 import type { Proxy } from '../proxy.js'
 
 /** Every node status, in the order shown on dashboards; `node_status` has one series per entry. */
@@ -109,91 +110,47 @@ export function createMetrics(proxy: Proxy): Metrics {
     return snapshot
   }
 
-  new Gauge({
-    name: 'switchyard_node_height',
-    help: 'Last block height reported by the node',
-    labelNames: ['chain', 'node'] as const,
-    registers,
-    aggregator: 'max',
-    collect() {
-      this.reset()
-      for (const chain of scrapeSnapshot().chains) {
-        for (const node of chain.nodes) if (node.height !== null) this.set({ chain: chain.name, node: node.id }, node.height)
-      }
-    },
-  })
-
-  new Gauge({
-    name: 'switchyard_node_lag_blocks',
-    help: 'Blocks the node is behind its chain pool head',
-    labelNames: ['chain', 'node'] as const,
-    registers,
-    aggregator: 'max',
-    collect() {
-      this.reset()
-      for (const chain of scrapeSnapshot().chains) {
-        for (const node of chain.nodes) if (node.lag !== null) this.set({ chain: chain.name, node: node.id }, node.lag)
-      }
-    },
-  })
-
-  new Gauge({
+  // Per-node series are written by SeriesMetric (series-metric.ts): at 1,000 nodes prom-client's
+  // per-series bookkeeping and formatting made each scrape hold the event loop for 100+ ms.
+  type NodeFigures = ReturnType<Proxy['snapshot']>['chains'][number]['nodes'][number]
+  const nodeGauge = (name: string, help: string, aggregator: 'max' | 'average' | 'sum', figure: (node: NodeFigures) => number | null): void => {
+    new SeriesMetric({
+      name,
+      help,
+      type: 'gauge',
+      labelNames: ['chain', 'node'],
+      aggregator,
+      registers,
+      collect(put) {
+        for (const chain of scrapeSnapshot().chains) {
+          for (const node of chain.nodes) {
+            const value = figure(node)
+            if (value !== null) put([chain.name, node.id], value)
+          }
+        }
+      },
+    })
+  }
+  nodeGauge('switchyard_node_height', 'Last block height reported by the node', 'max', (node) => node.height)
+  nodeGauge('switchyard_node_lag_blocks', 'Blocks the node is behind its chain pool head', 'max', (node) => node.lag)
+  new SeriesMetric({
     name: 'switchyard_node_status',
     help: `Node status: 1 for the current status, 0 for the others (${NODE_STATUSES.join(', ')})`,
-    labelNames: ['chain', 'node', 'status'] as const,
-    registers,
+    type: 'gauge',
+    labelNames: ['chain', 'node', 'status'],
     aggregator: 'max',
-    collect() {
-      this.reset()
+    registers,
+    collect(put) {
       for (const chain of scrapeSnapshot().chains) {
         for (const node of chain.nodes) {
-          for (const status of NODE_STATUSES) this.set({ chain: chain.name, node: node.id, status }, node.status === status ? 1 : 0)
+          for (const status of NODE_STATUSES) put([chain.name, node.id, status], node.status === status ? 1 : 0)
         }
       }
     },
   })
-
-  new Gauge({
-    name: 'switchyard_node_latency_ms',
-    help: 'Peak-EWMA latency of the node (probes and traffic), milliseconds',
-    labelNames: ['chain', 'node'] as const,
-    registers,
-    aggregator: 'average',
-    collect() {
-      this.reset()
-      for (const chain of scrapeSnapshot().chains) {
-        for (const node of chain.nodes) if (node.latencyMs !== null) this.set({ chain: chain.name, node: node.id }, node.latencyMs)
-      }
-    },
-  })
-
-  new Gauge({
-    name: 'switchyard_node_error_rate',
-    help: 'Recent failure ratio of the node (probes and traffic), 0..1',
-    labelNames: ['chain', 'node'] as const,
-    registers,
-    aggregator: 'average',
-    collect() {
-      this.reset()
-      for (const chain of scrapeSnapshot().chains) {
-        for (const node of chain.nodes) this.set({ chain: chain.name, node: node.id }, node.errorRate)
-      }
-    },
-  })
-
-  new Gauge({
-    name: 'switchyard_node_in_flight',
-    help: 'Requests in flight to the node',
-    labelNames: ['chain', 'node'] as const,
-    registers,
-    aggregator: 'sum',
-    collect() {
-      this.reset()
-      for (const chain of scrapeSnapshot().chains) {
-        for (const node of chain.nodes) this.set({ chain: chain.name, node: node.id }, node.inFlight)
-      }
-    },
-  })
+  nodeGauge('switchyard_node_latency_ms', 'Peak-EWMA latency of the node (probes and traffic), milliseconds', 'average', (node) => node.latencyMs)
+  nodeGauge('switchyard_node_error_rate', 'Recent failure ratio of the node (probes and traffic), 0..1', 'average', (node) => node.errorRate)
+  nodeGauge('switchyard_node_in_flight', 'Requests in flight to the node', 'sum', (node) => node.inFlight)
 
   new Gauge({
     name: 'switchyard_chain_head',
@@ -355,11 +312,16 @@ export function createMetrics(proxy: Proxy): Metrics {
     registers,
   })
 
-  const ejections = new Counter({
+  // Per-node counters in plain numbers, written by SeriesMetric (see the node gauges above).
+  const ejections = new NodeCounts(EJECTION_REASONS)
+  new SeriesMetric({
     name: 'switchyard_node_ejections_total',
     help: 'Healthy nodes taken out of routing, by the status they went to (operator cordons excluded)',
-    labelNames: ['chain', 'node', 'reason'] as const,
+    type: 'counter',
+    labelNames: ['chain', 'node', 'reason'],
+    aggregator: 'sum',
     registers,
+    collect: (put) => ejections.collect(put),
   })
 
   const broadcasts = new Counter({
@@ -398,11 +360,15 @@ export function createMetrics(proxy: Proxy): Metrics {
     registers,
   })
 
-  const disputes = new Counter({
+  const disputes = new NodeCounts(undefined)
+  new SeriesMetric({
     name: 'switchyard_node_disputes_total',
     help: 'Verified-read disputes a node lost (its answer differed from the agreed one)',
-    labelNames: ['chain', 'node'] as const,
+    type: 'counter',
+    labelNames: ['chain', 'node'],
+    aggregator: 'sum',
     registers,
+    collect: (put) => disputes.collect(put),
   })
 
   const adminRefusals = new Counter({
@@ -441,8 +407,8 @@ export function createMetrics(proxy: Proxy): Metrics {
       disagreements.inc({ chain: chain.name }, 0)
       for (const outcome of BROADCAST_OUTCOMES) broadcasts.inc({ chain: chain.name, outcome }, 0)
       for (const node of chain.nodes) {
-        for (const reason of EJECTION_REASONS) ejections.inc({ chain: chain.name, node: node.id, reason }, 0)
-        disputes.inc({ chain: chain.name, node: node.id }, 0)
+        ejections.seed(chain.name, node.id)
+        disputes.seed(chain.name, node.id)
       }
     }
     proxy.config.alerts.webhooks.forEach((_webhook, index) => {
@@ -493,7 +459,7 @@ export function createMetrics(proxy: Proxy): Metrics {
   const onNodeState = (event: ProxyEventMap['node:state'][0]): void => {
     if (event.from !== 'healthy' || !known.has(event.chain) || !isEjectionReason(event.to)) return
     if (!proxy.config.chains[event.chain]?.nodes.some((node) => node.id === event.nodeId)) return
-    ejections.inc({ chain: event.chain, node: event.nodeId, reason: event.to })
+    ejections.inc(event.chain, event.nodeId, event.to)
   }
   const broadcastListener =
     (outcome: (typeof BROADCAST_OUTCOMES)[number]) =>
@@ -515,7 +481,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     if (!known.has(event.chain)) return
     disagreements.inc({ chain: event.chain })
     const nodes = proxy.config.chains[event.chain]?.nodes
-    for (const nodeId of event.minority) if (nodes?.some((node) => node.id === nodeId)) disputes.inc({ chain: event.chain, node: nodeId })
+    for (const nodeId of event.minority) if (nodes?.some((node) => node.id === nodeId)) disputes.inc(event.chain, nodeId)
   }
 
   // A reload: new chains and nodes get their zero series; those removed stop being counted
@@ -549,7 +515,7 @@ export function createMetrics(proxy: Proxy): Metrics {
     render: async () => {
       snapshot = undefined
       try {
-        return await registry.metrics()
+        return await renderRegistry(registry)
       } finally {
         snapshot = undefined
       }
@@ -589,6 +555,40 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Pick<Metrics
     const body = await metrics.render()
     return reply.code(200).header('content-type', metrics.contentType).header('cache-control', 'no-store').send(body)
   })
+}
+
+/**
+ * Counts per node, by kind (`kinds`) or one count when undefined; series in the order nodes were
+ * first seen. Nodes a reload removes keep their series until the process restarts, as counters should.
+ */
+class NodeCounts<Kind extends string> {
+  readonly #kinds: readonly Kind[] | undefined
+  readonly #nodes = new Map<string, { chain: string; node: string; counts: number[] }>()
+
+  constructor(kinds: readonly Kind[] | undefined) {
+    this.#kinds = kinds
+  }
+
+  /** The node's series, at 0 (so rate() and increase() see the first event). */
+  seed(chain: string, node: string): { counts: number[] } {
+    const key = `${chain}\u0000${node}`
+    let entry = this.#nodes.get(key)
+    if (entry === undefined) this.#nodes.set(key, (entry = { chain, node, counts: new Array<number>(this.#kinds?.length ?? 1).fill(0) }))
+    return entry
+  }
+
+  inc(chain: string, node: string, kind?: Kind): void {
+    const index = kind === undefined || this.#kinds === undefined ? 0 : this.#kinds.indexOf(kind)
+    if (index >= 0) this.seed(chain, node).counts[index]! += 1
+  }
+
+  collect(put: PutSeries): void {
+    const kinds = this.#kinds
+    for (const { chain, node, counts } of this.#nodes.values()) {
+      if (kinds === undefined) put([chain, node], counts[0]!)
+      else kinds.forEach((kind, index) => put([chain, node, kind], counts[index]!))
+    }
+  }
 }
 
 /** `make` memoised on its three label values. */
