@@ -234,6 +234,29 @@ describe('CallBatcher', () => {
   })
 })
 
+describe('CallBatcher when an exchange throws (it should not: failures are values)', () => {
+  test('no call is left waiting: each gets a failure naming the node only', async () => {
+    const { exchanges } = scripted()
+    const throwing: BatchExchanges = {
+      ...exchanges,
+      sendBatch: async () => {
+        throw Object.assign(new Error('boom at http://user:secret@10.0.0.1/'), { code: 'UND_ERR_DESTROYED' })
+      },
+      sendOne: async () => {
+        throw new Error('boom at http://user:secret@10.0.0.1/')
+      },
+    }
+    const batcher = new CallBatcher(throwing)
+    const batched = await Promise.all(['a', 'b'].map((method) => batcher.call({ method, params: [] }, options(), 20)))
+    expect(batched.map((outcome) => !outcome.ok && outcome.failure)).toEqual([
+      { kind: 'connect', message: 'node n1 call failed: UND_ERR_DESTROYED' },
+      { kind: 'connect', message: 'node n1 call failed: UND_ERR_DESTROYED' },
+    ])
+    const alone = await batcher.call({ method: 'c', params: [] }, options(), 20)
+    expect(!alone.ok && alone.failure).toEqual({ kind: 'connect', message: 'node n1 call failed: unexpected error' })
+  })
+})
+
 describe('batch failure scope', () => {
   test.each<[NodeFailure, boolean]>([
     [{ kind: 'timeout', message: '' }, true],

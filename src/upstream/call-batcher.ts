@@ -158,12 +158,26 @@ export class CallBatcher {
     const live = batch.entries.filter((entry) => !entry.settled)
     if (live.length === 0) return
     if (live.length === 1) {
-      const only = live[0]!
-      this.#detach(only)
-      void this.#node.sendOne(only.call, only.options).then((outcome) => this.#settle(only, outcome))
+      this.#sendAlone(live[0]!)
       return
     }
-    void this.#send(batch, live)
+    this.#send(batch, live).catch((error: unknown) => {
+      // The client's exchanges report failures as values; should one throw, no call is left waiting.
+      for (const entry of live) this.#deliver(entry, this.#unexpected(error))
+    })
+  }
+
+  #sendAlone(entry: Entry): void {
+    this.#detach(entry)
+    this.#node.sendOne(entry.call, entry.options).then(
+      (outcome) => this.#settle(entry, outcome),
+      (error: unknown) => this.#settle(entry, this.#unexpected(error)),
+    )
+  }
+
+  #unexpected(error: unknown): CallOutcome {
+    const code = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'unexpected error'
+    return { ok: false, failure: { kind: 'connect', message: `node ${this.#node.nodeId} call failed: ${code}` }, latencyMs: 0 }
   }
 
   async #send(batch: OpenBatch, entries: Entry[]): Promise<void> {
@@ -191,11 +205,7 @@ export class CallBatcher {
       })
     }
     this.#holdUntilServed(batch, entries, alone)
-    for (const entry of alone) {
-      if (entry.settled) continue
-      this.#detach(entry)
-      void this.#node.sendOne(entry.call, entry.options).then((outcome) => this.#settle(entry, outcome))
-    }
+    for (const entry of alone) if (!entry.settled) this.#sendAlone(entry)
   }
 
   /** The batch's reply bytes are released once every client it answered has its reply written. */
