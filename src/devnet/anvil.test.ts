@@ -94,6 +94,27 @@ describe('startAnvil', () => {
     expect(Number((await hashAt(a, 3)).timestamp)).toBe(GENESIS_TIMESTAMP + 36)
   })
 
+  test('many blocks in one call take chain timestamps even when mining outlasts a wall-clock second, so they match blocks mined apart', async () => {
+    const a = await start()
+    const b = await start()
+    // ~2 s of mining in one call on this machine: plain anvil_mine(n, 12) drifted by 1 s over such a run.
+    const blocks = 1_500
+    const startedAt = Date.now()
+    await a.mine(blocks)
+    const tookMs = Date.now() - startedAt
+    for (let mined = 0; mined < blocks; mined += 100) await b.mine(100)
+    const block = async (node: AnvilNode, height: number) => (await node.rpc('eth_getBlockByNumber', [`0x${height.toString(16)}`, false])) as { hash: string; timestamp: string }
+    for (const height of [2, 750, 1_499, 1_500]) {
+      expect(Number((await block(a, height)).timestamp)).toBe(GENESIS_TIMESTAMP + 12 * height)
+      expect((await block(a, height)).hash).toBe((await block(b, height)).hash)
+    }
+    // The case this guards: the call spanned a second boundary (else it proves nothing about drift).
+    expect(tookMs).toBeGreaterThan(1_000)
+    // The interval is only for the call: a block mined by evm_mine afterwards follows the clock again.
+    await a.rpc('evm_mine')
+    expect(Number((await block(a, blocks + 1)).timestamp)).not.toBe(GENESIS_TIMESTAMP + 12 * (blocks + 1))
+  })
+
   test('another genesis timestamp is another genesis', async () => {
     const a = await start()
     const b = await start({ timestamp: GENESIS_TIMESTAMP + 1 })

@@ -7,7 +7,7 @@
  */
 import { Wallet } from 'ethers'
 import { afterEach, describe, expect, test } from 'vitest'
-import { BLOCK_INTERVAL_SEC, GENESIS_TIMESTAMP } from '../../src/devnet/anvil.js'
+import { BLOCK_INTERVAL_SEC, GENESIS_TIMESTAMP, mineBlocksAt } from '../../src/devnet/anvil.js'
 import { type BcoinNode, copyBlocks, startBcoin } from '../../src/devnet/bcoin.js'
 import { type ChainAnvil, mineAll, sendToAll, startChainAnvil } from '../support/chain-anvils.js'
 import { type NodeFront, startNodeFront } from '../support/node-front.js'
@@ -129,8 +129,7 @@ describe('evm', () => {
     await Promise.all(anvils.map((anvil, index) => anvil.rpc('evm_revert', [snapshots[index]])))
     await Promise.all(
       anvils.map(async (anvil) => {
-        await anvil.rpc('evm_setNextBlockTimestamp', [GENESIS_TIMESTAMP + BLOCK_INTERVAL_SEC * 6 + 5])
-        await anvil.rpc('anvil_mine', ['0x10', `0x${BLOCK_INTERVAL_SEC.toString(16)}`])
+        await mineBlocksAt(anvil.rpc, GENESIS_TIMESTAMP + BLOCK_INTERVAL_SEC * 6 + 5, 16)
       }),
     )
     const reorgs: number[] = []

@@ -6,7 +6,7 @@
  */
 import { Contract, JsonRpcProvider, Transaction, Wallet, id as eventTopic } from 'ethers'
 import { afterEach, expect, test } from 'vitest'
-import { type AnvilNode, BLOCK_INTERVAL_SEC, startAnvil } from '../../src/devnet/anvil.js'
+import { type AnvilNode, BLOCK_INTERVAL_SEC, mineBlocksAt, startAnvil } from '../../src/devnet/anvil.js'
 import { waitFor } from '../../src/devnet/wait-for.js'
 import type { ProxyConfigInput } from '../../src/config/schema.js'
 import { parseConfig } from '../../src/index.js'
@@ -228,8 +228,7 @@ test('a reorg re-sends the logs of removed blocks with removed: true', async () 
   const genesis = anvils[0]!.genesisTimestamp
   await Promise.all(
     anvils.map(async (anvil) => {
-      await anvil.rpc('evm_setNextBlockTimestamp', [genesis + BLOCK_INTERVAL_SEC * (height + 1) + 7])
-      await anvil.rpc('anvil_mine', ['0x3', `0x${BLOCK_INTERVAL_SEC.toString(16)}`])
+      await mineBlocksAt(anvil.rpc, genesis + BLOCK_INTERVAL_SEC * (height + 1) + 7, 3)
     }),
   )
   await proxy.probe()

@@ -5,7 +5,7 @@
  * branch, and nothing running while nobody listens.
  */
 import { afterEach, expect, test } from 'vitest'
-import { type AnvilNode, BLOCK_INTERVAL_SEC, startAnvil } from '../../src/devnet/anvil.js'
+import { type AnvilNode, BLOCK_INTERVAL_SEC, mineBlocksAt, startAnvil } from '../../src/devnet/anvil.js'
 import { waitFor } from '../../src/devnet/wait-for.js'
 import type { HeadStreamEvent } from '../../src/streams/chain-streams.js'
 import { recordFigure } from '../support/figures.js'
@@ -112,8 +112,7 @@ test('a reorg is reported with the removed blocks, then the new branch is delive
   const genesis = anvils[0]!.genesisTimestamp
   await Promise.all(
     anvils.map(async (anvil) => {
-      await anvil.rpc('evm_setNextBlockTimestamp', [genesis + BLOCK_INTERVAL_SEC * 4 + 5])
-      await anvil.rpc('anvil_mine', ['0x4', `0x${BLOCK_INTERVAL_SEC.toString(16)}`])
+      await mineBlocksAt(anvil.rpc, genesis + BLOCK_INTERVAL_SEC * 4 + 5, 4)
     }),
   )
   const newBranch = await Promise.all([4, 5, 6, 7].map((height) => hashAt(anvils[0]!, height)))

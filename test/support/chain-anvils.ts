@@ -1,13 +1,13 @@
 /**
  * Several anvil processes that are ONE chain (test-nodes.md): the same `--timestamp` (identical
- * genesis), `--no-mining`, and deterministic mining (`evm_setNextBlockTimestamp(t0 + 12·(h+1))`,
- * then `anvil_mine(n, 12)`), so the same transactions mined the same way give identical blocks on
+ * genesis), `--no-mining`, and deterministic mining (`mineBlocksAt`: block h at `t0 + 12·h`
+ * whatever the wall clock does), so the same transactions mined the same way give identical blocks on
  * every process and a fork check sees honest nodes agree. Extra command-line flags (e.g.
  * `--prune-history`) are allowed, which `startAnvil` does not offer; built from the devnet blocks,
  * with `startAnvil`'s genesis time and block interval, so these and `startAnvil` nodes are one chain.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { BLOCK_INTERVAL_SEC, GENESIS_TIMESTAMP, anvilBinary } from '../../src/devnet/anvil.js'
+import { BLOCK_INTERVAL_SEC, GENESIS_TIMESTAMP, anvilBinary, mineBlocksAt } from '../../src/devnet/anvil.js'
 import { stopProcess } from '../../src/devnet/child-process.js'
 import { freePort } from '../../src/devnet/free-port.js'
 import { waitFor } from '../../src/devnet/wait-for.js'
@@ -65,8 +65,7 @@ function handle(id: string, url: string, child: ChildProcess, genesisTimestamp: 
     height,
     mine: async (blocks) => {
       const next = (await height()) + 1
-      await call('evm_setNextBlockTimestamp', [genesisTimestamp + BLOCK_INTERVAL_SEC * next])
-      await call('anvil_mine', [`0x${blocks.toString(16)}`, `0x${BLOCK_INTERVAL_SEC.toString(16)}`])
+      await mineBlocksAt(call, genesisTimestamp + BLOCK_INTERVAL_SEC * next, blocks)
     },
     stop: () => stopProcess(child),
   }
