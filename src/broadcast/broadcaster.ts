@@ -23,7 +23,7 @@ import { ProxyError } from '../errors/proxy-error.js'
 import type { JsonRpcErrorObject, RpcCall } from '../jsonrpc/types.js'
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
 import type { ProxyEvents } from '../proxy-events.js'
-import { selectCandidates } from '../routing/router.js'
+import { selectCandidates } from '../routing/node-choice.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 import type { Clock } from '../util/clock.js'
 import { type BroadcastDecision, type BroadcastResult, type NodeEvidence, type SendVerdict, decideBroadcast, shown, summarizeEvidence, summarizeOutcomes } from './broadcast-decision.js'
@@ -388,7 +388,7 @@ export class Broadcaster {
   /** Routable at-head nodes not in `exclude`, best score first. */
   #candidates(exclude: ReadonlySet<PoolNode>): PoolNode[] {
     const { pool } = this.#options
-    return selectCandidates(pool.nodes, pool.head, undefined, exclude, true).sort((a, b) => pool.score(b) - pool.score(a))
+    return selectCandidates(pool.nodes, { head: pool.head, tried: exclude, atHeadOnly: true }).sort((a, b) => pool.score(b) - pool.score(a))
   }
 
   /**

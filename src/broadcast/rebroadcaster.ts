@@ -22,7 +22,7 @@ import type { BroadcastSupport, DecodedTransaction, TxPresence } from '../chain-
 import type { ChainConfig } from '../config/schema.js'
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
 import type { ProxyEvents } from '../proxy-events.js'
-import { selectCandidates } from '../routing/router.js'
+import { selectCandidates } from '../routing/node-choice.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 import type { Clock } from '../util/clock.js'
 import { shown } from './broadcast-decision.js'
@@ -123,7 +123,7 @@ export class Rebroadcaster {
 
   async #check(record: BroadcastRecord): Promise<void> {
     const { support, pool, chain, events, clock } = this.#options
-    const nodes = selectCandidates(pool.nodes, pool.head, undefined, new Set(), true)
+    const nodes = selectCandidates(pool.nodes, { head: pool.head, atHeadOnly: true })
     if (nodes.length === 0 || pool.head === undefined) return
     // Open records keep their bytes; a record without them (written by hand, a foreign store) cannot be re-sent.
     if (record.raw === undefined) return

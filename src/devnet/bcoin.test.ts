@@ -1,3 +1,4 @@
+import { createServer } from 'node:net'
 import { payments } from 'bitcoinjs-lib'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { recordFigure } from '../../test/support/figures.js'
@@ -96,6 +97,20 @@ describe('single nodes', () => {
     await node.stop()
     await node.stop()
     await expect(node.height()).rejects.toThrow()
+  })
+
+  test('a node whose P2P port another process holds is not ready: restart on that port fails with bcoin\'s EADDRINUSE', async () => {
+    const node = await startBcoin()
+    started.push(node)
+    await node.stop()
+    // bcoin serves RPC before it binds P2P; ready means both (else a start "succeeds" and the node dies after).
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(node.p2pPort, '127.0.0.1', resolve))
+    try {
+      await expect(node.restart()).rejects.toThrow(/exited during start[\s\S]*EADDRINUSE/)
+    } finally {
+      await new Promise((resolve) => holder.close(resolve))
+    }
   })
 
   test('an RPC error throws with the node message', async () => {

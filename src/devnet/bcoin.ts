@@ -178,6 +178,10 @@ async function launch(spec: LaunchSpec, label: string, fixed?: Ports): Promise<{
           // Another process may have taken the port between freePort() and bcoin binding it; only
           // a bcoin with our key refuses a wrong one. Not ours: keep waiting until ours exits.
           if (!(await refusesWrongKey(ports.http))) return false
+          // bcoin answers RPC before it binds its P2P port, and exits if another process took that
+          // port meanwhile: ready once its pool listens (networkactive), so such an exit is retried.
+          const network = (await call(ports.http, spec.apiKey, label, 'getnetworkinfo', [], 1_000)) as { networkactive?: unknown }
+          if (network.networkactive !== true) return false
           return 'ready' as const
         },
         { timeoutMs: READY_TIMEOUT_MS, everyMs: 50, what: `bcoin ${label} to answer getblockchaininfo` },

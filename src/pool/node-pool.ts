@@ -7,7 +7,7 @@
 import type { ProbeObservation, RpcReplyStyle } from '../chain-adapter.js'
 import type { ChainConfig, NodeConfig } from '../config/schema.js'
 import type { ProxyEvents } from '../proxy-events.js'
-import { scoreNode } from '../routing/scoring.js'
+import { scoreOf } from '../routing/scoring.js'
 import { type NodeFailure, countsAgainstNode } from '../upstream/node-failure.js'
 import type { NodeTransport } from '../upstream/node-transport.js'
 import type { Clock } from '../util/clock.js'
@@ -508,12 +508,7 @@ export class NodePool {
   }
 
   score(node: PoolNode): number {
-    return scoreNode({
-      weight: node.config.weight,
-      latencyMs: node.tracker.latencyMs ?? 1,
-      inFlight: node.inFlight,
-      errorRate: node.tracker.errorRate,
-    })
+    return scoreOf(node.config.weight, node.tracker.latencyMs ?? 1, node.inFlight, node.tracker.errorRate)
   }
 
   snapshot(): ChainSnapshot {

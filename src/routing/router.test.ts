@@ -13,7 +13,7 @@ import type { NodeFailure } from '../upstream/node-failure.js'
 import type { CallOptions, CallOutcome, NodeTransport } from '../upstream/node-transport.js'
 import { ManualClock } from '../util/clock.js'
 import { type HedgeTimer } from './hedge.js'
-import { type RouteOptions, type RouteResult, Router, selectCandidates } from './router.js'
+import { type RouteOptions, type RouteResult, Router } from './router.js'
 import { verifiedRead } from './verified-read.js'
 
 type Script = (call: RpcCall, options: CallOptions) => CallOutcome | Promise<CallOutcome>
@@ -343,32 +343,6 @@ describe('route options (used by verified reads and capability routing)', () => 
   })
 })
 
-describe('selectCandidates with verified heights', () => {
-  const node = (id: string, height: number) => ({ config: { id }, health: { status: 'healthy', height } }) as unknown as PoolNode
-  const a = node('a', 12)
-  const c = node('c', 12) // has block 12, but its hash there was never verified
-  const b = node('b', 9)
-  const servable = new Map([
-    [a, 12],
-    [c, 10],
-    [b, 9],
-  ])
-  const heightOf = (candidate: PoolNode) => servable.get(candidate)!
-  const ids = (nodes: PoolNode[]) => nodes.map((candidate) => candidate.config.id)
-
-  test.each<{ name: string; head: number | undefined; minHeight: number | undefined; tried: PoolNode[]; expected: string[] }>([
-    { name: 'a read at 12: only the node verified there', head: 12, minHeight: 12, tried: [], expected: ['a'] },
-    { name: 'that node tried: the unverified holder is still not asked; the node below it answers "not yet"', head: 12, minHeight: 12, tried: [a], expected: ['b'] },
-    { name: 'a read at 10: both nodes verified there', head: 12, minHeight: 10, tried: [], expected: ['a', 'c'] },
-    { name: 'no height: nodes verified at the head first', head: 12, minHeight: undefined, tried: [], expected: ['a'] },
-  ])('$name', ({ head, minHeight, tried, expected }) => {
-    expect(ids(selectCandidates([a, c, b], head, minHeight, new Set(tried), false, undefined, heightOf))).toEqual(expected)
-  })
-
-  test('without heightOf (pools that do not verify forks), reported heights decide as before', () => {
-    expect(ids(selectCandidates([a, c, b], 12, 12, new Set()))).toEqual(['a', 'c'])
-  })
-})
 
 /** Notifies waiters on every change, so tests wait on a condition instead of sleeping. */
 class Observed {

@@ -13,14 +13,13 @@ import type { CallCost, ChainAdapter } from '../chain-adapter.js'
 import { ProxyError } from '../errors/proxy-error.js'
 import type { JsonRpcErrorObject, RpcAnswer, RpcCall } from '../jsonrpc/types.js'
 import type { NodePool, PoolNode } from '../pool/node-pool.js'
-import { isRoutable } from '../pool/node-health.js'
 import { type NodeFailure, shortNodeMessage } from '../upstream/node-failure.js'
 import { replyHoldOf } from '../upstream/reply-budget.js'
 import type { CallOutcome } from '../upstream/node-transport.js'
 import { type AttemptDecision, type FailureSign, decideAttempt } from './attempt-decision.js'
 import { type HedgeStats, type HedgeTimer, hedgeDelayMs, hedgeVerdict, isHedgeable, realHedgeTimer } from './hedge.js'
 import { NodeQuota } from './node-quota.js'
-import { pickWeighted } from './scoring.js'
+import { type CandidateRules, type ChoiceLimits, NodeChooser, reportedHeight } from './node-choice.js'
 import { type CallSignal, CancelSignal } from '../util/call-signal.js'
 
 export interface RouteOptions {
@@ -49,43 +48,8 @@ export type RouteResult =
   | { ok: true; answer: RpcAnswer; nodeId: string; attempts: number }
   | { ok: false; error: ProxyError; attempts: number; nodeId?: undefined }
 
-/**
- * Candidates for the next attempt, in preference tiers:
- * - explicit height N: routable nodes at or above N; if none has N yet, the at-head nodes (their
- *   "not yet" is the truth, a lagging node's would not be);
- * - otherwise: routable nodes at the pool head, else any routable node (all are within maxLagBlocks).
- * `heightOf` is the height a node may serve up to (`pool.servableHeight`: no higher than where its
- * block hash was verified); a node that holds height N but is not verified there is never asked
- * for N, in any tier: its block there may be another branch's.
- */
-export function selectCandidates(
-  nodes: readonly PoolNode[],
-  head: number | undefined,
-  minHeight: number | undefined,
-  tried: ReadonlySet<PoolNode>,
-  atHeadOnly = false,
-  filter?: (node: PoolNode) => boolean,
-  heightOf: (node: PoolNode) => number = reportedHeight,
-): PoolNode[] {
-  const routable = nodes.filter(
-    (node) =>
-      isRoutable(node.health) &&
-      !tried.has(node) &&
-      (filter === undefined || filter(node)) &&
-      (minHeight === undefined || heightOf(node) >= minHeight || reportedHeight(node) < minHeight),
-  )
-  const atHead = head === undefined ? routable : routable.filter((node) => heightOf(node) >= head)
-  if (atHeadOnly) return atHead
-  if (minHeight !== undefined) {
-    const high = routable.filter((node) => heightOf(node) >= minHeight)
-    if (high.length > 0) return high
-  }
-  return atHead.length > 0 ? atHead : routable
-}
-
-function reportedHeight(node: PoolNode): number {
-  return node.health.height ?? -1
-}
+/** One call's candidate rules; `tried` is the call's own set (or the verified read's shared one). */
+type CallRules = CandidateRules & { tried: Set<PoolNode> }
 
 export class Router {
   readonly #pool: NodePool
@@ -94,6 +58,9 @@ export class Router {
   readonly #quota: NodeQuota
   readonly #hedgeTimer: HedgeTimer
   readonly #hedges: HedgeStats = { sent: 0, won: 0, inFlight: 0 }
+  readonly #chooser = new NodeChooser()
+  /** Bound once: the hot path asks them of every candidate of every attempt. */
+  readonly #limits: ChoiceLimits
 
   constructor(pool: NodePool, adapter: ChainAdapter, random: () => number = Math.random, hedgeTimer: HedgeTimer = realHedgeTimer) {
     this.#pool = pool
@@ -101,6 +68,12 @@ export class Router {
     this.#random = random
     this.#hedgeTimer = hedgeTimer
     this.#quota = new NodeQuota(pool.chain.nodes, () => pool.now())
+    const quota = this.#quota
+    this.#limits = {
+      maxInFlight: pool.chain.routing.maxInFlightPerNode,
+      allows: quota.active ? (node) => quota.allows(node.config.id) : undefined,
+      score: (node) => pool.score(node),
+    }
   }
 
   /** Hedged reads of this chain since the router was built. */
@@ -108,12 +81,21 @@ export class Router {
     return { ...this.#hedges }
   }
 
-  #routingHead(options: RouteOptions): number | undefined {
-    return options.unverifiedOk === true ? this.#pool.head : this.#pool.routingHead
+  /** Which nodes may serve this call's attempts (the head is read again at each attempt). */
+  #rules(options: RouteOptions, minHeight: number | undefined, tried: Set<PoolNode>): CallRules {
+    const unverifiedOk = options.unverifiedOk === true
+    return {
+      head: undefined,
+      minHeight,
+      tried,
+      atHeadOnly: options.atHeadOnly === true,
+      filter: options.filter,
+      heightOf: unverifiedOk ? reportedHeight : this.#servableHeight,
+    }
   }
 
-  #heightOf(options: RouteOptions): ((node: PoolNode) => number) | undefined {
-    return options.unverifiedOk === true ? undefined : this.#servableHeight
+  #routingHead(options: RouteOptions): number | undefined {
+    return options.unverifiedOk === true ? this.#pool.head : this.#pool.routingHead
   }
 
   /** Bound once: the hot path asks it for every candidate of every attempt. */
@@ -146,6 +128,8 @@ export class Router {
     const cost = this.#adapter.callCost(call)
     const batchUpTo = this.#batchUpTo(call, cost)
     const tried = options.exclude ?? new Set<PoolNode>()
+    const rules = this.#rules(options, minHeight, tried)
+    const chooser = this.#chooser
     const earlier = new Set<FailureSign>()
     /** Failures counted only if a later node answers this same call. */
     const suspects: Array<{ node: PoolNode; failure: NodeFailure }> = []
@@ -165,18 +149,19 @@ export class Router {
         ;({ node, timeoutMs, hedge: hedged } = settled.flight)
         outcome = settled.outcome
       } else {
-        const candidates = selectCandidates(this.#pool.nodes, this.#routingHead(options), minHeight, tried, options.atHeadOnly, options.filter, this.#heightOf(options))
-        if (candidates.length === 0) break
-        const free = candidates.filter((candidate) => candidate.inFlight < chain.routing.maxInFlightPerNode)
-        if (free.length === 0) return { ok: false, error: this.#inFlightError(candidates.length), attempts }
+        rules.head = this.#routingHead(options)
+        chooser.survey(this.#pool.nodes, rules, this.#limits)
+        if (chooser.candidates === 0) break
+        if (chooser.free === 0) return { ok: false, error: this.#inFlightError(chooser.candidates), attempts }
         // A node over its provider quota is skipped, never blamed; all of them over it → SY_NODE_QUOTA.
-        const allowed = this.#quota.active ? free.filter((candidate) => this.#quota.allows(candidate.config.id)) : free
-        if (allowed.length === 0) {
+        if (chooser.allowed === 0) {
+          const free = chooser.freeNodes()
           if (attempts === 0) return { ok: false, error: this.#quota.exhausted(chain.name, free.map((candidate) => candidate.config.id)), attempts }
           for (const skipped of free) causes.push(`${skipped.config.id}: over quota`)
           break
         }
-        node = pickWeighted(allowed, (candidate) => this.#pool.score(candidate), this.#random)
+        const others = chooser.allowed - 1
+        node = chooser.pick(this.#random)
         if (node === undefined) break
         const remainingMs = deadline - performance.now()
         if (remainingMs <= 0) return { ok: false, error: this.#deadlineError(causes), attempts }
@@ -193,9 +178,9 @@ export class Router {
           }
         } else {
           race.start(node, timeoutMs, false)
-          let first = await race.nextOrDue(this.#hedgeWaitMs(node, allowed.length - 1, attempts, remainingMs))
+          let first = await race.nextOrDue(this.#hedgeWaitMs(node, others, attempts, remainingMs))
           if (first === HEDGE_DUE) {
-            if (this.#startHedge(race, options, minHeight, tried, attempts, deadline)) attempts += 1
+            if (this.#startHedge(race, options, rules, attempts, deadline)) attempts += 1
             first = await race.next()
           }
           ;({ node, timeoutMs, hedge: hedged } = first.flight)
@@ -281,18 +266,17 @@ export class Router {
    * The hedge is due: sends it if the verdict, on the figures of now, still says so. A hedge is an
    * attempt like any (tried, quota, in flight); true when sent.
    */
-  #startHedge(race: AttemptRace, options: RouteOptions, minHeight: number | undefined, tried: Set<PoolNode>, attempts: number, deadline: number): boolean {
+  #startHedge(race: AttemptRace, options: RouteOptions, rules: CallRules, attempts: number, deadline: number): boolean {
     const routing = this.#pool.chain.routing
-    const quota = this.#quota
-    const others = selectCandidates(this.#pool.nodes, this.#routingHead(options), minHeight, tried, options.atHeadOnly, options.filter, this.#heightOf(options)).filter(
-      (candidate) => candidate.inFlight < routing.maxInFlightPerNode && (!quota.active || quota.allows(candidate.config.id)),
-    )
+    const chooser = this.#chooser
+    rules.head = this.#routingHead(options)
+    chooser.survey(this.#pool.nodes, rules, this.#limits)
     const remainingMs = deadline - performance.now()
-    const verdict = hedgeVerdict({ hedgesInFlight: this.#hedges.inFlight, maxInFlight: routing.hedge.maxInFlight, attempts, maxAttempts: routing.maxAttempts, others: others.length, remainingMs, waitMs: 0 })
-    const node = verdict === 'hedge' ? pickWeighted(others, (candidate) => this.#pool.score(candidate), this.#random) : undefined
+    const verdict = hedgeVerdict({ hedgesInFlight: this.#hedges.inFlight, maxInFlight: routing.hedge.maxInFlight, attempts, maxAttempts: routing.maxAttempts, others: chooser.allowed, remainingMs, waitMs: 0 })
+    const node = verdict === 'hedge' ? chooser.pick(this.#random) : undefined
     if (node === undefined) return false
-    tried.add(node)
-    quota.spend(node.config.id)
+    rules.tried.add(node)
+    this.#quota.spend(node.config.id)
     race.start(node, Math.min(this.#pool.chain.requestTimeoutMs, remainingMs), true)
     return true
   }

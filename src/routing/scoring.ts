@@ -20,8 +20,12 @@ export const ERROR_PENALTY = 20
 export const LATENCY_FLOOR_MS = 1
 
 export function scoreNode(input: ScoreInput): number {
-  const latency = Math.max(input.latencyMs, LATENCY_FLOOR_MS)
-  return input.weight / (latency * (1 + input.inFlight) * (1 + ERROR_PENALTY * input.errorRate))
+  return scoreOf(input.weight, input.latencyMs, input.inFlight, input.errorRate)
+}
+
+/** `scoreNode` without the input object: the router scores every candidate of every attempt. */
+export function scoreOf(weight: number, latencyMs: number, inFlight: number, errorRate: number): number {
+  return weight / (Math.max(latencyMs, LATENCY_FLOOR_MS) * (1 + inFlight) * (1 + ERROR_PENALTY * errorRate))
 }
 
 /**
