@@ -28,6 +28,8 @@ export interface ProbeContext {
   /** Lag threshold of the chain, for adapters that judge "syncing" from a header gap. */
   maxLagBlocks: number
   signal?: CallSignal | undefined
+  /** false: the node takes no JSON-RPC batch (`nodes[].batch`); send the probe's calls one by one. Default true. */
+  batches?: boolean | undefined
 }
 
 /** One probe of one node. Probes never throw for node problems; they return `failed`. */

@@ -112,7 +112,7 @@ describe('probe against real anvil', () => {
 
   test('watchHeads: heights pushed over the node wsUrl; no watcher without one', async () => {
     const adapter = adapterFor(31337)
-    const base = { id: 'eth-a', url: node().url, weight: 1 }
+    const base = { id: 'eth-a', url: node().url, weight: 1, batch: true }
     expect(adapter.watchHeads?.(base, { onHeight: () => undefined })).toBeUndefined()
     const heights: number[] = []
     const watcher = adapter.watchHeads?.({ ...base, wsUrl: node().wsUrl }, { onHeight: (height) => heights.push(height) })
@@ -267,6 +267,14 @@ describe('probe requests: one JSON-RPC batch a probe', () => {
     // (one more request a probe to spare one look-up a round), and there is no head hash.
     expect(requests(fake)).toBe(1 + 4 + 3)
     expect(second.kind === 'ok' && second.headHash).toBeUndefined()
+  })
+
+  test('a node configured without batches (nodes[].batch false) is probed call by call though it takes them', async () => {
+    const fake = await fakeNode({ chainId: 1, height: 9 })
+    const observation = await adapterFor(1).probe(clientFor('batch-off', fake.url), { ...context, batches: false })
+    expect(observation).toMatchObject({ kind: 'ok', height: 9, syncing: false })
+    expect(fake.calls).toEqual(['eth_chainId', 'eth_blockNumber', 'eth_syncing'])
+    expect(requests(fake)).toBe(3)
   })
 
   test('a batch that times out fails the probe with the timeout, without trying call by call', async () => {

@@ -62,9 +62,12 @@ class BadProbeReply extends Error {}
 /** Nodes that answered a probe batch with something else than a batch reply: probed call by call from then on. */
 const takesNoBatch = new WeakSet<NodeTransport>()
 
-/** Whether the probe goes to this node as one batch (the transport sends batches and the node has not refused one). */
-function sendsBatches(node: NodeTransport): node is NodeTransport & Required<Pick<NodeTransport, 'callBatch'>> {
-  return node.callBatch !== undefined && !takesNoBatch.has(node)
+/**
+ * Whether the probe goes to this node as one batch: the transport sends batches, the node's config
+ * allows them (`nodes[].batch`), and the node has not refused one.
+ */
+function sendsBatches(node: NodeTransport, context: ProbeContext): node is NodeTransport & Required<Pick<NodeTransport, 'callBatch'>> {
+  return node.callBatch !== undefined && context.batches !== false && !takesNoBatch.has(node)
 }
 
 /**
@@ -73,8 +76,8 @@ function sendsBatches(node: NodeTransport): node is NodeTransport & Required<Pic
  * by call for a node that refused a batch (remembered) or a transport without batches. A batch that
  * failed otherwise (timeout, connection, HTTP 5xx) fails every call: the node's fault either way.
  */
-async function probeCalls(node: NodeTransport, calls: RpcCall[], options: CallOptions): Promise<CallOutcome[]> {
-  if (sendsBatches(node)) {
+async function probeCalls(node: NodeTransport, calls: RpcCall[], options: CallOptions, context: ProbeContext): Promise<CallOutcome[]> {
+  if (sendsBatches(node, context)) {
     const batch = await node.callBatch(calls, options)
     if (batch.ok) return batch.answers.map((answer) => ({ ok: true, answer, latencyMs: batch.latencyMs }))
     if (batch.refused !== true) return calls.map(() => ({ ok: false, failure: batch.failure, latencyMs: batch.latencyMs }))
@@ -87,7 +90,7 @@ async function probeEvmNode(node: NodeTransport, context: ProbeContext, chainId:
   const options = { timeoutMs: context.timeoutMs, signal: context.signal }
   // In a batch, the latest block rides along: its hash spares the fork check a look-up at the
   // node's height (a whole HTTP exchange). Call by call it would be one more request, so not then.
-  const withHead = sendsBatches(node)
+  const withHead = sendsBatches(node, context)
   const calls: RpcCall[] = [
     { method: 'eth_chainId', params: [] },
     { method: 'eth_blockNumber', params: [] },
@@ -95,7 +98,7 @@ async function probeEvmNode(node: NodeTransport, context: ProbeContext, chainId:
     ...(genesisHash === undefined ? [] : [{ method: 'eth_getBlockByNumber', params: ['0x0', false] }]),
     ...(withHead ? [{ method: 'eth_getBlockByNumber', params: ['latest', false] }] : []),
   ]
-  const outcomes = await probeCalls(node, calls, options)
+  const outcomes = await probeCalls(node, calls, options, context)
   const [idOutcome, heightOutcome, syncingOutcome] = outcomes as [CallOutcome, CallOutcome, CallOutcome]
   const genesisOutcome = genesisHash === undefined ? undefined : outcomes[3]
   const headOutcome = withHead ? outcomes[calls.length - 1] : undefined

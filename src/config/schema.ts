@@ -68,6 +68,12 @@ export const nodeSchema = z.strictObject({
    * them. Default none (no quota).
    */
   quota: bucketSchema.optional(),
+  /**
+   * false: this node is never sent a JSON-RPC batch: its share of routing.batch reads goes call by
+   * call, and its probes too (a provider that bills each batch entry plus the batch, or caps batch
+   * sizes below routing.batch.maxCalls and answers oddly instead of refusing). Default true.
+   */
+  batch: z.boolean().default(true),
 })
 
 export const healthSchema = z.strictObject({

@@ -95,7 +95,7 @@ export class Prober {
         const slot = this.#pacer.take()
         if (slot !== undefined) await slot
         try {
-          observation = await this.#adapter.probe(node.transport, { timeoutMs, maxLagBlocks })
+          observation = await this.#adapter.probe(node.transport, { timeoutMs, maxLagBlocks, batches: node.config.batch })
         } catch (error) {
           // Adapters should not throw; if one does, it is a bad reply from this node's point of view.
           const message = error instanceof Error ? error.message : String(error)

@@ -44,7 +44,8 @@ const getLogs: RpcCall = { method: 'eth_getLogs', params: [{ fromBlock: '0x0', t
 const gasPrice: RpcCall = { method: 'eth_gasPrice', params: [] }
 const ethCall: RpcCall = { method: 'eth_call', params: [{ to: '0x0000000000000000000000000000000000000001', data: '0x' }, 'latest'] }
 
-function harness(heights: number[], routing: Record<string, unknown> = {}, hedgeTimer?: HedgeTimer) {
+/** `nodeOptions[i]`: more config of node i (e.g. `{ batch: false }`). */
+function harness(heights: number[], routing: Record<string, unknown> = {}, hedgeTimer?: HedgeTimer, nodeOptions: Array<Record<string, unknown>> = []) {
   const ids = heights.map((_, index) => `n${index}`)
   const config = parseConfig({
     chains: {
@@ -54,7 +55,7 @@ function harness(heights: number[], routing: Record<string, unknown> = {}, hedge
         requestTimeoutMs: 300,
         health: { maxLagBlocks: 3 },
         routing: { maxAttempts: 3, ...routing },
-        nodes: ids.map((id) => ({ id, url: `http://user:secret@127.0.0.1:1/${id}` })),
+        nodes: ids.map((id, index) => ({ id, url: `http://user:secret@127.0.0.1:1/${id}`, ...nodeOptions[index] })),
       },
     },
     journal: { path: ':memory:' },
@@ -106,6 +107,15 @@ describe('upstream batching (routing.batch): which calls may share a batch', () 
     const none = harness([100], { batch: { enabled: false } })
     await none.router.route(gasPrice)
     expect(none.transport('n0').batchUpTo).toEqual([undefined])
+  })
+
+  test('a node with batch: false gets its reads alone; the other nodes of the chain still batch', async () => {
+    const h = harness([100, 100], {}, undefined, [{ batch: false }])
+    // random 0 asks n0 first; the exclude set sends the second call to n1.
+    await h.router.route(gasPrice)
+    await h.router.route(gasPrice, { exclude: new Set([h.node('n0')]) })
+    expect(h.transport('n0').batchUpTo).toEqual([undefined])
+    expect(h.transport('n1').batchUpTo).toEqual([20])
   })
 })
 

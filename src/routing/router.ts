@@ -172,7 +172,7 @@ export class Router {
         if (race === undefined) {
           node.inFlight += 1
           try {
-            outcome = await node.transport.call(call, { timeoutMs, signal: options.signal, batchUpTo })
+            outcome = await node.transport.call(call, { timeoutMs, signal: options.signal, batchUpTo: node.config.batch ? batchUpTo : undefined })
           } finally {
             node.inFlight -= 1
           }

@@ -44,6 +44,14 @@ describe('planReload', () => {
       reuse: ['a', 'b'],
     },
     {
+      // The switch is read per call (router) and per probe, not by the transport: the connection stays.
+      name: 'turning a node\'s batches off keeps its health and connections',
+      edit: (config: any) => (config.chains.eth.nodes[0].batch = false),
+      changes: [{ kind: 'node-changed', chain: 'eth', nodeId: 'a', fields: ['batch'], reconnected: false }],
+      carry: ['a', 'b'],
+      reuse: ['a', 'b'],
+    },
+    {
       name: 'an added node starts fresh, the others carry over',
       edit: (config: any) => config.chains.eth.nodes.push({ id: 'n', url: 'http://127.0.0.1:1009' }),
       // Three nodes: the default head quorum becomes 2, and that is a change too.

@@ -82,7 +82,7 @@ const SHARED_BY_RUNTIMES: readonly string[] = ['journal.maxOpenPerClient']
  * own such as a cookie file or a WebSocket URL) says which node it is: when one changes, it is
  * another node as far as health goes.
  */
-const NODE_TUNING = new Set(['id', 'weight', 'provider', 'region', 'archive', 'quota'])
+const NODE_TUNING = new Set(['id', 'weight', 'provider', 'region', 'archive', 'quota', 'batch'])
 
 /** How a node's HTTP clients are built (besides its identity). */
 const CONNECTION_OPTIONS: readonly string[] = ['routing.maxInFlightPerNode', 'routing.maxReplyBytes']

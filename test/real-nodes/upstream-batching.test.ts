@@ -114,4 +114,19 @@ describe('routing.batch against real nodes', () => {
     recordFigure('batching.bcoin.batches', batched.batches)
     recordFigure('batching.bcoin.calls', batched.calls)
   })
+
+  test('anvil with nodes[].batch false: the same client batch is answered the same, every read sent alone', async () => {
+    anvil = await startAnvil({ id: 'eth-a' })
+    await anvil.mine(2)
+    harness = await startTestProxy({ chains: { eth: { family: 'evm', chainId: 31337, nodes: [{ id: 'eth-a', url: anvil.url, batch: false }] } } }, { autoProbe: true })
+    const calls = Array.from({ length: 8 }, (_, index): [string, unknown[]] => ['eth_getBalance', [address(index + 1), 'latest']])
+    const response = await harness.rpc(
+      'eth',
+      calls.map(([method, params], id) => ({ jsonrpc: '2.0', id, method, params })),
+    )
+    const expected = await Promise.all(calls.map(([method, params]) => alone(anvil!.url, '2.0', method, params)))
+    expect((response.json as Array<{ result?: unknown }>).map(shape)).toEqual(expected)
+    // No read went in a batch (that probes go call by call too is the evm adapter test's, on a node that counts requests).
+    expect(harness.proxy.snapshot().chains[0]!.batched).toEqual({ batches: 0, calls: 0, refusedBy: [] })
+  })
 })
