@@ -184,7 +184,7 @@ async function launch(spec: LaunchSpec, label: string, fixed?: Ports): Promise<{
           if (network.networkactive !== true) return false
           return 'ready' as const
         },
-        { timeoutMs: READY_TIMEOUT_MS, everyMs: 50, what: `bcoin ${label} to answer getblockchaininfo` },
+        { timeoutMs: READY_TIMEOUT_MS, everyMs: 50, what: `bcoin ${label} to answer RPC and listen for peers` },
       )
     } catch (error) {
       await stopProcess(child)
