@@ -71,13 +71,24 @@ export function buildSwitchyard(): void {
 }
 
 /** switchyard's compiled CLI (`buildSwitchyard` first) as its own process, as in production, over `config` (server, log and journal filled in). */
-export async function startSwitchyard(processes: BenchProcesses, config: object, options: { readyTimeoutMs?: number; workers?: number; /** server.heapGrowingPercent; default the config's. */ heapGrowingPercent?: number } = {}): Promise<SwitchyardInstance> {
+export async function startSwitchyard(
+  processes: BenchProcesses,
+  config: object,
+  options: {
+    readyTimeoutMs?: number
+    workers?: number
+    /** server.heapGrowingPercent; default the config's. */
+    heapGrowingPercent?: number
+    /** Flags for switchyard's node process only (e.g. `--max-semi-space-size=2`). Default none. */
+    nodeFlags?: readonly string[]
+  } = {},
+): Promise<SwitchyardInstance> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'))
   const file = join(dir, 'config.json')
   writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port, workers: options.workers ?? 1, ...(options.heapGrowingPercent === undefined ? {} : { heapGrowingPercent: options.heapGrowingPercent }) }, shutdown: { graceMs: 0 }, log: { level: 'warn' }, journal: { path: join(dir, 'journal.sqlite') }, ...config }))
   const started = performance.now()
-  const child = spawn(process.execPath, ['dist/src/cli.js', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), 'dist/src/cli.js', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] })
   const url = `http://127.0.0.1:${port}`
   const instance: SwitchyardInstance = processes.add({
     url,

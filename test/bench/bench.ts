@@ -138,13 +138,14 @@ async function compareBroadcasts(directUrl: string, proxiedUrl: string): Promise
  * (routed reads on one chain, cacheable deep blocks on another, batches of 10 on the third), from
  * the kernel's high-water mark: nothing can be missed between samples.
  */
-async function peakRssUnderLoad(processes: BenchProcesses, seconds: number, heapGrowingPercent?: number) {
+async function peakRssUnderLoad(processes: BenchProcesses, seconds: number, memory: { heapGrowingPercent?: number; nodeFlags?: readonly string[] } = {}) {
+  const { heapGrowingPercent, nodeFlags } = memory
   const nodes = await startFastNodes(processes, 15)
   const chainNames = ['r1', 'r2', 'r3']
   const chains = Object.fromEntries(
     chainNames.map((name, chain) => [name, { family: 'evm', chainId: 31337, nodes: nodes.urls.slice(chain * 5, chain * 5 + 5).map((url, index) => ({ id: `${name}-n${index}`, url })) }]),
   )
-  const proxy = await startSwitchyard(processes, { chains }, { heapGrowingPercent })
+  const proxy = await startSwitchyard(processes, { chains }, { heapGrowingPercent, nodeFlags })
   const rssIdleMb = rssMb(proxy.pid)
   const loads = await Promise.all([
     load({ url: `${proxy.url}/rpc/r1` }, CALLS.balance, 11, seconds),
@@ -155,6 +156,7 @@ async function peakRssUnderLoad(processes: BenchProcesses, seconds: number, heap
     chains: 3,
     nodesPerChain: 5,
     heapGrowingPercent: heapGrowingPercent ?? 'default',
+    nodeFlags: nodeFlags ?? [],
     connections: 32,
     seconds,
     rssIdleMb,
@@ -320,10 +322,12 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   const broadcast = options.runs('broadcast') ? await compareBroadcasts(anvil.url, via('eth').url) : undefined
   const rss3x5 = options.runs('rss') ? await peakRssUnderLoad(processes, options.rssLoadSeconds) : undefined
   // The same with V8's own heap growth (server.heapGrowingPercent: 0), to show what the setting saves.
-  const rss3x5V8 = options.runs('rss') ? await peakRssUnderLoad(processes, options.rssLoadSeconds, 0) : undefined
+  const rss3x5V8 = options.runs('rss') ? await peakRssUnderLoad(processes, options.rssLoadSeconds, { heapGrowingPercent: 0 }) : undefined
+  // And with a small young generation, an operator's option (README): less memory, fewer requests per second.
+  const rss3x5SmallYoung = options.runs('rss') ? await peakRssUnderLoad(processes, options.rssLoadSeconds, { nodeFlags: ['--max-semi-space-size=2'] }) : undefined
 
   // Above the machine's cores, other processes competed with the bench: read the figures with that in mind.
-  const report = { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, plan, connections: CONNECTIONS, nginx: nginxFast !== undefined, rssIdleMb, rssAfterThreeWayMb, rssAfterLoadMb, peakRssMb: mainPeakRssMb, threeWay, workers, workersRss, cached, verified, routed, latency, broadcast, rss3x5, rss3x5V8 }
+  const report = { loadAverage1m: Math.round(loadavg()[0]! * 100) / 100, plan, connections: CONNECTIONS, nginx: nginxFast !== undefined, rssIdleMb, rssAfterThreeWayMb, rssAfterLoadMb, peakRssMb: mainPeakRssMb, threeWay, workers, workersRss, cached, verified, routed, latency, broadcast, rss3x5, rss3x5V8, rss3x5SmallYoung }
   mkdirSync('test-output', { recursive: true })
   writeFileSync('test-output/bench.json', `${JSON.stringify(report, null, 2)}\n`)
   const perPath = `${plan.rounds} × ${plan.roundSeconds} s per path in alternating rounds, all on 127.0.0.1`
@@ -345,6 +349,7 @@ async function runBench(processes: BenchProcesses, options: Options): Promise<vo
   for (const [run, heap] of [
     [rss3x5, 'server.heapGrowingPercent default'],
     [rss3x5V8, "heapGrowingPercent 0 (V8's own)"],
+    [rss3x5SmallYoung, 'heapGrowingPercent default, node --max-semi-space-size=2'],
   ] as const) {
     if (run === undefined) continue
     process.stdout.write(
