@@ -59,15 +59,13 @@ export const createEvmAdapter: ChainAdapterFactory = (config: ChainConfig): Chai
 /** A probe reply that is an answer but not a usable one: the node fails the probe as bad-response. */
 class BadProbeReply extends Error {}
 
-/** Nodes that answered a probe batch with something else than a batch reply: probed call by call from then on. */
-const takesNoBatch = new WeakSet<NodeTransport>()
-
 /**
  * Whether the probe goes to this node as one batch: the transport sends batches, the node's config
- * allows them (`nodes[].batch`), and the node has not refused one.
+ * allows them (`nodes[].batch`), and the node has not refused one (the transport remembers a
+ * refusal, whether a probe or reads met it).
  */
 function sendsBatches(node: NodeTransport, context: ProbeContext): node is NodeTransport & Required<Pick<NodeTransport, 'callBatch'>> {
-  return node.callBatch !== undefined && context.batches !== false && !takesNoBatch.has(node)
+  return node.callBatch !== undefined && context.batches !== false && node.refusesBatches !== true
 }
 
 /**
@@ -81,7 +79,6 @@ async function probeCalls(node: NodeTransport, calls: RpcCall[], options: CallOp
     const batch = await node.callBatch(calls, options)
     if (batch.ok) return batch.answers.map((answer) => ({ ok: true, answer, latencyMs: batch.latencyMs }))
     if (batch.refused !== true) return calls.map(() => ({ ok: false, failure: batch.failure, latencyMs: batch.latencyMs }))
-    takesNoBatch.add(node)
   }
   return await Promise.all(calls.map((call) => node.call(call, options)))
 }

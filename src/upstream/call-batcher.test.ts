@@ -11,6 +11,10 @@ function scripted(reply: (calls: readonly RpcCall[]) => BatchEntriesOutcome = an
   const sent: Array<{ kind: 'one' | 'batch'; methods: string[]; options: CallOptions }> = []
   const exchanges: BatchExchanges = {
     nodeId: 'n1',
+    refusesBatches: false,
+    refuseBatches() {
+      ;(this as { refusesBatches: boolean }).refusesBatches = true
+    },
     sendOne: async (call, options) => {
       sent.push({ kind: 'one', methods: [call.method], options })
       return { ok: true, answer: { result: `one:${call.method}` }, latencyMs: 1 }
@@ -238,9 +242,11 @@ describe('CallBatcher', () => {
 describe('CallBatcher when an exchange throws (it should not: failures are values)', () => {
   test('no call is left waiting: each gets a failure naming the node only', async () => {
     const { exchanges } = scripted()
+    let batchReleased = false
     const throwing: BatchExchanges = {
       ...exchanges,
-      sendBatch: async () => {
+      sendBatch: async (_calls, batchOptions) => {
+        ;(batchOptions.signal as CancelSignal).hold!.defer(() => (batchReleased = true))
         throw Object.assign(new Error('boom at http://user:secret@10.0.0.1/'), { code: 'UND_ERR_DESTROYED' })
       },
       sendOne: async () => {
@@ -253,6 +259,8 @@ describe('CallBatcher when an exchange throws (it should not: failures are value
       { kind: 'connect', message: 'node n1 call failed: UND_ERR_DESTROYED' },
       { kind: 'connect', message: 'node n1 call failed: UND_ERR_DESTROYED' },
     ])
+    // Bytes the exchange may have reserved for the batch are not held forever.
+    expect(batchReleased).toBe(true)
     const alone = await batcher.call({ method: 'c', params: [] }, options(), 20)
     expect(!alone.ok && alone.failure).toEqual({ kind: 'connect', message: 'node n1 call failed: unexpected error' })
   })

@@ -41,6 +41,12 @@ export type BatchEntriesOutcome =
 /** What the batcher needs of the node's client. */
 export interface BatchExchanges {
   readonly nodeId: string
+  /**
+   * The node refused a batch, here or elsewhere (a probe batch answered with a single error):
+   * remembered by the client, so reads and probes learn it once for both.
+   */
+  readonly refusesBatches: boolean
+  refuseBatches(): void
   /** One call in its own exchange (its options as given). */
   sendOne(call: RpcCall, options: CallOptions): Promise<CallOutcome>
   /** The calls as one JSON-RPC batch in one exchange (one connection slot). */
@@ -109,7 +115,6 @@ export interface BatchStats {
 export class CallBatcher {
   readonly #node: BatchExchanges
   #open: OpenBatch | undefined
-  #refused = false
   #batches = 0
   #calls = 0
 
@@ -118,13 +123,13 @@ export class CallBatcher {
   }
 
   get stats(): BatchStats {
-    return { batches: this.#batches, calls: this.#calls, refused: this.#refused }
+    return { batches: this.#batches, calls: this.#calls, refused: this.#node.refusesBatches }
   }
 
   /** The call, in the batch being gathered when it may share one (else alone). */
   call(call: RpcCall, options: CallOptions, maxCalls: number): Promise<CallOutcome> {
     const signal = options.signal
-    if (this.#refused || maxCalls < 2 || signal?.aborted === true) return this.#node.sendOne(call, options)
+    if (this.#node.refusesBatches || maxCalls < 2 || signal?.aborted === true) return this.#node.sendOne(call, options)
     let open = this.#open
     // Calls of one batch share its timeout: one with another (its deadline cut it) goes alone.
     if (open !== undefined && open.timeoutMs !== options.timeoutMs) return this.#node.sendOne(call, options)
@@ -162,8 +167,10 @@ export class CallBatcher {
       return
     }
     this.#send(batch, live).catch((error: unknown) => {
-      // The client's exchanges report failures as values; should one throw, no call is left waiting.
+      // The client's exchanges report failures as values; should one throw, no call is left
+      // waiting and no reply bytes stay held for the batch.
       for (const entry of live) this.#deliver(entry, this.#unexpected(error))
+      batch.signal.hold!.release()
     })
   }
 
@@ -189,7 +196,7 @@ export class CallBatcher {
     )
     const alone: Entry[] = []
     if (!outcome.ok) {
-      if (outcome.refused === true) this.#refused = true
+      if (outcome.refused === true) this.#node.refuseBatches()
       if (batchFailureIsEveryCalls(outcome.failure)) {
         for (const entry of entries) this.#deliver(entry, { ok: false, failure: outcome.failure, latencyMs: outcome.latencyMs })
       } else {
@@ -199,7 +206,7 @@ export class CallBatcher {
       entries.forEach((entry, index) => {
         const answer = outcome.entries[index]
         const caused = answer?.error === undefined ? undefined : isBatchCausedError(answer.error)
-        if (caused === 'batch-refused') this.#refused = true
+        if (caused === 'batch-refused') this.#node.refuseBatches()
         if (answer === undefined || caused !== undefined) alone.push(entry)
         else this.#deliver(entry, { ok: true, answer, latencyMs: outcome.latencyMs })
       })

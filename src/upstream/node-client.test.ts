@@ -412,6 +412,26 @@ describe('NodeClient: calls that may share a batch (routing.batch) over real HTT
     await client.close()
   })
 
+  test('a refusal met by a probe batch (callBatch) is remembered once for reads too: their batches are never tried', async () => {
+    node = await startFakeNode({ batches: false })
+    const client = new NodeClient({ nodeId: 'n1', url: node.url, version: '2.0' })
+    const probe = await client.callBatch(
+      [
+        { method: 'eth_chainId', params: [] },
+        { method: 'eth_blockNumber', params: [] },
+      ],
+      { timeoutMs: 2_000 },
+    )
+    expect(probe).toMatchObject({ ok: false, refused: true })
+    expect(client.refusesBatches).toBe(true)
+    expect(client.batchStats).toEqual({ batches: 0, calls: 0, refused: true })
+    const call = () => client.call({ method: 'eth_blockNumber', params: [] }, { timeoutMs: 2_000, batchUpTo: 20 })
+    expect((await Promise.all([call(), call()])).map((outcome) => outcome.ok && outcome.answer.result)).toEqual(['0x64', '0x64'])
+    expect(node.calls).toEqual(['(batch)', 'eth_blockNumber', 'eth_blockNumber'])
+    expect(client.batchStats).toEqual({ batches: 0, calls: 0, refused: true })
+    await client.close()
+  })
+
   test('a batch that times out is every call’s timeout (each alone would have had it), and is not sent again', async () => {
     node = await startFakeNode()
     node.on('eth_blockNumber', { hang: true })

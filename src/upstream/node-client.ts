@@ -251,6 +251,7 @@ export class NodeClient implements NodeTransport {
   readonly #waiting: Array<() => void> = []
   /** Made at the first call that may share a batch (routing.batch). */
   #batcher: CallBatcher | undefined
+  #refusesBatches = false
 
   constructor(options: NodeClientOptions) {
     this.nodeId = options.nodeId
@@ -298,17 +299,31 @@ export class NodeClient implements NodeTransport {
   call(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
     const upTo = options.batchUpTo
     if (upTo === undefined) return this.#callOne(call, options)
-    this.#batcher ??= new CallBatcher({
-      nodeId: this.nodeId,
-      sendOne: (one, oneOptions) => this.#callOne(one, oneOptions),
-      sendBatch: (calls, batchOptions) => this.#callBatchEntries(calls, batchOptions),
-    })
+    if (this.#batcher === undefined) {
+      const client = this
+      this.#batcher = new CallBatcher({
+        nodeId: this.nodeId,
+        get refusesBatches() {
+          return client.#refusesBatches
+        },
+        refuseBatches: () => {
+          this.#refusesBatches = true
+        },
+        sendOne: (one, oneOptions) => this.#callOne(one, oneOptions),
+        sendBatch: (calls, batchOptions) => this.#callBatchEntries(calls, batchOptions),
+      })
+    }
     return this.#batcher.call(call, options, upTo)
   }
 
-  /** Calls sent in batches of their own (routing.batch) so far, and whether the node refused them. */
-  get batchStats(): BatchStats | undefined {
-    return this.#batcher?.stats
+  /** The node answered a batch (a probe's or reads') with something else than a batch reply: single calls from then on. */
+  get refusesBatches(): boolean {
+    return this.#refusesBatches
+  }
+
+  /** Calls sent in batches of their own (routing.batch) so far, and whether the node refused batches. */
+  get batchStats(): BatchStats {
+    return this.#batcher?.stats ?? { batches: 0, calls: 0, refused: this.#refusesBatches }
   }
 
   async #callOne(call: RpcCall, options: CallOptions): Promise<CallOutcome> {
@@ -324,8 +339,10 @@ export class NodeClient implements NodeTransport {
   }
 
   /** The calls as one JSON-RPC batch, in one request and one connection slot (see `interpretBatch`). */
-  callBatch(calls: readonly RpcCall[], options: CallOptions): Promise<BatchOutcome> {
-    return this.#sendBatch(calls, options, (firstId, status, text, latencyMs): BatchOutcome => ({ ...interpretBatch(this.nodeId, firstId, calls.length, status, text), latencyMs }))
+  async callBatch(calls: readonly RpcCall[], options: CallOptions): Promise<BatchOutcome> {
+    const outcome = await this.#sendBatch(calls, options, (firstId, status, text, latencyMs): BatchOutcome => ({ ...interpretBatch(this.nodeId, firstId, calls.length, status, text), latencyMs }))
+    if (!outcome.ok && outcome.refused === true) this.#refusesBatches = true
+    return outcome
   }
 
   /** As callBatch, with each call's reply on its own (see `interpretBatchEntries`). */

@@ -38,6 +38,11 @@ export interface NodeTransport {
   call(call: RpcCall, options: CallOptions): Promise<CallOutcome>
   /** Several calls in one request (probes: one HTTP exchange instead of one per call). Optional. */
   callBatch?(calls: readonly RpcCall[], options: CallOptions): Promise<BatchOutcome>
+  /**
+   * The node refused a batch (callBatch `refused`, or reads' batches): send it single calls. Kept
+   * by the transport, so probes and reads learn it once for both.
+   */
+  readonly refusesBatches?: boolean
   /** Calls this transport sent in batches of their own (`batchUpTo`), if it batches. */
   readonly batchStats?: BatchStats | undefined
   close(): Promise<void>
